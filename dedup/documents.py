@@ -1,0 +1,181 @@
+"""Documents: what the user points ``dedup`` at, read into ``(name, text)`` pairs.
+
+Sources are text files, directories (searched recursively), JSONL files and ``-`` for standard
+input. A file that cannot be used is never dropped silently: it is recorded as a :class:`Skip`
+(the CLI warns about each one and counts them) while the rest is read. A source that does not
+exist at all is an :class:`InputError`, raised before any work is done.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, BinaryIO
+
+__all__ = ["Document", "Skip", "InputError", "DocumentReader", "as_documents", "STDIN", "DEFAULT_GLOBS"]
+
+STDIN = "-"
+DEFAULT_GLOBS = ("*.txt", "*.md")
+# Bytes read to decide whether a file is binary, as git and grep do: a NUL byte is a sure sign.
+SNIFF_BYTES = 8192
+
+
+class InputError(Exception):
+    """A source cannot be read at all: the run stops with this message."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """One document: its name (the path as given, or its JSONL id) and its text."""
+
+    name: str
+    text: str
+    fields: Mapping[str, object] | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise TypeError(f"document name must be a string, not {type(self.name).__name__}")
+        if not isinstance(self.text, str):
+            raise TypeError(f"text of document {self.name!r} must be a string, not {type(self.text).__name__}")
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Input that was not used, and why."""
+
+    source: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.reason}"
+
+
+@dataclass
+class DocumentReader:
+    """Reads documents from paths, in the order given (directories in sorted order).
+
+    Iterating yields :class:`Document`\\ s; afterwards ``skipped`` lists what was left out.
+
+    >>> reader = DocumentReader(["seeds/003_2475bc7a0b5db3b5.txt"])
+    >>> [d.name for d in reader]
+    ['seeds/003_2475bc7a0b5db3b5.txt']
+    """
+
+    sources: list[str]
+    globs: tuple[str, ...] = DEFAULT_GLOBS
+    jsonl: bool = False
+    text_field: str = "text"
+    id_field: str = "id"
+    stdin: BinaryIO | None = None
+    skipped: list[Skip] = field(default_factory=list)
+
+    def check(self) -> None:
+        """Raise :class:`InputError` for a source that does not exist or holds no input files."""
+        for source in self.sources:
+            if source == STDIN:
+                continue
+            path = Path(source)
+            if not path.exists():
+                raise InputError(f"{source}: no such file or directory")
+            if path.is_dir() and not any(True for _ in self._walk(path)):
+                patterns = ", ".join(self.globs)
+                raise InputError(f"{source}: directory holds no files matching {patterns} (use --glob to choose others)")
+
+    def __iter__(self) -> Iterator[Document]:
+        self.check()
+        for source in self.sources:
+            if source == STDIN:
+                stream = self.stdin if self.stdin is not None else sys.stdin.buffer
+                yield from self._read_stream("<stdin>", stream)
+                continue
+            path = Path(source)
+            files = sorted(self._walk(path)) if path.is_dir() else [path]
+            for file in files:
+                name = str(file) if path.is_dir() else source
+                try:
+                    with open(file, "rb") as stream:
+                        yield from self._read_stream(name, stream)
+                except OSError as err:
+                    self.skipped.append(Skip(name, f"cannot read: {err.strerror or err}"))
+
+    def _walk(self, directory: Path) -> Iterator[Path]:
+        for root, dirs, files in os.walk(directory):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in files:
+                if any(fnmatch.fnmatch(name, pattern) for pattern in self.globs):
+                    yield Path(root) / name
+
+    def _read_stream(self, name: str, stream: IO[bytes]) -> Iterator[Document]:
+        if self.jsonl:
+            yield from self._read_jsonl(name, stream)
+            return
+        raw = stream.read()
+        text = self._decode(name, raw)
+        if text is None:
+            return
+        if not text.strip():
+            self.skipped.append(Skip(name, "empty file" if not raw else "file holds only whitespace"))
+            return
+        yield Document(name, text)
+
+    def _decode(self, name: str, raw: bytes) -> str | None:
+        if b"\x00" in raw[:SNIFF_BYTES]:
+            self.skipped.append(Skip(name, "binary file (it holds NUL bytes)"))
+            return None
+        try:
+            return raw.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            line = raw.count(b"\n", 0, err.start) + 1
+            self.skipped.append(Skip(name, f"not valid UTF-8 (byte 0x{raw[err.start]:02x} on line {line})"))
+            return None
+
+    def _read_jsonl(self, name: str, stream: IO[bytes]) -> Iterator[Document]:
+        for number, raw in enumerate(stream, start=1):
+            where = f"{name}:{number}"
+            if not raw.strip():
+                continue
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as err:
+                self.skipped.append(Skip(where, f"not valid UTF-8 (byte 0x{raw[err.start]:02x})"))
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as err:
+                self.skipped.append(Skip(where, f"malformed JSON: {err.msg} (column {err.colno})"))
+                continue
+            if not isinstance(obj, dict):
+                self.skipped.append(Skip(where, f"expected a JSON object, got {type(obj).__name__}"))
+                continue
+            if self.text_field not in obj:
+                self.skipped.append(Skip(where, f"no {self.text_field!r} field (use --text-field to name it)"))
+                continue
+            text = obj[self.text_field]
+            if not isinstance(text, str):
+                self.skipped.append(Skip(where, f"field {self.text_field!r} is {type(text).__name__}, not a string"))
+                continue
+            ident = obj.get(self.id_field)
+            doc_name = where if ident is None else str(ident)
+            yield Document(doc_name, text, fields=obj)
+
+
+def as_documents(documents: Mapping[str, str] | Iterable[tuple[str, str]] | Iterable[Document]) -> Iterator[Document]:
+    """Accept what the Python API takes: a mapping of name to text, ``(name, text)`` pairs, or
+    :class:`Document`\\ s.
+
+    >>> [d.name for d in as_documents({"a": "x", "b": "y"})]
+    ['a', 'b']
+    """
+    items: Iterable[object] = documents.items() if isinstance(documents, Mapping) else documents
+    for item in items:
+        if isinstance(item, Document):
+            yield item
+        elif isinstance(item, tuple) and len(item) == 2:
+            yield Document(str(item[0]), item[1])
+        else:
+            raise TypeError("documents must be a mapping of name to text, (name, text) pairs or Document objects")

@@ -1,0 +1,217 @@
+"""Normalization: the text that shingles are cut from.
+
+The rule, applied in this order:
+
+1. Unicode NFKC (full-width letters, ligatures and the like become plain letters);
+2. casefold;
+3. apostrophes, in every form (``'`` ``’`` ``‘`` ``ʼ`` ``′`` ``＇``), are deleted, so that
+   "force’s" and "force's" both become "forces";
+4. format characters (Unicode category Cf: zero-width spaces, soft hyphens) are deleted;
+5. every other punctuation character (Unicode category P*, which includes the dashes and the
+   double quotes in all their curly forms) becomes a space;
+6. runs of whitespace collapse to one space, and the ends are stripped.
+
+:func:`normalize` is the reference, written plainly. :func:`normalize_batch` gives the same
+result for a whole batch at once: a compiled kernel maps code points through a table for the
+characters whose normalization does not depend on their neighbours (nearly all text), and a
+paragraph holding anything else goes through :func:`normalize`.
+
+>>> normalize("The force’s “commissioner” -- Sir Mark Rowley!")
+'the forces commissioner sir mark rowley'
+>>> normalize("ＦＵＬＬ\u00adwidth")
+'fullwidth'
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import unicodedata
+
+import numpy as np
+
+__all__ = ["normalize", "normalize_batch", "NormalizedBatch"]
+
+# Characters that play the part of an apostrophe in running text. They join the two halves of a
+# word ("don’t", "Kaba’s"), so they are deleted rather than turned into a word break.
+APOSTROPHES = "'\u2018\u2019\u201b\u02bc\u2032\uff07\u055a\ua78c"
+
+# Table codes for characters that do not map to one code point.
+SPACE = -1
+DELETE = -2
+FALLBACK = -3  # the character's normalization depends on its neighbours
+
+
+def _char_class(ch: str) -> str | None:
+    """The normalized form of one character that has already been NFKC'd and casefolded:
+    ``" "`` for a word break, ``""`` for a deletion, or ``None`` to keep it."""
+    if ch in APOSTROPHES:
+        return ""
+    category = unicodedata.category(ch)
+    if category == "Cf":
+        return ""
+    if category[0] == "P" or ch.isspace():
+        return " "
+    return None
+
+
+@functools.cache
+def _translation() -> dict[int, str]:
+    table: dict[int, str] = {}
+    for cp in range(sys.maxunicode + 1):
+        mapped = _char_class(chr(cp))
+        if mapped is not None:
+            table[cp] = mapped
+    return table
+
+
+def normalize(text: str) -> str:
+    """Normalize one paragraph (the reference implementation).
+
+    >>> normalize("  Hello,\\tWORLD…  ")
+    'hello world'
+    """
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(folded.translate(_translation()).split())
+
+
+def _composition_seconds() -> set[int]:
+    """Code points that can be the second half of a canonical composition: next to the right
+    neighbour, NFKC may merge them, so they cannot be mapped one at a time."""
+    seconds = {cp for cp in range(0x1161, 0x1176)} | {cp for cp in range(0x11A8, 0x11C3)}
+    for cp in range(sys.maxunicode + 1):
+        decomposition = unicodedata.decomposition(chr(cp))
+        if decomposition and not decomposition.startswith("<"):
+            parts = decomposition.split()
+            if len(parts) == 2:
+                seconds.add(int(parts[1], 16))
+    return seconds
+
+
+@functools.cache
+def code_point_table() -> tuple[np.ndarray, np.ndarray]:
+    """:func:`build_code_point_table`, cached on disk: building it walks every code point
+    (about 2 s), and it only changes with the Unicode version."""
+    from dedup._cache import cache_dir
+
+    directory = cache_dir()
+    name = f"normalize-table-{unicodedata.unidata_version}-v1.npz"
+    if directory is not None:
+        try:
+            with np.load(directory / name) as cached:
+                return cached["table"], cached["expansions"]
+        except (OSError, KeyError, ValueError):
+            pass
+    table, expansions = build_code_point_table()
+    if directory is not None:
+        try:
+            tmp = directory / f"{name}.{os.getpid()}.tmp.npz"
+            np.savez(tmp, table=table, expansions=expansions)
+            os.replace(tmp, directory / name)
+        except OSError:
+            pass
+    return table, expansions
+
+
+def build_code_point_table() -> tuple[np.ndarray, np.ndarray]:
+    """The kernel's view of :func:`normalize`, one code point at a time.
+
+    Returns ``(table, expansions)``. ``table[cp]`` is the code point that ``cp`` becomes, or
+    :data:`SPACE`, :data:`DELETE`, :data:`FALLBACK`, or ``-16 - k`` for a character that
+    casefolds to several (row ``k`` of ``expansions``, padded with zeros). A character is mapped
+    alone only when NFKC leaves it unchanged whatever its neighbours: it is NFKC-stable, has
+    combining class 0 and is never the second half of a composition. Everything else is
+    :data:`FALLBACK`, and its paragraph goes through :func:`normalize`.
+    """
+    seconds = _composition_seconds()
+    table = np.full(sys.maxunicode + 1, FALLBACK, dtype=np.int32)
+    expansions: list[list[int]] = []
+    for cp in range(sys.maxunicode + 1):
+        if 0xD800 <= cp <= 0xDFFF or cp in seconds:
+            continue
+        ch = chr(cp)
+        if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Mc", "Me"):
+            continue
+        if unicodedata.normalize("NFKC", ch) != ch:
+            continue
+        folded = ch.casefold()
+        out = [_char_class(c) for c in folded]
+        mapped = [" " if o == " " else "" if o == "" else c for o, c in zip(out, folded)]
+        text = "".join(mapped)
+        if len(folded) == 1:
+            table[cp] = SPACE if text == " " else DELETE if text == "" else ord(text)
+        elif len(text) <= 3:
+            table[cp] = -16 - len(expansions)
+            row = [ord(c) if c != " " else SPACE for c in text]
+            expansions.append(row + [0] * (3 - len(row)))
+    exp = np.array(expansions or [[0, 0, 0]], dtype=np.int32)
+    return table, exp
+
+
+class NormalizedBatch:
+    """The normalized text of a batch of paragraphs, as one UTF-8 buffer.
+
+    ``data[offsets[i]:offsets[i + 1]]`` is paragraph ``i``, normalized and UTF-8 encoded. This is
+    what the hashing kernels read: no Python object per paragraph.
+    """
+
+    __slots__ = ("data", "offsets")
+
+    def __init__(self, data: np.ndarray, offsets: np.ndarray) -> None:
+        if data.dtype != np.uint8 or offsets.dtype != np.int64:
+            raise ValueError("data must be uint8 and offsets int64")
+        if offsets.ndim != 1 or len(offsets) < 1 or offsets[0] != 0 or offsets[-1] != len(data):
+            raise ValueError("offsets must run from 0 to len(data)")
+        self.data = data
+        self.offsets = offsets
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def text(self, i: int) -> str:
+        return bytes(self.data[self.offsets[i] : self.offsets[i + 1]]).decode("utf-8")
+
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+
+def normalize_batch(texts: list[str]) -> NormalizedBatch:
+    """Normalize a batch of paragraphs at once; the result equals :func:`normalize` on each.
+
+    >>> batch = normalize_batch(["Soldiers are ALSO on standby.", "", "Kaba’s car"])
+    >>> [batch.text(i) for i in range(len(batch))]
+    ['soldiers are also on standby', '', 'kabas car']
+    """
+    from dedup import _kernel
+
+    n = len(texts)
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    # UTF-32 cannot hold lone surrogates; "surrogatepass" keeps them so that they fall back.
+    joined = "".join(texts).encode("utf-32-le", "surrogatepass")
+    code_points = np.frombuffer(joined, dtype=np.uint32)
+    table, expansions = code_point_table()
+    data, out_offsets, fallback = _kernel.normalize_code_points(code_points, offsets, table, expansions)
+    if fallback.any():
+        data, out_offsets = _splice(data, out_offsets, fallback, texts)
+    return NormalizedBatch(data, out_offsets)
+
+
+def _splice(data: np.ndarray, offsets: np.ndarray, fallback: np.ndarray, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Replace the paragraphs the kernel could not map with their reference normalization."""
+    n = len(offsets) - 1
+    lengths = np.diff(offsets)
+    pieces: list[bytes] = []
+    start = 0
+    for i in np.flatnonzero(fallback):
+        pieces.append(data[offsets[start] : offsets[i]].tobytes())
+        encoded = normalize(texts[i]).encode("utf-8", "surrogatepass")
+        pieces.append(encoded)
+        lengths[i] = len(encoded)
+        start = i + 1
+    pieces.append(data[offsets[start] : offsets[n]].tobytes())
+    new_offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=new_offsets[1:])
+    return np.frombuffer(b"".join(pieces), dtype=np.uint8).copy(), new_offsets

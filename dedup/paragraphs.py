@@ -1,0 +1,128 @@
+"""Paragraphs: blocks of non-blank lines between blank lines, with where they came from.
+
+Lines end at ``\\n``, ``\\r\\n`` or a lone ``\\r``; a line holding only whitespace is blank; a form
+feed (page break) also ends a paragraph. Each paragraph records its document, its 1-based number
+in the document, its 1-based first line and its span ``[start, end)`` in characters of the
+document's text (after the byte-order mark, which decoding removes). The paragraph's text is
+exactly ``text[start:end]``, line endings included.
+
+Paragraphs are kept in columns (:class:`ParagraphTable`), not one object each, so a million of
+them cost arrays, not a million objects. :class:`Paragraph` is the per-paragraph view the
+report and the API hand out.
+
+>>> [(p.number, p.line, p.text) for p in segment("Title\\r\\n\\r\\nOne line\\r\\nand two\\n\\n\\f\\nLast")]
+[(1, 1, 'Title'), (2, 3, 'One line\\r\\nand two'), (3, 7, 'Last')]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["Paragraph", "ParagraphTable", "segment"]
+
+# A stretch of one line, between line breaks or form feeds, that holds a non-space character.
+# The greedy [^...]* before \S makes a match start at the line's first character, indentation
+# included.
+_FILLED = re.compile(r"[^\r\n\f]*\S[^\r\n\f]*")
+# What may stand between two lines of the same paragraph: exactly one line break.
+_ONE_BREAK = ("\n", "\r\n", "\r")
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One paragraph and its source position."""
+
+    doc: str
+    number: int
+    line: int
+    start: int
+    end: int
+    text: str
+
+    def __post_init__(self) -> None:
+        if self.number < 1 or self.line < 1:
+            raise ValueError("paragraph and line numbers are 1-based")
+        if not 0 <= self.start <= self.end:
+            raise ValueError("span must satisfy 0 <= start <= end")
+
+
+def _line_breaks(text: str, start: int, end: int) -> int:
+    return text.count("\n", start, end) + text.count("\r", start, end) - text.count("\r\n", start, end)
+
+
+def _spans(text: str) -> Iterator[tuple[int, int, int]]:
+    """(start, end, line) of each paragraph."""
+    para_start = para_end = -1
+    line = 1
+    scanned = 0  # line breaks are counted up to here
+    first_line = 1
+    for match in _FILLED.finditer(text):
+        start, end = match.span()
+        line += _line_breaks(text, scanned, start)
+        scanned = start
+        if para_start >= 0 and text[para_end:start] in _ONE_BREAK:
+            para_end = end
+            continue
+        if para_start >= 0:
+            yield para_start, para_end, first_line
+        para_start, para_end, first_line = start, end, line
+    if para_start >= 0:
+        yield para_start, para_end, first_line
+
+
+def segment(text: str, doc: str = "") -> list[Paragraph]:
+    """The paragraphs of one document, as :class:`Paragraph` objects."""
+    return [
+        Paragraph(doc, number, line, start, end, text[start:end])
+        for number, (start, end, line) in enumerate(_spans(text), start=1)
+    ]
+
+
+@dataclass
+class ParagraphTable:
+    """All paragraphs of a run, in input order, as columns.
+
+    ``docs`` holds the document names; ``doc[i]`` indexes it.
+    """
+
+    docs: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    _doc: list[int] = field(default_factory=list)
+    _number: list[int] = field(default_factory=list)
+    _line: list[int] = field(default_factory=list)
+    _start: list[int] = field(default_factory=list)
+    _end: list[int] = field(default_factory=list)
+
+    def add_document(self, name: str, text: str) -> int:
+        """Segment a document and append its paragraphs; return how many it has."""
+        index = len(self.docs)
+        self.docs.append(name)
+        count = 0
+        for number, (start, end, line) in enumerate(_spans(text), start=1):
+            self.texts.append(text[start:end])
+            self._number.append(number)
+            self._line.append(line)
+            self._start.append(start)
+            self._end.append(end)
+            count = number
+        self._doc.extend([index] * count)
+        return count
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @property
+    def doc(self) -> np.ndarray:
+        return np.asarray(self._doc, dtype=np.int64)
+
+    def doc_index(self, i: int) -> int:
+        return self._doc[i]
+
+    def paragraph(self, i: int) -> Paragraph:
+        return Paragraph(
+            self.docs[self._doc[i]], self._number[i], self._line[i], self._start[i], self._end[i], self.texts[i]
+        )

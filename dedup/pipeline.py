@@ -1,0 +1,331 @@
+"""The report pipeline, stage by stage: documents → paragraphs → normalized text → signatures →
+LSH candidates → verified pairs → clusters.
+
+>>> result = find_duplicates({
+...     "a": "Soldiers are on standby for armed police.\\n\\nSomething else entirely here.",
+...     "b": "Soldiers are also on standby for armed police after scores of officers stood down.",
+...     "c": "SOLDIERS are on standby for armed police!",
+... })
+>>> [[(m.doc, m.line, m.jaccard) for m in c.members] for c in result.clusters]
+[[('a', 1, 1.0), ('c', 1, 1.0)]]
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from dedup.cluster import Assignment, first_seen, with_copies
+from dedup.documents import Document, Skip, as_documents
+from dedup.lsh import DEFAULT_WINDOW, BandedLSH
+from dedup.normalize import NormalizedBatch, normalize_batch
+from dedup.paragraphs import Paragraph, ParagraphTable
+from dedup.shingles import DEFAULT_SHINGLE, ShingleSpec
+from dedup.signatures import permutations, signatures_of
+from dedup.verify import verify
+
+__all__ = ["Config", "Member", "Cluster", "Stats", "Result", "find_duplicates", "STAGES", "DEFAULT_THRESHOLD"]
+
+Scope = Literal["all", "cross-doc"]
+STAGES = ("read", "segment", "normalize", "signatures", "lsh", "verify", "cluster", "output")
+DEFAULT_THRESHOLD = 0.4
+# Paragraphs longer than this are left out of matching (with a warning and a count): a
+# 50 MB single-line file is data, not prose, and would dominate the run.
+DEFAULT_MAX_CHARS = 1_000_000
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings of a run; checked on creation, so a bad value fails before any work."""
+
+    threshold: float = DEFAULT_THRESHOLD
+    shingle: ShingleSpec = DEFAULT_SHINGLE
+    num_perm: int = 128
+    seed: int = 1
+    min_words: int = 0
+    scope: Scope = "all"
+    max_chars: int = DEFAULT_MAX_CHARS
+    window: int = DEFAULT_WINDOW
+
+    def __post_init__(self) -> None:
+        if isinstance(self.shingle, str):
+            object.__setattr__(self, "shingle", ShingleSpec.parse(self.shingle))
+        if not isinstance(self.threshold, (int, float)) or not 0.0 < self.threshold <= 1.0:
+            raise ValueError(f"threshold must be greater than 0 and at most 1, not {self.threshold!r}")
+        if not isinstance(self.num_perm, int) or not 2 <= self.num_perm <= 4096:
+            raise ValueError(f"num_perm must be a whole number from 2 to 4096, not {self.num_perm!r}")
+        permutations(2, self.seed)  # checks the seed's range
+        if not isinstance(self.min_words, int) or self.min_words < 0:
+            raise ValueError(f"min_words must be a whole number of at least 0, not {self.min_words!r}")
+        if self.scope not in ("all", "cross-doc"):
+            raise ValueError(f"scope must be 'all' or 'cross-doc', not {self.scope!r}")
+        if self.max_chars < 1 or self.window < 1:
+            raise ValueError("max_chars and window must be at least 1")
+
+
+@dataclass(frozen=True)
+class Member:
+    """A paragraph in a cluster, with its exact similarity to the cluster's representative."""
+
+    paragraph: Paragraph
+    index: int  # position in input order, over all paragraphs of the run
+    jaccard: float
+    containment: float
+
+    @property
+    def doc(self) -> str:
+        return self.paragraph.doc
+
+    @property
+    def line(self) -> int:
+        return self.paragraph.line
+
+    @property
+    def text(self) -> str:
+        return self.paragraph.text
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Paragraphs that repeat one text. ``members[0]`` is the representative (its first
+    occurrence in input order); every other member is at or above the threshold against it."""
+
+    id: int
+    members: tuple[Member, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.members) < 2:
+            raise ValueError("a cluster has at least two members")
+
+    @property
+    def representative(self) -> Member:
+        return self.members[0]
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
+
+    @property
+    def documents(self) -> list[str]:
+        """Documents the cluster spans, in order of first appearance."""
+        return list(dict.fromkeys(m.doc for m in self.members))
+
+
+@dataclass(frozen=True)
+class Stats:
+    documents: int
+    paragraphs: int
+    matched: int  # paragraphs that took part in matching
+    short: int  # left out by min_words
+    empty: int  # nothing left after normalization
+    too_long: int  # left out by max_chars
+    skipped_inputs: int
+    clusters: int
+    duplicate_paragraphs: int  # cluster members other than representatives
+    candidate_pairs: int
+    verified_pairs: int
+    per_document: Mapping[str, tuple[int, int]]  # name -> (paragraphs, duplicate paragraphs)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "documents": self.documents,
+            "paragraphs": self.paragraphs,
+            "matched_paragraphs": self.matched,
+            "short_paragraphs": self.short,
+            "empty_paragraphs": self.empty,
+            "too_long_paragraphs": self.too_long,
+            "skipped_inputs": self.skipped_inputs,
+            "clusters": self.clusters,
+            "duplicate_paragraphs": self.duplicate_paragraphs,
+            "candidate_pairs": self.candidate_pairs,
+            "verified_pairs": self.verified_pairs,
+            "per_document": {
+                name: {"paragraphs": total, "duplicates": dups, "duplicate_share": round(dups / total, 4) if total else 0.0}
+                for name, (total, dups) in self.per_document.items()
+            },
+        }
+
+
+@dataclass
+class Result:
+    clusters: list[Cluster]
+    stats: Stats
+    config: Config
+    skipped: list[Skip] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class Timer:
+    """Wall time per stage, for ``--profile``."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {stage: 0.0 for stage in STAGES}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += time.perf_counter() - start
+
+
+def _timed_documents(documents: Iterable[Document], timer: Timer) -> Iterator[Document]:
+    iterator = iter(documents)
+    while True:
+        with timer.stage("read"):
+            doc = next(iterator, None)
+        if doc is None:
+            return
+        yield doc
+
+
+def _eligible(batch: NormalizedBatch, table: ParagraphTable, config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Masks of paragraphs that are empty after normalization, too short, and too long."""
+    lengths = batch.lengths()
+    empty = lengths == 0
+    too_long = np.fromiter(map(len, table.texts), dtype=np.int64, count=len(table)) > config.max_chars
+    if config.min_words > 0:
+        spaces = np.zeros(len(batch), dtype=np.int64)
+        if len(batch.data):
+            marks = np.zeros(len(batch.data) + 1, dtype=np.int64)
+            marks[1:] = np.cumsum(batch.data == 32)
+            spaces = marks[batch.offsets[1:]] - marks[batch.offsets[:-1]]
+        words = np.where(empty, 0, spaces + 1)
+        short = ~empty & (words < config.min_words)
+    else:
+        short = np.zeros(len(batch), dtype=bool)
+    return empty, short & ~too_long, too_long
+
+
+def _distinct(batch: NormalizedBatch, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group ``rows`` by identical normalized text.
+
+    Returns ``(firsts, canonical)``: ``firsts`` are the rows that are first occurrences, in input
+    order; ``canonical[k]`` is the index into ``firsts`` of ``rows[k]``'s first occurrence."""
+    from dedup import _kernel
+
+    hashes = _kernel.text_hashes(batch.data, batch.offsets)[rows]
+    _, first_pos, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+    # np.unique orders groups by hash; renumber them by first occurrence instead.
+    rank = np.argsort(np.argsort(first_pos))
+    canonical = rank[inverse.ravel()]
+    firsts = rows[np.sort(first_pos)]
+    # Equal 64-bit hashes are confirmed byte for byte; a collision (never seen, but possible)
+    # is split off into a group of its own.
+    for k in np.flatnonzero(rows != firsts[canonical]):
+        if not _kernel.same_bytes(batch.data, batch.offsets, rows[k], firsts[canonical[k]]):
+            firsts = np.append(firsts, rows[k])
+            canonical[k] = len(firsts) - 1
+    if len(firsts) and np.any(np.diff(firsts) < 0):
+        order = np.argsort(firsts, kind="stable")
+        firsts = firsts[order]
+        canonical = np.argsort(order)[canonical]
+    return firsts, canonical
+
+
+def find_duplicates(
+    documents: Mapping[str, str] | Iterable[tuple[str, str]] | Iterable[Document],
+    config: Config | None = None,
+    *,
+    skipped: list[Skip] | None = None,
+    timer: Timer | None = None,
+    on_document: Callable[[Document], None] | None = None,
+) -> Result:
+    """Find near-duplicate paragraphs in ``documents``.
+
+    ``documents`` is a mapping of name to text, an iterable of ``(name, text)`` pairs, or
+    :class:`~dedup.documents.Document` objects (such as a :class:`~dedup.documents.DocumentReader`
+    yields). Returns the clusters, in order of size and then of first appearance, with stats.
+    """
+    config = config or Config()
+    timer = timer or Timer()
+    table = ParagraphTable()
+    for doc in _timed_documents(as_documents(documents), timer):
+        with timer.stage("segment"):
+            table.add_document(doc.name, doc.text)
+        if on_document is not None:
+            on_document(doc)
+    n = len(table)
+
+    with timer.stage("normalize"):
+        batch = normalize_batch(table.texts)
+        empty, short, too_long = _eligible(batch, table, config)
+        rows = np.flatnonzero(~(empty | short | too_long))
+        firsts, canonical = _distinct(batch, rows)
+
+    with timer.stage("signatures"):
+        # Only distinct texts are hashed; copies share their first occurrence's signature.
+        sub = NormalizedBatch(*_gather(batch, firsts))
+        signatures = signatures_of(sub, config.shingle, config.num_perm, config.seed)
+
+    with timer.stage("lsh"):
+        lsh = BandedLSH.for_threshold(config.threshold, config.num_perm, config.window)
+        candidates = lsh.candidate_pairs(signatures)
+
+    with timer.stage("verify"):
+        verified = verify(sub, config.shingle, candidates, config.threshold)
+
+    with timer.stage("cluster"):
+        inner = first_seen(len(firsts), verified.left, verified.right, verified.jaccard, verified.containment)
+        local = with_copies(inner, canonical, np.searchsorted(rows, firsts))
+        assignment = Assignment(rows[local.rep], local.jaccard, local.containment)
+        clusters = _clusters(table, rows, assignment, config)
+
+    per_doc_total = np.bincount(table.doc, minlength=len(table.docs)) if n else np.zeros(len(table.docs), dtype=np.int64)
+    per_doc_dups = np.zeros(len(table.docs), dtype=np.int64)
+    for cluster in clusters:
+        for member in cluster.members[1:]:
+            per_doc_dups[table.doc_index(member.index)] += 1
+    stats = Stats(
+        documents=len(table.docs),
+        paragraphs=n,
+        matched=len(rows),
+        short=int(short.sum()),
+        empty=int(empty.sum()),
+        too_long=int(too_long.sum()),
+        skipped_inputs=len(skipped or []),
+        clusters=len(clusters),
+        duplicate_paragraphs=sum(c.size - 1 for c in clusters),
+        candidate_pairs=verified.checked,
+        verified_pairs=len(verified),
+        per_document={name: (int(per_doc_total[k]), int(per_doc_dups[k])) for k, name in enumerate(table.docs)},
+    )
+    return Result(clusters, stats, config, list(skipped or []), timer.seconds)
+
+
+def _gather(batch: NormalizedBatch, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The normalized bytes of ``rows`` only, as a new (data, offsets)."""
+    starts = batch.offsets[rows]
+    lengths = batch.offsets[rows + 1] - starts
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    if len(rows) == len(batch):
+        return batch.data, batch.offsets
+    index = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1], dtype=np.int64)
+    return batch.data[index], offsets
+
+
+def _clusters(table: ParagraphTable, rows: np.ndarray, assignment: Assignment, config: Config) -> list[Cluster]:
+    """Build :class:`Cluster` objects for representatives with at least one member."""
+    reps = assignment.rep
+    members_of: dict[int, list[int]] = {}
+    for k in np.flatnonzero(reps != rows):
+        members_of.setdefault(int(reps[k]), []).append(int(k))
+    clusters = []
+    for rep, ks in members_of.items():
+        rep_member = Member(table.paragraph(rep), rep, 1.0, 1.0)
+        rest = tuple(
+            Member(table.paragraph(int(rows[k])), int(rows[k]), float(assignment.jaccard[k]), float(assignment.containment[k]))
+            for k in ks
+        )
+        clusters.append((rep_member,) + rest)
+    if config.scope == "cross-doc":
+        clusters = [c for c in clusters if len({m.doc for m in c}) > 1]
+    clusters.sort(key=lambda ms: (-len(ms), ms[0].index))
+    return [Cluster(k, ms) for k, ms in enumerate(clusters, start=1)]
