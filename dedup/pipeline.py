@@ -158,6 +158,7 @@ class Result:
     config: Config
     skipped: list[Skip] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    too_long: list[Paragraph] = field(default_factory=list)  # left out of matching by max_chars
 
 
 class Timer:
@@ -296,7 +297,8 @@ def find_duplicates(
         verified_pairs=len(verified),
         per_document={name: (int(per_doc_total[k]), int(per_doc_dups[k])) for k, name in enumerate(table.docs)},
     )
-    return Result(clusters, stats, config, list(skipped or []), timer.seconds)
+    long_ones = [table.paragraph(int(i)) for i in np.flatnonzero(too_long)]
+    return Result(clusters, stats, config, list(skipped or []), timer.seconds, long_ones)
 
 
 def _gather(batch: NormalizedBatch, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

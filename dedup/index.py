@@ -1,0 +1,167 @@
+"""The persistent index behind ``dedup filter``: what has been ingested already.
+
+One interface, :class:`Index`, with two backends chosen by :func:`open_index`:
+
+- a path: the embedded index (:mod:`dedup.index_sqlite`), a directory holding a SQLite database;
+- ``redis://host:port/N``: a shared index in a Redis server (:mod:`dedup.index_redis`), for
+  several filter processes at once.
+
+The index stores, for each kept paragraph, its document id, paragraph number, ingest time, LSH
+band keys and exact shingle set (sorted unique 64-bit shingle hashes), so that a candidate from
+the index is verified exactly like a candidate within a report. It also stores its
+:class:`IndexParams`; reopening it with other parameters is refused, because band keys and
+shingle hashes computed under other settings would silently never match.
+
+Nothing is pickled: every stored value is an integer, a string or a little-endian array.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["IndexParams", "IndexError_", "IndexMismatch", "Index", "Fetched", "open_index", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = 1
+
+
+class IndexError_(Exception):
+    """The index cannot be used: not an index, corrupted, unreachable. The message says which."""
+
+
+class IndexMismatch(IndexError_):
+    """The index was created with other parameters."""
+
+
+@dataclass(frozen=True)
+class IndexParams:
+    """The settings an index is built for. Every field must match to reuse an index."""
+
+    num_perm: int
+    seed: int
+    shingle: str
+    threshold: float
+    bands: int
+    rows: int
+    schema_version: int = SCHEMA_VERSION
+
+    def __post_init__(self) -> None:
+        if self.bands * self.rows > self.num_perm:
+            raise ValueError("bands * rows cannot exceed num_perm")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> IndexParams:
+        try:
+            return cls(
+                num_perm=int(data["num_perm"]),
+                seed=int(data["seed"]),
+                shingle=str(data["shingle"]),
+                threshold=float(data["threshold"]),
+                bands=int(data["bands"]),
+                rows=int(data["rows"]),
+                schema_version=int(data["schema_version"]),
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise IndexError_(f"index parameters are unreadable ({err})") from None
+
+    def check_same(self, other: IndexParams, where: str) -> None:
+        """Raise :class:`IndexMismatch` naming each differing setting."""
+        mine, theirs = self.as_dict(), other.as_dict()
+        diffs = [f"{k} {theirs[k]!r} (asked for {mine[k]!r})" for k in mine if mine[k] != theirs[k]]
+        if diffs:
+            raise IndexMismatch(f"{where} was built with other settings: " + ", ".join(diffs) + "; use those settings or a new index")
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """Stored paragraphs, as columns: ``doc_ids[k]``, ``paragraphs[k]``, ``ingested_at[k]``
+    (Unix seconds), and shingle set ``k`` = ``hashes[offsets[k]:offsets[k + 1]]``."""
+
+    pids: np.ndarray
+    doc_ids: list[str]
+    paragraphs: np.ndarray
+    ingested_at: np.ndarray
+    hashes: np.ndarray
+    offsets: np.ndarray
+
+
+class Index(abc.ABC):
+    """What the filter needs from a store of ingested paragraphs."""
+
+    params: IndexParams
+
+    @abc.abstractmethod
+    def batch(self) -> AbstractContextManager[None]:
+        """Hold the index for one query-decide-insert step. While held, no other process can
+        insert, so "first seen" is decided the same way by every worker. Inserts made inside
+        become visible to others only when the block exits without an exception."""
+
+    @abc.abstractmethod
+    def query(self, band_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Candidates for queries with ``band_keys`` (shape ``(bands, n)``, uint64): arrays
+        ``(query_index, pid)``, unique pairs, sharing at least one band key."""
+
+    @abc.abstractmethod
+    def fetch(self, pids: np.ndarray) -> Fetched:
+        """The stored paragraphs ``pids``, in that order."""
+
+    @abc.abstractmethod
+    def add(
+        self,
+        doc_ids: list[str],
+        paragraphs: np.ndarray,
+        band_keys: np.ndarray,
+        hashes: np.ndarray,
+        offsets: np.ndarray,
+        ingested_at: float,
+    ) -> np.ndarray:
+        """Store paragraphs (band keys shape ``(bands, n)``; shingle sets as in :class:`Fetched`)
+        and return their new pids. Call inside :meth:`batch`."""
+
+    @abc.abstractmethod
+    def remove(self, doc_ids: list[str]) -> int:
+        """Forget every paragraph of these documents; return how many."""
+
+    @abc.abstractmethod
+    def prune(self, before: float) -> int:
+        """Forget paragraphs ingested before ``before`` (Unix seconds); return how many."""
+
+    @abc.abstractmethod
+    def stats(self) -> dict[str, Any]:
+        """Counts and settings, for ``dedup index stats``."""
+
+    @abc.abstractmethod
+    def export(self) -> Iterator[dict[str, Any]]:
+        """Every stored paragraph as a JSON-ready row, for ``dedup index export``."""
+
+    def close(self) -> None:  # noqa: B027 - optional for backends
+        """Release the index."""
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_index(spec: str, params: IndexParams | None = None, *, create: bool = True) -> Index:
+    """Open the index at ``spec``: a ``redis://`` URL or a filesystem path.
+
+    With ``params`` the index is created if missing (when ``create``) and checked against
+    them; without, an existing index is opened with the parameters it stores (for maintenance).
+    """
+    if spec.startswith(("redis://", "rediss://", "unix://")):
+        from dedup.index_redis import RedisIndex
+
+        return RedisIndex.open(spec, params, create=create)
+    from dedup.index_sqlite import SQLiteIndex
+
+    return SQLiteIndex.open(spec, params, create=create)
