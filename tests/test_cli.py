@@ -1,0 +1,214 @@
+"""`dedup report` as users drive it: through click's CliRunner, and a few real subprocesses."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dedup.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+S003 = str(ROOT / "seeds" / "003_2475bc7a0b5db3b5.txt")
+S004 = str(ROOT / "seeds" / "004_1bf6964548cc96ce.txt")
+DUP = "Soldiers are on standby for armed police after scores of officers stood down.\n\n"
+
+
+def invoke(*args: str, stdin: str | bytes | None = None):
+    return CliRunner().invoke(main, list(args), input=stdin)
+
+
+def no_traceback(result) -> None:
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    (tmp_path / "a.txt").write_text("Intro of a.\n\n" + DUP + "Own text of a, unrelated.\n", encoding="utf-8")
+    (tmp_path / "b.txt").write_text(DUP + "Something b says alone.\n", encoding="utf-8")
+    return tmp_path
+
+
+def test_text_report_lists_members_with_positions(docs: Path) -> None:
+    result = invoke("report", str(docs))
+    assert result.exit_code == 0
+    assert f"{docs / 'a.txt'}:3" in result.stdout
+    assert f"{docs / 'b.txt'}:1" in result.stdout
+    assert "Summary" in result.stdout and "clusters              1" in result.stdout
+
+
+def test_json_report_schema(docs: Path) -> None:
+    result = invoke("report", str(docs), "--format", "json")
+    report = json.loads(result.stdout)
+    (cluster,) = report["clusters"]
+    assert set(cluster) == {"id", "size", "documents", "members"}
+    member = cluster["members"][1]
+    assert {"doc", "paragraph", "line", "text", "jaccard", "containment"} <= set(member)
+    assert member["text"] == DUP.strip()  # exactly as in the source
+    assert report["stats"]["documents"] == 2
+    assert report["stats"]["paragraphs"] == 5
+
+
+def test_jsonl_one_cluster_a_line_and_csv_one_member_a_row(docs: Path) -> None:
+    lines = invoke("report", str(docs), "--format", "jsonl").stdout.splitlines()
+    assert [json.loads(line)["size"] for line in lines] == [2]
+    rows = list(csv.DictReader(io.StringIO(invoke("report", str(docs), "--format", "csv").stdout)))
+    assert [r["representative"] for r in rows] == ["True", "False"]
+    assert rows[1]["text"] == DUP.strip()
+
+
+def test_output_file_is_written_whole(docs: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out" / "r.json"
+    out.parent.mkdir()
+    result = invoke("report", str(docs), "--format", "json", "-o", str(out))
+    assert result.exit_code == 0 and result.stdout == ""
+    assert json.loads(out.read_text())["stats"]["clusters"] == 1
+    assert [p.name for p in out.parent.iterdir()] == ["r.json"]  # no temporary file left
+
+
+def test_stdin_dash_reads_text(docs: Path) -> None:
+    result = invoke("report", "-", str(docs / "b.txt"), "--format", "json", stdin=DUP)
+    report = json.loads(result.stdout)
+    assert report["clusters"][0]["documents"] == ["<stdin>", str(docs / "b.txt")]
+
+
+def test_jsonl_input_uses_ids_and_text_field(tmp_path: Path) -> None:
+    lines = [json.dumps({"id": "x", "body": DUP}), json.dumps({"id": "y", "body": "Intro.\n\n" + DUP})]
+    result = invoke("report", "--jsonl", "--text-field", "body", "-", "--format", "json", stdin="\n".join(lines) + "\n")
+    assert json.loads(result.stdout)["clusters"][0]["documents"] == ["x", "y"]
+
+
+def test_fail_on_duplicates_exit_code(docs: Path) -> None:
+    assert invoke("report", str(docs), "--fail-on-duplicates").exit_code == 1
+    assert invoke("report", str(docs / "a.txt"), "--fail-on-duplicates").exit_code == 0
+
+
+def test_scope_cross_doc_drops_within_document_clusters(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(DUP + DUP, encoding="utf-8")
+    (tmp_path / "b.txt").write_text("Different words entirely here.\n", encoding="utf-8")
+    assert json.loads(invoke("report", str(tmp_path), "--format", "json").stdout)["stats"]["clusters"] == 1
+    assert json.loads(invoke("report", str(tmp_path), "--format", "json", "--scope", "cross-doc").stdout)["stats"]["clusters"] == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--threshold", "1.5"], "--threshold", id="threshold-1.5"),
+        pytest.param(["--threshold", "0"], "--threshold", id="threshold-0"),
+        pytest.param(["--num-perm", "0"], "--num-perm", id="num-perm-0"),
+        pytest.param(["--shingle", "word:0"], "--shingle", id="shingle-word-0"),
+        pytest.param(["--shingle", "bytes:3"], "--shingle", id="shingle-kind"),
+        pytest.param(["--min-words", "-1"], "--min-words", id="min-words-negative"),
+        pytest.param(["--format", "xml"], "--format", id="format"),
+    ],
+)
+def test_out_of_range_options_are_usage_errors(docs: Path, args: list[str], message: str) -> None:
+    result = invoke("report", str(docs), *args)
+    assert result.exit_code == 2
+    assert message in result.output
+    no_traceback(result)
+
+
+def test_missing_path(tmp_path: Path) -> None:
+    result = invoke("report", str(tmp_path / "nope.txt"))
+    assert result.exit_code == 2
+    assert "nope.txt: no such file or directory" in result.stderr
+    no_traceback(result)
+
+
+def test_directory_without_text(tmp_path: Path) -> None:
+    (tmp_path / "image.png").write_bytes(b"\x89PNG")
+    result = invoke("report", str(tmp_path))
+    assert result.exit_code == 2
+    assert "no files matching *.txt, *.md" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        pytest.param(b"\x00\x01\x02binary", "binary file", id="binary"),
+        pytest.param(b"caf\xe9 au lait\n", "not valid UTF-8 (byte 0xe9 on line 1)", id="invalid-utf8"),
+        pytest.param(b"", "empty file", id="empty"),
+    ],
+)
+def test_unusable_file_is_warned_and_counted_while_the_rest_runs(docs: Path, content: bytes, reason: str) -> None:
+    bad = docs / "bad.txt"
+    bad.write_bytes(content)
+    result = invoke("report", str(docs), "--format", "json")
+    assert result.exit_code == 0
+    assert f"dedup: warning: skipped {bad}: {reason}" in result.stderr
+    report = json.loads(result.stdout)
+    assert report["stats"]["skipped_inputs"] == 1
+    assert report["stats"]["clusters"] == 1
+
+
+def test_only_unusable_inputs_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "empty.txt").write_bytes(b"")
+    result = invoke("report", str(tmp_path / "empty.txt"))
+    assert result.exit_code == 2
+    assert "no documents" in result.stderr
+
+
+def test_malformed_jsonl_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "d.jsonl"
+    path.write_text(json.dumps({"id": "a", "text": DUP}) + "\n{not json\n" + json.dumps({"id": "c"}) + "\n", encoding="utf-8")
+    result = invoke("report", "--jsonl", str(path), "--format", "json")
+    assert result.exit_code == 0
+    assert f"{path}:2: malformed JSON" in result.stderr
+    assert f"{path}:3: no 'text' field" in result.stderr
+    assert json.loads(result.stdout)["stats"]["skipped_inputs"] == 2
+
+
+def test_huge_single_line_file_is_left_out_with_a_warning(docs: Path) -> None:
+    big = docs / "big.txt"
+    big.write_text("word " * 10_000_000, encoding="utf-8")  # 50 MB on one line
+    result = invoke("report", str(docs), "--format", "json")
+    assert result.exit_code == 0
+    assert f"{big}:1: paragraph of 50,000,000 characters left out of matching" in result.stderr
+    stats = json.loads(result.stdout)["stats"]
+    assert stats["too_long_paragraphs"] == 1 and stats["clusters"] == 1
+
+
+def test_profile_prints_every_stage(docs: Path) -> None:
+    result = invoke("report", str(docs), "--profile")
+    for stage in ("read", "segment", "normalize", "signatures", "lsh", "verify", "cluster", "output"):
+        assert f"\n{stage} " in "\n" + result.stderr
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(docs: Path) -> None:
+    assert "Reading" not in invoke("report", str(docs)).stderr
+
+
+def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "dedup", *args], input=stdin, capture_output=True, cwd=ROOT, timeout=300, env={**os.environ, "TERM": "dumb"})
+
+
+def test_subprocess_seed_report_and_exit_code() -> None:
+    proc = run("report", S003, S004, "--fail-on-duplicates")
+    assert proc.returncode == 1
+    assert b"Soldiers are on standby" in proc.stdout
+    assert proc.stderr == b""
+
+
+def test_subprocess_missing_file_is_one_line() -> None:
+    proc = run("report", "no/such/file.txt")
+    assert proc.returncode == 2
+    assert proc.stderr.decode().strip() == "dedup: error: no/such/file.txt: no such file or directory"
+
+
+def test_subprocess_stdin_and_pipe_closed_early() -> None:
+    text = (DUP * 3000).encode()
+    proc = subprocess.run(
+        f"{sys.executable} -m dedup report - | head -c 10",
+        shell=True, input=text, capture_output=True, cwd=ROOT, timeout=300,
+    )
+    assert proc.returncode == 0
+    assert b"Traceback" not in proc.stderr
