@@ -134,79 +134,161 @@ def _put_utf8(out, q, cp):
     return q + 4
 
 
+@njit(inline="always", cache=True)
+def _decode_utf8(data, p):
+    """The code point starting at ``data[p]`` and the position after it. The input comes from
+    Python's encoder (with "surrogatepass"), so it is well formed."""
+    b0 = np.int64(data[p])
+    if b0 < 0x80:
+        return b0, p + 1
+    if b0 < 0xE0:
+        return ((b0 & 0x1F) << 6) | (np.int64(data[p + 1]) & 0x3F), p + 2
+    if b0 < 0xF0:
+        return ((b0 & 0x0F) << 12) | ((np.int64(data[p + 1]) & 0x3F) << 6) | (np.int64(data[p + 2]) & 0x3F), p + 3
+    return (
+        ((b0 & 0x07) << 18)
+        | ((np.int64(data[p + 1]) & 0x3F) << 12)
+        | ((np.int64(data[p + 2]) & 0x3F) << 6)
+        | (np.int64(data[p + 3]) & 0x3F)
+    ), p + 4
+
+
 @njit(cache=True)
-def _normalize_one(cps, start, end, table, expansions, out, q, write):
-    """Map one paragraph's code points; return (bytes written, ok). With ``write`` false only
-    count. ``ok`` is false when a character needs the reference path."""
+def char_to_byte_offsets(data, points):
+    """Byte offsets in UTF-8 ``data`` of the character offsets ``points`` (ascending)."""
+    out = np.empty(len(points), dtype=np.int64)
+    chars = 0
+    p = 0
+    n = len(data)
+    for k in range(len(points)):
+        target = points[k]
+        while chars < target and p < n:
+            p += 1
+            while p < n and (data[p] & 0xC0) == 0x80:
+                p += 1
+            chars += 1
+        out[k] = p
+    return out
+
+
+OK = 0
+NEEDS_REFERENCE = 1
+OVERFLOW = 2
+
+
+@njit(cache=True)
+def _normalize_into(src, start, end, table, expansions, out, q, limit):
+    """Normalize UTF-8 ``src[start:end]`` into ``out[q:limit]``.
+
+    Returns ``(bytes written, status)``: :data:`OK`; :data:`NEEDS_REFERENCE` when a character's
+    normalization depends on its neighbours; :data:`OVERFLOW` when the output outgrew
+    ``limit``. ASCII, nearly all bytes of most text, takes a branch-free path: it always
+    stores and advances by a flag, so word boundaries cost no mispredicted branch. The stores
+    need one byte of slack past the output, and an output of ASCII is never longer than its
+    input, which is why ``limit`` is checked only around the other characters."""
     q0 = q
-    pending_space = False
-    wrote = False
-    for p in range(start, end):
-        m = table[cps[p]]
-        if m >= 0:
-            if pending_space:
-                if write:
-                    out[q] = 32
-                q += 1
-                pending_space = False
-            if write:
-                q = _put_utf8(out, q, m)
-            else:
-                q += _utf8_len(m)
-            wrote = True
-        elif m == -1:
-            pending_space = wrote
-        elif m == -2:
+    pending = 0  # a space is owed before the next character
+    wrote = 0  # a character has been written (no leading space)
+    p = start
+    while p < end:
+        c = src[p]
+        if c < 0x80:
+            if q + 2 > limit:
+                return q - q0, OVERFLOW
+            m = table[c]
+            is_char = np.int64(m >= 0)
+            is_space = np.int64(m == -1)
+            out[q] = 32
+            q += pending & is_char
+            out[q] = m & 0x7F
+            q += is_char
+            pending = (pending | (is_space & wrote)) & (is_char ^ 1)
+            wrote |= is_char
+            p += 1
             continue
-        elif m == -3:
-            return q - q0, False
-        else:
-            row = -16 - m
-            for k in range(expansions.shape[1]):
-                c = expansions[row, k]
-                if c == 0:
-                    break
-                if c == -1:
-                    pending_space = wrote
-                    continue
-                if pending_space:
-                    if write:
-                        out[q] = 32
-                    q += 1
-                    pending_space = False
-                if write:
-                    q = _put_utf8(out, q, c)
-                else:
-                    q += _utf8_len(c)
-                wrote = True
-    return q - q0, True
+        cp, p = _decode_utf8(src, p)
+        m = table[cp]
+        if m == -3:
+            return q - q0, NEEDS_REFERENCE
+        if m == -1:
+            pending |= wrote
+            continue
+        if m == -2:
+            continue
+        if q + 16 > limit:
+            return q - q0, OVERFLOW
+        if m >= 0:
+            if pending:
+                out[q] = 32
+                q += 1
+                pending = 0
+            q = _put_utf8(out, q, m)
+            wrote = 1
+            continue
+        row = -16 - m
+        for k in range(expansions.shape[1]):
+            e = expansions[row, k]
+            if e == 0:
+                break
+            if e == -1:
+                pending |= wrote
+                continue
+            if pending:
+                out[q] = 32
+                q += 1
+                pending = 0
+            q = _put_utf8(out, q, e)
+            wrote = 1
+    return q - q0, OK
 
 
 @njit(parallel=True, cache=True)
-def normalize_code_points(cps, offsets, table, expansions):
-    """Normalize each paragraph ``cps[offsets[i]:offsets[i+1]]`` (UTF-32 code points).
+def normalize_utf8(src, starts, ends, table, expansions):
+    """Normalize each paragraph ``src[starts[i]:ends[i]]`` (UTF-8 bytes).
 
-    Returns ``(data, out_offsets, fallback)``: UTF-8 bytes of every paragraph, their offsets, and
-    which paragraphs the table could not map (their bytes are empty here).
+    Returns ``(data, offsets, needs_reference)``: the normalized UTF-8 of every paragraph,
+    their offsets, and which paragraphs the table could not map (their bytes are empty here).
+
+    Each paragraph is first written into its own region of a scratch buffer, as long as its
+    input plus one byte; the rare paragraph whose output outgrows that (a few characters
+    casefold to longer ones) is redone in a buffer of its own. Then everything is packed.
     """
-    n = len(offsets) - 1
+    n = len(starts)
+    scratch = np.empty(len(src) + n + 1, dtype=np.uint8)
     lengths = np.zeros(n, dtype=np.int64)
-    fallback = np.zeros(n, dtype=np.bool_)
-    dummy = np.empty(0, dtype=np.uint8)
+    status = np.zeros(n, dtype=np.int8)
     for i in prange(n):
-        length, ok = _normalize_one(cps, offsets[i], offsets[i + 1], table, expansions, dummy, 0, False)
-        if ok:
-            lengths[i] = length
-        else:
-            fallback[i] = True
-    out_offsets = np.zeros(n + 1, dtype=np.int64)
+        base = starts[i] + i
+        length, st = _normalize_into(src, starts[i], ends[i], table, expansions, scratch, base, ends[i] + i + 1)
+        lengths[i] = length
+        status[i] = st
+    # Paragraphs that overflowed: normalize again with room for the longest expansion
+    # (three code points of up to four bytes for each input byte).
+    big = np.flatnonzero(status == OVERFLOW)
+    redone = status == OVERFLOW
+    big_out = []
+    for k in range(len(big)):
+        i = big[k]
+        room = 12 * (ends[i] - starts[i]) + 16
+        buffer = np.empty(room, dtype=np.uint8)
+        length, st = _normalize_into(src, starts[i], ends[i], table, expansions, buffer, 0, room)
+        lengths[i] = length
+        status[i] = st
+        big_out.append(buffer)
+    needs_reference = status == NEEDS_REFERENCE
+    offsets = np.zeros(n + 1, dtype=np.int64)
     for i in range(n):
-        out_offsets[i + 1] = out_offsets[i] + lengths[i]
-    data = np.empty(out_offsets[n], dtype=np.uint8)
+        offsets[i + 1] = offsets[i] + (0 if needs_reference[i] else lengths[i])
+    data = np.empty(offsets[n], dtype=np.uint8)
     for i in prange(n):
-        if not fallback[i]:
-            _normalize_one(cps, offsets[i], offsets[i + 1], table, expansions, data, out_offsets[i], True)
-    return data, out_offsets, fallback
+        if status[i] == OK and not redone[i]:
+            base = starts[i] + i
+            data[offsets[i] : offsets[i + 1]] = scratch[base : base + lengths[i]]
+    for k in range(len(big)):
+        i = big[k]
+        if status[i] == OK:
+            data[offsets[i] : offsets[i + 1]] = big_out[k][: lengths[i]]
+    return data, offsets, needs_reference
 
 
 # ---------------------------------------------------------------------------------------------
@@ -250,17 +332,32 @@ def shingle_bounds(data, start, end, kind, n, starts, ends):
     return count
 
 
+@njit(inline="always", cache=True)
+def _signature(data, start, end, kind, n, a, b, starts, ends, hashes, row):
+    """Fill ``row`` with the MinHash of one paragraph; return its shingle count.
+
+    For every shingle ``h = fmix32(xxh32(shingle))`` and for every permutation ``k``,
+    ``(a[k] * h + b[k]) mod 2**32``, minimised: datasketch's affine32 scheme. ``a``, ``b`` and
+    ``row`` are uint32, so the multiply wraps as datasketch's does and the loop over ``k``
+    compiles to SIMD."""
+    row[:] = U32(0xFFFFFFFF)
+    count = shingle_bounds(data, start, end, kind, n, starts, ends)
+    for s in range(count):
+        hashes[s] = U32(fmix32(xxh32(data, starts[s], ends[s], 0)))
+    for s in range(count):
+        h = hashes[s]
+        for k in range(len(row)):
+            row[k] = min(row[k], U32(a[k] * h + b[k]))
+    return count
+
+
 @njit(parallel=True, cache=True)
 def minhash(data, offsets, kind, n, a, b):
     """MinHash signatures (uint32, one row per paragraph) under datasketch's affine32 scheme
-    with ``hashfunc=xxh32``: for every shingle ``h = fmix32(xxh32(shingle))`` and for every
-    permutation ``k``, ``(a[k] * h + b[k]) mod 2**32``, minimised. A paragraph without shingles
-    keeps the all-ones row, as an empty ``datasketch.MinHash`` does."""
+    with ``hashfunc=xxh32``. A paragraph without shingles keeps the all-ones row, as an empty
+    ``datasketch.MinHash`` does."""
     npara = len(offsets) - 1
-    num_perm = len(a)
-    sig = np.full((npara, num_perm), U32(0xFFFFFFFF), dtype=np.uint32)
-    a64 = a.astype(np.uint64)
-    b64 = b.astype(np.uint64)
+    sig = np.empty((npara, len(a)), dtype=np.uint32)
     nchunks = (npara + CHUNK - 1) // CHUNK
     for c in prange(nchunks):
         lo = c * CHUNK
@@ -270,23 +367,50 @@ def minhash(data, offsets, kind, n, a, b):
             longest = max(longest, offsets[i + 1] - offsets[i])
         starts = np.empty(longest + 1, dtype=np.int64)
         ends = np.empty(longest + 1, dtype=np.int64)
-        hashes = np.empty(longest + 1, dtype=np.uint64)
-        row = np.empty(num_perm, dtype=np.uint32)
+        hashes = np.empty(longest + 1, dtype=np.uint32)
         for i in range(lo, hi):
-            count = shingle_bounds(data, offsets[i], offsets[i + 1], kind, n, starts, ends)
-            if count == 0:
-                continue
-            for s in range(count):
-                hashes[s] = fmix32(xxh32(data, starts[s], ends[s], 0))
-            row[:] = U32(0xFFFFFFFF)
-            for s in range(count):
-                h = hashes[s]
-                for k in range(num_perm):
-                    v = U32((a64[k] * h + b64[k]) & M32)
-                    if v < row[k]:
-                        row[k] = v
-            sig[i, :] = row
+            _signature(data, offsets[i], offsets[i + 1], kind, n, a, b, starts, ends, hashes, sig[i])
     return sig
+
+
+@njit(inline="always", cache=True)
+def _band_key(row, band, rows):
+    h = U64(0xCBF29CE484222325) ^ U64(band)
+    for r in range(band * rows, (band + 1) * rows):
+        h = (h ^ U64(row[r])) * U64(0x100000001B3)
+        h ^= h >> U64(29)
+    h = (h ^ (h >> U64(32))) * U64(0xD6E8FEB86659FD93)
+    return h ^ (h >> U64(32))
+
+
+@njit(parallel=True, cache=True)
+def minhash_band_keys(data, offsets, rows_of, kind, n, a, b, bands, rows):
+    """32-bit LSH band keys, shape ``(bands, len(rows_of))``, of paragraphs ``rows_of``,
+    straight from their text: each signature lives only in a per-thread scratch row, so a
+    million paragraphs never hold a million signatures in memory.
+
+    32 bits suffice within one run: a million paragraphs make about a hundred chance key
+    collisions per band, and each only adds a candidate pair that verification removes."""
+    m = len(rows_of)
+    keys = np.empty((bands, m), dtype=np.uint32)
+    nchunks = (m + CHUNK - 1) // CHUNK
+    for c in prange(nchunks):
+        lo = c * CHUNK
+        hi = min(m, lo + CHUNK)
+        longest = 0
+        for k in range(lo, hi):
+            i = rows_of[k]
+            longest = max(longest, offsets[i + 1] - offsets[i])
+        starts = np.empty(longest + 1, dtype=np.int64)
+        ends = np.empty(longest + 1, dtype=np.int64)
+        hashes = np.empty(longest + 1, dtype=np.uint32)
+        row = np.empty(len(a), dtype=np.uint32)
+        for k in range(lo, hi):
+            i = rows_of[k]
+            _signature(data, offsets[i], offsets[i + 1], kind, n, a, b, starts, ends, hashes, row)
+            for band in range(bands):
+                keys[band, k] = U32(_band_key(row, band, rows) & M32)
+    return keys
 
 
 # ---------------------------------------------------------------------------------------------
@@ -415,25 +539,41 @@ def band_keys(sig, bands, rows):
     keys = np.empty((bands, n), dtype=np.uint64)
     for i in prange(n):
         for band in range(bands):
-            h = U64(0xCBF29CE484222325) ^ U64(band)
-            for r in range(band * rows, (band + 1) * rows):
-                h = (h ^ U64(sig[i, r])) * U64(0x100000001B3)
-                h ^= h >> U64(29)
-            h = (h ^ (h >> U64(32))) * U64(0xD6E8FEB86659FD93)
-            keys[band, i] = h ^ (h >> U64(32))
+            keys[band, i] = _band_key(sig[i], band, rows)
     return keys
 
 
 @njit(cache=True)
-def bucket_pairs(sorted_keys, order, window, out_left, out_right, count):
-    """Pairs of members that share a bucket, for one band.
+def _radix_order(keys):
+    """Stable LSD radix sort of uint32 ``keys`` in three passes of 11 bits. Returns the sorted
+    keys and the permutation; equal keys keep their input order, which the window rule needs."""
+    n = len(keys)
+    src_k = keys.copy()
+    src_o = np.arange(n).astype(np.int32)
+    dst_k = np.empty(n, dtype=np.uint32)
+    dst_o = np.empty(n, dtype=np.int32)
+    for shift in (0, 11, 22):
+        counts = np.zeros(2049, dtype=np.int64)
+        for i in range(n):
+            counts[((src_k[i] >> shift) & 0x7FF) + 1] += 1
+        for d in range(2048):
+            counts[d + 1] += counts[d]
+        for i in range(n):
+            d = (src_k[i] >> shift) & 0x7FF
+            pos = counts[d]
+            dst_k[pos] = src_k[i]
+            dst_o[pos] = src_o[i]
+            counts[d] = pos + 1
+        src_k, dst_k = dst_k, src_k
+        src_o, dst_o = dst_o, src_o
+    return src_k, src_o
 
-    ``order`` lists members sorted by key and, within a key, by input position. Within a bucket
-    each of the first ``window`` members is paired with every later member, so a bucket of
-    ``k`` gives at most ``window * k`` pairs, not ``k**2 / 2``. With ``out_left`` empty only
-    count. Returns the new ``count``."""
+
+@njit(cache=True)
+def _bucket_pairs(sorted_keys, order, window, left, right, count, write):
+    """Pairs of one band's buckets: within a run of equal keys (in input order), each of the
+    first ``window`` members is paired with every later member. Returns the new ``count``."""
     n = len(sorted_keys)
-    write = len(out_left) > 0
     start = 0
     while start < n:
         stop = start + 1
@@ -445,11 +585,37 @@ def bucket_pairs(sorted_keys, order, window, out_left, out_right, count):
             for x in range(start, start + heads):
                 for y in range(x + 1, stop):
                     if write:
-                        out_left[count] = order[x]
-                        out_right[count] = order[y]
+                        left[count] = order[x]
+                        right[count] = order[y]
                     count += 1
         start = stop
     return count
+
+
+@njit(parallel=True, cache=True)
+def lsh_pairs(keys, window):
+    """Candidate pairs from band keys ``(bands, n)`` (uint32): every pair of members that share
+    a bucket in some band, subject to the window rule. A bucket of ``k`` gives at most
+    ``window * k`` pairs per band rather than ``k**2 / 2``.
+
+    Returns ``(left, right)`` with ``left < right``, repeats across bands included."""
+    bands, n = keys.shape
+    orders = np.empty((bands, n), dtype=np.int32)
+    counts = np.zeros(bands + 1, dtype=np.int64)
+    empty = np.empty(0, dtype=np.int64)
+    for band in prange(bands):
+        sorted_keys, order = _radix_order(keys[band])
+        orders[band] = order
+        counts[band + 1] = _bucket_pairs(sorted_keys, order, window, empty, empty, 0, False)
+    for band in range(bands):
+        counts[band + 1] += counts[band]
+    left = np.empty(counts[bands], dtype=np.int64)
+    right = np.empty(counts[bands], dtype=np.int64)
+    for band in prange(bands):
+        order = orders[band]
+        sorted_keys = keys[band][order]
+        _bucket_pairs(sorted_keys, order, window, left, right, counts[band], True)
+    return left, right
 
 
 # ---------------------------------------------------------------------------------------------

@@ -98,23 +98,21 @@ class BandedLSH:
 
         if signatures.ndim != 2 or signatures.shape[1] < self.bands * self.rows:
             raise ValueError(f"signatures need at least {self.bands * self.rows} columns")
-        n = signatures.shape[0]
+        keys = _kernel.band_keys(np.ascontiguousarray(signatures, dtype=np.uint32), self.bands, self.rows)
+        return self.pairs_from_keys(keys.astype(np.uint32))
+
+    def pairs_from_keys(self, keys: np.ndarray) -> np.ndarray:
+        """Candidate pairs from band keys already computed, shape ``(bands, n)``, uint32 (as
+        :func:`dedup._kernel.minhash_band_keys` makes them straight from text)."""
+        from dedup import _kernel
+
+        if keys.ndim != 2 or keys.shape[0] != self.bands or keys.dtype != np.uint32:
+            raise ValueError(f"keys must be uint32 of shape ({self.bands}, n)")
+        n = keys.shape[1]
         if n < 2:
             return np.empty((0, 2), dtype=np.int64)
-        keys = _kernel.band_keys(np.ascontiguousarray(signatures, dtype=np.uint32), self.bands, self.rows)
-        codes = []
-        for band in range(self.bands):
-            order = np.argsort(keys[band], kind="stable")
-            sorted_keys = keys[band][order]
-            empty = np.empty(0, dtype=np.int64)
-            count = _kernel.bucket_pairs(sorted_keys, order, self.window, empty, empty, 0)
-            if count == 0:
-                continue
-            left = np.empty(count, dtype=np.int64)
-            right = np.empty(count, dtype=np.int64)
-            _kernel.bucket_pairs(sorted_keys, order, self.window, left, right, 0)
-            codes.append(left * n + right)
-        if not codes:
-            return np.empty((0, 2), dtype=np.int64)
-        unique = np.unique(np.concatenate(codes))
+        if n >= 2**31:
+            raise ValueError("at most 2**31 - 1 paragraphs per run")
+        left, right = _kernel.lsh_pairs(keys, self.window)
+        unique = np.unique(left * n + right)
         return np.stack([unique // n, unique % n], axis=1)

@@ -28,10 +28,11 @@ import functools
 import os
 import sys
 import unicodedata
+from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["normalize", "normalize_batch", "NormalizedBatch"]
+__all__ = ["normalize", "normalize_batch", "normalize_spans", "NormalizedBatch"]
 
 # Characters that play the part of an apostrophe in running text. They join the two halves of a
 # word ("don’t", "Kaba’s"), so they are deleted rather than turned into a word break.
@@ -183,23 +184,41 @@ def normalize_batch(texts: list[str]) -> NormalizedBatch:
     >>> [batch.text(i) for i in range(len(batch))]
     ['soldiers are also on standby', '', 'kabas car']
     """
+    n = len(texts)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=n), out=offsets[1:])
+    return normalize_spans("".join(texts), offsets[:-1], offsets[1:])
+
+
+def normalize_spans(text: str, starts: np.ndarray, ends: np.ndarray) -> NormalizedBatch:
+    """Normalize the paragraphs ``text[starts[i]:ends[i]]`` (character offsets, in order and
+    not overlapping), without copying them out of ``text`` first."""
     from dedup import _kernel
 
-    n = len(texts)
-    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    # UTF-32 cannot hold lone surrogates; "surrogatepass" keeps them so that they fall back.
-    joined = "".join(texts).encode("utf-32-le", "surrogatepass")
-    code_points = np.frombuffer(joined, dtype=np.uint32)
+    n = len(starts)
+    # "surrogatepass" keeps lone surrogates (JSON can carry them); the table sends them to the
+    # reference path.
+    src = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    if text.isascii():
+        byte_starts, byte_ends = starts, ends
+    else:
+        points = np.empty(2 * n, dtype=np.int64)
+        points[0::2] = starts
+        points[1::2] = ends
+        if n and np.any(np.diff(points) < 0):
+            raise ValueError("spans must be in order and must not overlap")
+        byte_points = _kernel.char_to_byte_offsets(src, points)
+        byte_starts, byte_ends = byte_points[0::2].copy(), byte_points[1::2].copy()
     table, expansions = code_point_table()
-    data, out_offsets, fallback = _kernel.normalize_code_points(code_points, offsets, table, expansions)
+    data, offsets, fallback = _kernel.normalize_utf8(src, byte_starts, byte_ends, table, expansions)
     if fallback.any():
-        data, out_offsets = _splice(data, out_offsets, fallback, texts)
-    return NormalizedBatch(data, out_offsets)
+        data, offsets = _splice(data, offsets, fallback, lambda i: text[starts[i] : ends[i]])
+    return NormalizedBatch(data, offsets)
 
 
-def _splice(data: np.ndarray, offsets: np.ndarray, fallback: np.ndarray, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def _splice(
+    data: np.ndarray, offsets: np.ndarray, fallback: np.ndarray, text_of: Callable[[int], str]
+) -> tuple[np.ndarray, np.ndarray]:
     """Replace the paragraphs the kernel could not map with their reference normalization."""
     n = len(offsets) - 1
     lengths = np.diff(offsets)
@@ -207,7 +226,7 @@ def _splice(data: np.ndarray, offsets: np.ndarray, fallback: np.ndarray, texts: 
     start = 0
     for i in np.flatnonzero(fallback):
         pieces.append(data[offsets[start] : offsets[i]].tobytes())
-        encoded = normalize(texts[i]).encode("utf-8", "surrogatepass")
+        encoded = normalize(text_of(i)).encode("utf-8", "surrogatepass")
         pieces.append(encoded)
         lengths[i] = len(encoded)
         start = i + 1

@@ -17,8 +17,10 @@ report and the API hand out.
 from __future__ import annotations
 
 import re
+from array import array
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 
@@ -54,8 +56,22 @@ def _line_breaks(text: str, start: int, end: int) -> int:
     return text.count("\n", start, end) + text.count("\r", start, end) - text.count("\r\n", start, end)
 
 
+# For text with only "\n" line breaks and no form feed (nearly all text), one match is one
+# whole paragraph: a run of lines, each holding a non-space character.
+_PARAGRAPH_LF = re.compile(r"[^\n]*\S[^\n]*(?:\n[^\n]*\S[^\n]*)*")
+
+
 def _spans(text: str) -> Iterator[tuple[int, int, int]]:
     """(start, end, line) of each paragraph."""
+    if "\r" not in text and "\f" not in text:
+        line = 1
+        scanned = 0
+        for match in _PARAGRAPH_LF.finditer(text):
+            start, end = match.span()
+            line += text.count("\n", scanned, start)
+            scanned = start
+            yield start, end, line
+        return
     para_start = para_end = -1
     line = 1
     scanned = 0  # line breaks are counted up to here
@@ -82,47 +98,69 @@ def segment(text: str, doc: str = "") -> list[Paragraph]:
     ]
 
 
-@dataclass
 class ParagraphTable:
     """All paragraphs of a run, in input order, as columns.
 
-    ``docs`` holds the document names; ``doc[i]`` indexes it.
+    Document texts are kept once; a paragraph is a span of its document's text. ``doc[i]``
+    indexes ``docs``; ``start``/``end`` are character offsets into that document.
+
+    >>> table = ParagraphTable()
+    >>> table.add_document("a", "One.\\n\\nTwo\\nlines.")
+    2
+    >>> table.paragraph(1)
+    Paragraph(doc='a', number=2, line=3, start=6, end=16, text='Two\\nlines.')
     """
 
-    docs: list[str] = field(default_factory=list)
-    texts: list[str] = field(default_factory=list)
-    _doc: list[int] = field(default_factory=list)
-    _number: list[int] = field(default_factory=list)
-    _line: list[int] = field(default_factory=list)
-    _start: list[int] = field(default_factory=list)
-    _end: list[int] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.docs: list[str] = []
+        self.doc_texts: list[str] = []
+        self._doc = array("q")
+        self._number = array("q")
+        self._line = array("q")
+        self._start = array("q")
+        self._end = array("q")
 
     def add_document(self, name: str, text: str) -> int:
         """Segment a document and append its paragraphs; return how many it has."""
         index = len(self.docs)
         self.docs.append(name)
+        self.doc_texts.append(text)
         count = 0
         for number, (start, end, line) in enumerate(_spans(text), start=1):
-            self.texts.append(text[start:end])
-            self._number.append(number)
             self._line.append(line)
             self._start.append(start)
             self._end.append(end)
             count = number
-        self._doc.extend([index] * count)
+        self._number.extend(range(1, count + 1))
+        self._doc.extend(repeat(index, count))
         return count
 
     def __len__(self) -> int:
-        return len(self.texts)
+        return len(self._doc)
 
     @property
     def doc(self) -> np.ndarray:
-        return np.asarray(self._doc, dtype=np.int64)
+        return np.frombuffer(self._doc, dtype=np.int64) if len(self) else np.zeros(0, dtype=np.int64)
+
+    def lengths(self) -> np.ndarray:
+        """Characters in each paragraph."""
+        if not len(self):
+            return np.zeros(0, dtype=np.int64)
+        return np.frombuffer(self._end, dtype=np.int64) - np.frombuffer(self._start, dtype=np.int64)
+
+    def global_spans(self) -> tuple[str, np.ndarray, np.ndarray]:
+        """All document texts joined, and each paragraph's span in the joined text."""
+        bases = np.zeros(len(self.docs) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, self.doc_texts), dtype=np.int64, count=len(self.docs)), out=bases[1:])
+        doc = self.doc
+        starts = (np.frombuffer(self._start, dtype=np.int64) if len(self) else np.zeros(0, dtype=np.int64)) + bases[doc]
+        return "".join(self.doc_texts), starts, starts + self.lengths()
 
     def doc_index(self, i: int) -> int:
         return self._doc[i]
 
+    def text(self, i: int) -> str:
+        return self.doc_texts[self._doc[i]][self._start[i] : self._end[i]]
+
     def paragraph(self, i: int) -> Paragraph:
-        return Paragraph(
-            self.docs[self._doc[i]], self._number[i], self._line[i], self._start[i], self._end[i], self.texts[i]
-        )
+        return Paragraph(self.docs[self._doc[i]], self._number[i], self._line[i], self._start[i], self._end[i], self.text(i))

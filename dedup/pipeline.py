@@ -23,10 +23,10 @@ import numpy as np
 from dedup.cluster import Assignment, first_seen, with_copies
 from dedup.documents import Document, Skip, as_documents
 from dedup.lsh import DEFAULT_WINDOW, BandedLSH
-from dedup.normalize import NormalizedBatch, normalize_batch
+from dedup.normalize import NormalizedBatch, normalize_spans
 from dedup.paragraphs import Paragraph, ParagraphTable
 from dedup.shingles import DEFAULT_SHINGLE, ShingleSpec
-from dedup.signatures import permutations, signatures_of
+from dedup.signatures import permutations
 from dedup.verify import verify
 
 __all__ = ["Config", "Member", "Cluster", "Stats", "Result", "find_duplicates", "STAGES", "DEFAULT_THRESHOLD"]
@@ -186,11 +186,10 @@ def _timed_documents(documents: Iterable[Document], timer: Timer) -> Iterator[Do
         yield doc
 
 
-def _eligible(batch: NormalizedBatch, table: ParagraphTable, config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _eligible(batch: NormalizedBatch, lengths: np.ndarray, config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Masks of paragraphs that are empty after normalization, too short, and too long."""
-    lengths = batch.lengths()
-    empty = lengths == 0
-    too_long = np.fromiter(map(len, table.texts), dtype=np.int64, count=len(table)) > config.max_chars
+    empty = batch.lengths() == 0
+    too_long = lengths > config.max_chars
     if config.min_words > 0:
         spaces = np.zeros(len(batch), dtype=np.int64)
         if len(batch.data):
@@ -201,7 +200,7 @@ def _eligible(batch: NormalizedBatch, table: ParagraphTable, config: Config) -> 
         short = ~empty & (words < config.min_words)
     else:
         short = np.zeros(len(batch), dtype=bool)
-    return empty, short & ~too_long, too_long
+    return empty, short & ~too_long, too_long & ~empty
 
 
 def _distinct(batch: NormalizedBatch, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -246,6 +245,8 @@ def find_duplicates(
     """
     config = config or Config()
     timer = timer or Timer()
+    from dedup import _kernel
+
     table = ParagraphTable()
     for doc in _timed_documents(as_documents(documents), timer):
         with timer.stage("segment"):
@@ -255,25 +256,32 @@ def find_duplicates(
     n = len(table)
 
     with timer.stage("normalize"):
-        batch = normalize_batch(table.texts)
-        empty, short, too_long = _eligible(batch, table, config)
+        joined, starts, ends = table.global_spans()
+        batch = normalize_spans(joined, starts, ends)
+        del joined
+        empty, short, too_long = _eligible(batch, ends - starts, config)
         rows = np.flatnonzero(~(empty | short | too_long))
+        # Exact copies are settled here; only distinct texts go on to hashing and LSH.
         firsts, canonical = _distinct(batch, rows)
 
+    lsh = BandedLSH.for_threshold(config.threshold, config.num_perm, config.window)
     with timer.stage("signatures"):
-        # Only distinct texts are hashed; copies share their first occurrence's signature.
-        sub = NormalizedBatch(*_gather(batch, firsts))
-        signatures = signatures_of(sub, config.shingle, config.num_perm, config.seed)
+        a, b = permutations(config.num_perm, config.seed)
+        keys = _kernel.minhash_band_keys(
+            batch.data, batch.offsets, firsts, config.shingle.code, config.shingle.n, a, b, lsh.bands, lsh.rows
+        )
 
     with timer.stage("lsh"):
-        lsh = BandedLSH.for_threshold(config.threshold, config.num_perm, config.window)
-        candidates = lsh.candidate_pairs(signatures)
+        candidates = lsh.pairs_from_keys(keys)
+        del keys
 
     with timer.stage("verify"):
-        verified = verify(sub, config.shingle, candidates, config.threshold)
+        verified = verify(batch, config.shingle, firsts[candidates], config.threshold)
 
     with timer.stage("cluster"):
-        inner = first_seen(len(firsts), verified.left, verified.right, verified.jaccard, verified.containment)
+        left = np.searchsorted(firsts, verified.left)
+        right = np.searchsorted(firsts, verified.right)
+        inner = first_seen(len(firsts), left, right, verified.jaccard, verified.containment)
         local = with_copies(inner, canonical, np.searchsorted(rows, firsts))
         assignment = Assignment(rows[local.rep], local.jaccard, local.containment)
         clusters = _clusters(table, rows, assignment, config)
@@ -301,33 +309,33 @@ def find_duplicates(
     return Result(clusters, stats, config, list(skipped or []), timer.seconds, long_ones)
 
 
-def _gather(batch: NormalizedBatch, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The normalized bytes of ``rows`` only, as a new (data, offsets)."""
-    starts = batch.offsets[rows]
-    lengths = batch.offsets[rows + 1] - starts
-    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    if len(rows) == len(batch):
-        return batch.data, batch.offsets
-    index = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1], dtype=np.int64)
-    return batch.data[index], offsets
-
-
 def _clusters(table: ParagraphTable, rows: np.ndarray, assignment: Assignment, config: Config) -> list[Cluster]:
-    """Build :class:`Cluster` objects for representatives with at least one member."""
+    """Build :class:`Cluster` objects for representatives with at least one member, ordered by
+    size, then by the representative's position."""
     reps = assignment.rep
-    members_of: dict[int, list[int]] = {}
-    for k in np.flatnonzero(reps != rows):
-        members_of.setdefault(int(reps[k]), []).append(int(k))
-    clusters = []
-    for rep, ks in members_of.items():
-        rep_member = Member(table.paragraph(rep), rep, 1.0, 1.0)
-        rest = tuple(
-            Member(table.paragraph(int(rows[k])), int(rows[k]), float(assignment.jaccard[k]), float(assignment.containment[k]))
-            for k in ks
-        )
-        clusters.append((rep_member,) + rest)
+    is_member = np.flatnonzero(reps != rows)
+    if not len(is_member):
+        return []
+    # Group members by representative; a stable sort keeps each group in input order.
+    order = is_member[np.argsort(reps[is_member], kind="stable")]
+    group_reps, group_starts, sizes = np.unique(reps[order], return_index=True, return_counts=True)
+    bounds = np.append(group_starts, len(order))
     if config.scope == "cross-doc":
-        clusters = [c for c in clusters if len({m.doc for m in c}) > 1]
-    clusters.sort(key=lambda ms: (-len(ms), ms[0].index))
-    return [Cluster(k, ms) for k, ms in enumerate(clusters, start=1)]
+        doc = table.doc
+        spans = [
+            g
+            for g in range(len(group_reps))
+            if np.any(doc[rows[order[bounds[g] : bounds[g + 1]]]] != doc[group_reps[g]])
+        ]
+    else:
+        spans = list(range(len(group_reps)))
+    spans.sort(key=lambda g: (-int(sizes[g]), int(group_reps[g])))
+    clusters = []
+    for cluster_id, g in enumerate(spans, start=1):
+        rep = int(group_reps[g])
+        members = [Member(table.paragraph(rep), rep, 1.0, 1.0)]
+        for k in order[bounds[g] : bounds[g + 1]].tolist():
+            i = int(rows[k])
+            members.append(Member(table.paragraph(i), i, float(assignment.jaccard[k]), float(assignment.containment[k])))
+        clusters.append(Cluster(cluster_id, tuple(members)))
+    return clusters
