@@ -1,0 +1,265 @@
+"""dedup.documents: files, directories, JSONL and stdin read into documents; nothing dropped silently."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from dedup.documents import DEFAULT_GLOBS, Document, DocumentReader, InputError, Skip, as_documents
+
+
+def write(path: Path, data: bytes | str) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return str(path)
+
+
+def read(sources: list[str], **kwargs: object) -> tuple[list[Document], list[Skip]]:
+    reader = DocumentReader(sources, **kwargs)  # type: ignore[arg-type]
+    documents = list(reader)
+    return documents, reader.skipped
+
+
+def test_file_is_read_under_the_name_given(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.txt", "Hello\n\nWorld\n")
+    documents, skipped = read([path])
+    assert documents == [Document(path, "Hello\n\nWorld\n")]
+    assert skipped == []
+
+
+def test_missing_path_stops_before_anything_is_read(tmp_path: Path) -> None:
+    good = write(tmp_path / "good.txt", "text")
+    missing = str(tmp_path / "missing.txt")
+    iterator = iter(DocumentReader([good, missing]))
+    with pytest.raises(InputError, match="missing.txt: no such file or directory"):
+        next(iterator)
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        pytest.param([], id="empty-directory"),
+        pytest.param(["data.csv", "notes.rst"], id="no-matching-names"),
+        pytest.param([".git/readme.txt"], id="only-in-hidden-directory"),
+    ],
+)
+def test_directory_without_input_files_is_an_input_error(tmp_path: Path, files: list[str]) -> None:
+    root = tmp_path / "corpus"
+    root.mkdir()
+    for name in files:
+        write(root / name, "some text")
+    with pytest.raises(InputError, match=r"\*\.txt, \*\.md"):
+        read([str(root)])
+
+
+def test_unusable_files_are_skipped_with_a_reason_and_the_rest_is_read(tmp_path: Path) -> None:
+    write(tmp_path / "a_good.txt", "Good text.\n")
+    write(tmp_path / "b_binary.txt", b"PK\x03\x04\x00\x00binary")
+    write(tmp_path / "c_latin1.txt", "line one\nline two\ncaf\xe9\n".encode("latin-1"))
+    write(tmp_path / "d_empty.txt", b"")
+    write(tmp_path / "e_blank.txt", " \n\t\r\n\n")
+    write(tmp_path / "f_good.md", "More text.")
+    documents, skipped = read([str(tmp_path)])
+    assert [Path(d.name).name for d in documents] == ["a_good.txt", "f_good.md"]
+    assert [(Path(s.source).name, s.reason) for s in skipped] == [
+        ("b_binary.txt", "binary file (it holds NUL bytes)"),
+        ("c_latin1.txt", "not valid UTF-8 (byte 0xe9 on line 3)"),
+        ("d_empty.txt", "empty file"),
+        ("e_blank.txt", "file holds only whitespace"),
+    ]
+    assert str(skipped[0]) == f"{tmp_path / 'b_binary.txt'}: binary file (it holds NUL bytes)"
+
+
+def test_byte_order_mark_is_stripped(tmp_path: Path) -> None:
+    path = write(tmp_path / "bom.txt", b"\xef\xbb\xbfTitle\r\n\r\nBody")
+    [document], _ = read([path])
+    assert document.text == "Title\r\n\r\nBody"
+
+
+def test_file_holding_only_a_bom_is_skipped(tmp_path: Path) -> None:
+    path = write(tmp_path / "bom.txt", b"\xef\xbb\xbf")
+    documents, skipped = read([path])
+    assert documents == []
+    assert skipped == [Skip(path, "file holds only whitespace")]
+
+
+def test_directories_are_walked_recursively_in_sorted_order(tmp_path: Path) -> None:
+    root = tmp_path / "corpus"
+    for name in ["b.txt", "a.md", "sub/d.txt", "sub/c.md", "sub/deeper/e.txt", "z.csv", ".hidden/x.txt", "sub/.cache/y.md"]:
+        write(root / name, f"text of {name}")
+    documents, skipped = read([str(root)])
+    assert [d.name for d in documents] == [
+        str(root / "a.md"),
+        str(root / "b.txt"),
+        str(root / "sub" / "c.md"),
+        str(root / "sub" / "d.txt"),
+        str(root / "sub" / "deeper" / "e.txt"),
+    ]
+    assert [d.text for d in documents] == [f"text of {n}" for n in ["a.md", "b.txt", "sub/c.md", "sub/d.txt", "sub/deeper/e.txt"]]
+    assert skipped == []
+
+
+def test_sources_are_read_in_the_order_given(tmp_path: Path) -> None:
+    b = write(tmp_path / "b.txt", "bee")
+    a = write(tmp_path / "a.txt", "ay")
+    documents, _ = read([b, a])
+    assert [d.name for d in documents] == [b, a]
+
+
+@pytest.mark.parametrize(
+    ("globs", "expected"),
+    [
+        pytest.param(DEFAULT_GLOBS, ["a.md", "b.txt"], id="default"),
+        pytest.param(("*.rst",), ["c.rst"], id="one-pattern"),
+        pytest.param(("*.rst", "*.txt"), ["b.txt", "c.rst"], id="two-patterns"),
+        pytest.param(("b*",), ["b.txt"], id="name-prefix"),
+    ],
+)
+def test_globs_choose_the_files_of_a_directory(tmp_path: Path, globs: tuple[str, ...], expected: list[str]) -> None:
+    for name in ["a.md", "b.txt", "c.rst", "d.csv"]:
+        write(tmp_path / name, f"text of {name}")
+    documents, _ = read([str(tmp_path)], globs=globs)
+    assert [Path(d.name).name for d in documents] == expected
+
+
+def test_file_named_explicitly_is_read_whatever_its_extension(tmp_path: Path) -> None:
+    path = write(tmp_path / "notes.csv", "a,b\n")
+    documents, _ = read([path])
+    assert [d.name for d in documents] == [path]
+
+
+def jsonl(*lines: object) -> bytes:
+    return b"".join((line if isinstance(line, bytes) else json.dumps(line).encode()) + b"\n" for line in lines)
+
+
+def test_jsonl_records_and_skips(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "f.jsonl",
+        jsonl(
+            {"id": "doc-1", "text": "first"},
+            b"",
+            b'{"id": "doc-3", "text": ',
+            {"id": "doc-4", "body": "no text field"},
+            {"id": "doc-5", "text": 5},
+            {"text": "no id"},
+            [1, 2],
+            {"id": 8, "text": "numeric id"},
+            {"id": None, "text": "null id"},
+            b'{"id": "doc-10", "text": "caf\xe9"}',
+        ),
+    )
+    documents, skipped = read([path], jsonl=True)
+    assert [(d.name, d.text) for d in documents] == [
+        ("doc-1", "first"),
+        (f"{path}:6", "no id"),
+        ("8", "numeric id"),
+        (f"{path}:9", "null id"),
+    ]
+    assert documents[0].fields == {"id": "doc-1", "text": "first"}
+    assert [s.source for s in skipped] == [f"{path}:3", f"{path}:4", f"{path}:5", f"{path}:7", f"{path}:10"]
+    reasons = [s.reason for s in skipped]
+    assert reasons[0].startswith("malformed JSON")
+    assert reasons[1] == "no 'text' field (use --text-field to name it)"
+    assert reasons[2] == "field 'text' is int, not a string"
+    assert reasons[3] == "expected a JSON object, got list"
+    assert reasons[4] == "not valid UTF-8 (byte 0xe9)"
+
+
+def test_jsonl_custom_fields(tmp_path: Path) -> None:
+    path = write(tmp_path / "f.jsonl", jsonl({"url": "https://a", "body": "A body", "text": "ignored"}, {"id": "x", "body": "no url"}))
+    documents, skipped = read([path], jsonl=True, text_field="body", id_field="url")
+    assert [(d.name, d.text) for d in documents] == [("https://a", "A body"), (f"{path}:2", "no url")]
+    assert skipped == []
+
+
+def test_jsonl_custom_text_field_missing_names_the_field(tmp_path: Path) -> None:
+    path = write(tmp_path / "f.jsonl", jsonl({"text": "has text, not body"}))
+    documents, skipped = read([path], jsonl=True, text_field="body")
+    assert documents == []
+    assert skipped == [Skip(f"{path}:1", "no 'body' field (use --text-field to name it)")]
+
+
+def test_jsonl_bom_on_first_line_is_stripped(tmp_path: Path) -> None:
+    path = write(tmp_path / "f.jsonl", b"\xef\xbb\xbf" + jsonl({"id": "a", "text": "x"}, {"id": "b", "text": "y"}))
+    documents, skipped = read([path], jsonl=True)
+    assert [d.name for d in documents] == ["a", "b"]
+    assert skipped == []
+
+
+def test_jsonl_directory_uses_the_globs(tmp_path: Path) -> None:
+    write(tmp_path / "b.jsonl", jsonl({"id": "b1", "text": "x"}))
+    write(tmp_path / "a.jsonl", jsonl({"id": "a1", "text": "y"}))
+    write(tmp_path / "c.txt", "not JSON")
+    documents, skipped = read([str(tmp_path)], jsonl=True, globs=("*.jsonl",))
+    assert [d.name for d in documents] == ["a1", "b1"]
+    assert skipped == []
+
+
+def test_stdin_text() -> None:
+    documents, skipped = read(["-"], stdin=io.BytesIO(b"\xef\xbb\xbfFrom stdin\n"))
+    assert [(d.name, d.text) for d in documents] == [("<stdin>", "From stdin\n")]
+    assert skipped == []
+
+
+def test_empty_stdin_is_skipped() -> None:
+    documents, skipped = read(["-"], stdin=io.BytesIO(b""))
+    assert documents == []
+    assert skipped == [Skip("<stdin>", "empty file")]
+
+
+def test_stdin_jsonl_names_lines_after_stdin() -> None:
+    documents, skipped = read(["-"], jsonl=True, stdin=io.BytesIO(jsonl({"text": "a"}, b"oops")))
+    assert [d.name for d in documents] == ["<stdin>:1"]
+    assert [s.source for s in skipped] == ["<stdin>:2"]
+
+
+def test_stdin_among_files(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.txt", "file text")
+    documents, _ = read([path, "-"], stdin=io.BytesIO(b"stdin text"))
+    assert [(d.name, d.text) for d in documents] == [(path, "file text"), ("<stdin>", "stdin text")]
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [pytest.param(1, "text", id="name-not-str"), pytest.param("a", b"bytes", id="text-not-str")],
+)
+def test_document_rejects_non_strings(name: object, text: object) -> None:
+    with pytest.raises(TypeError):
+        Document(name, text)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param({"a": "x", "b": "y"}, id="mapping"),
+        pytest.param([("a", "x"), ("b", "y")], id="pairs"),
+        pytest.param(iter([("a", "x"), ("b", "y")]), id="iterator-of-pairs"),
+        pytest.param([Document("a", "x"), Document("b", "y")], id="documents"),
+    ],
+)
+def test_as_documents_accepts_the_api_forms(source: object) -> None:
+    assert list(as_documents(source)) == [Document("a", "x"), Document("b", "y")]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param(["just a string"], id="strings"),
+        pytest.param([("a", "x", "extra")], id="triples"),
+        pytest.param([("a", 3)], id="text-not-str"),
+    ],
+)
+def test_as_documents_rejects_other_items(source: object) -> None:
+    with pytest.raises(TypeError):
+        list(as_documents(source))  # type: ignore[arg-type]
+
+
+def test_unreadable_file_in_a_directory_is_skipped(tmp_path: Path) -> None:
+    write(tmp_path / "a.txt", "readable")
+    (tmp_path / "b.txt").symlink_to(tmp_path / "gone.txt")  # a dangling link cannot be opened
+    documents, skipped = read([str(tmp_path)])
+    assert [Path(d.name).name for d in documents] == ["a.txt"]
+    assert [(Path(s.source).name, s.reason.startswith("cannot read: ")) for s in skipped] == [("b.txt", True)]
