@@ -1,0 +1,68 @@
+"""``python -m benchmarks {hashing,report,scaling} [options]``; see ``benchmarks/README.md``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _positive(text: str) -> int:
+    value = int(text.replace("_", "").replace(",", ""))
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {text!r}")
+    return value
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(_positive(part) for part in text.split(",") if part.strip())
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"sizes must be whole numbers separated by commas, not {text!r}") from err
+    if not sizes:
+        raise argparse.ArgumentTypeError("give at least one size")
+    return sizes
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m benchmarks", description="dedup against its peers, in the same run; each peer in a fresh process.")
+    suites = root.add_subparsers(dest="suite", required=True, metavar="{hashing,report,scaling}")
+
+    hashing = suites.add_parser("hashing", help="paragraph text -> MinHash signature matrix")
+    hashing.add_argument("--paragraphs", type=_positive, default=60_000, help="corpus size (default 60,000)")
+    hashing.add_argument("--repeat", type=_positive, default=3, help="best of K runs per peer, fewer once a peer has spent --budget (default 3)")
+    hashing.add_argument("--sample", type=_positive, default=5_000, help="paragraphs for the slow datasketch update loop (default 5,000)")
+    hashing.add_argument("--budget", type=float, default=30.0, help="seconds per peer after which repeats stop (default 30)")
+    hashing.add_argument("--cold", action="store_true", help="also time dedup's first call with empty numba and dedup caches (compile)")
+    hashing.add_argument("--rensa-paths", action="store_true", help="also time each rensa batch path, to check which is fastest")
+
+    report = suites.add_parser("report", help="documents -> clusters, whole pipelines")
+    report.add_argument("--paragraphs", type=_positive, default=60_000, help="corpus size (default 60,000)")
+    report.add_argument("--repeat", type=_positive, default=1, help="best of K runs per in-process peer (default 1)")
+
+    scaling = suites.add_parser("scaling", help="dedup report at growing sizes")
+    scaling.add_argument("--sizes", type=_sizes, default=(10_000, 100_000, 1_000_000), help="comma-separated paragraph counts (default 10000,100000,1000000)")
+    scaling.add_argument("--no-library", action="store_true", help="run only the CLI, not the library call with its per-stage timings")
+
+    for sub in (hashing, report, scaling):
+        sub.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH")
+        sub.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.suite == "hashing":
+        from benchmarks import hashing
+
+        return hashing.run(args.paragraphs, args.json, args.repeat, args.sample, args.seed, args.cold, args.budget, args.rensa_paths)
+    if args.suite == "report":
+        from benchmarks import report
+
+        return report.run(args.paragraphs, args.json, args.repeat, args.seed)
+    from benchmarks import scaling
+
+    return scaling.run(args.sizes, args.json, args.seed, library=not args.no_library)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

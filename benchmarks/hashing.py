@@ -1,0 +1,332 @@
+"""Hashing: paragraph text in, signature matrix out (word 3-grams, 128 permutations).
+
+Peers, each in a fresh process on the same generated paragraphs:
+
+- ``datasketch update loop``: the way the datasketch docs teach it, one ``MinHash`` per paragraph
+  and ``update`` per shingle. The 1x baseline; it runs on the first ``--sample`` paragraphs and is
+  compared by rate (paragraphs per second).
+- ``datasketch update_batch``: one ``MinHash`` per paragraph, all its shingles at once.
+- ``datasketch bulk``: ``MinHash.bulk``, which also reuses the permutation set-up.
+- ``rensa digest_matrix``: ``RMinHash.digest_matrix_from_token_sets``, rensa's fastest full
+  MinHash path (one Rust call for the whole batch, no object per paragraph, a compact matrix out;
+  see ``RENSA_PATHS`` for the paths measured against it). Its word 3-grams are built in Python
+  from ``str.lower().split()``, which is cheaper than dedup's normalization; that cost is part of
+  its time.
+- ``dedup.minhash_signatures``: the numba kernel, normalization included, warmed up first.
+
+The datasketch peers use ``hashfunc=xxhash.xxh32_intdigest`` and ``dedup.shingles``, so they
+compute exactly what dedup computes; the run checks that dedup's rows equal theirs bit for bit.
+rensa hashes differently, so its signatures are not compared.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks._harness import Row, WorkerFailed, current_rss_mb, machine, print_machine, print_table, run_worker, time_best, write_json
+from benchmarks.corpus import make_corpus, read_paragraphs, write_corpus
+
+__all__ = ["PEERS", "run", "run_peer", "simple_word_shingles", "TARGET_VS_LOOP", "TARGET_VS_RENSA"]
+
+NUM_PERM = 128
+SEED = 1
+TARGET_VS_LOOP = 200.0
+TARGET_VS_RENSA = 5.0
+
+# (key, label). Order is the order of the table.
+PEERS = (
+    ("datasketch_update", "datasketch update loop"),
+    ("datasketch_update_batch", "datasketch update_batch"),
+    ("datasketch_bulk", "datasketch bulk"),
+    ("rensa", "rensa digest_matrix"),
+    ("dedup", "dedup.minhash_signatures"),
+)
+BASELINE = "datasketch_update"
+DATASKETCH_PEERS = ("datasketch_update", "datasketch_update_batch", "datasketch_bulk")
+# rensa 0.5's batch entry points that return full MinHash signatures; measured once on this
+# corpus shape, digest_matrix_from_token_sets was the fastest end to end (from_token_sets builds
+# one object per paragraph, digests_from_token_sets one list, token_byte_sets needs bytes, which
+# cost more to build in Python than the Rust side saves).
+RENSA_PATHS = ("digest_matrix_from_token_sets", "digest_matrix_from_token_byte_sets", "from_token_sets", "digests_from_token_sets")
+
+
+def rensa_available() -> bool:
+    return importlib.util.find_spec("rensa") is not None
+
+
+def simple_word_shingles(text: str) -> list[str]:
+    """Word 3-grams as strings, the cheap way: lower-case, split on whitespace. Like
+    :func:`dedup.shingles`, a text of at most three words is one shingle, and no words, none.
+
+    >>> simple_word_shingles("Soldiers are on standby")
+    ['soldiers are on', 'are on standby']
+    >>> simple_word_shingles("Hi there"), simple_word_shingles("  ")
+    (['hi there'], [])
+    """
+    words = text.lower().split()
+    if len(words) <= 3:
+        return [" ".join(words)] if words else []
+    return [" ".join(words[i : i + 3]) for i in range(len(words) - 2)]
+
+
+# ---------------------------------------------------------------------------------------------
+# The peers (they run inside the worker process).
+
+
+def _datasketch_update(texts: list[str]) -> np.ndarray:
+    import xxhash
+    from datasketch import MinHash
+
+    from dedup.shingles import shingles
+
+    out = np.empty((len(texts), NUM_PERM), dtype=np.uint32)
+    for i, text in enumerate(texts):
+        m = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=xxhash.xxh32_intdigest)
+        for s in shingles(text):
+            m.update(s)
+        out[i] = m.hashvalues
+    return out
+
+
+def _datasketch_update_batch(texts: list[str]) -> np.ndarray:
+    import xxhash
+    from datasketch import MinHash
+
+    from dedup.shingles import shingles
+
+    out = np.empty((len(texts), NUM_PERM), dtype=np.uint32)
+    for i, text in enumerate(texts):
+        m = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=xxhash.xxh32_intdigest)
+        m.update_batch(shingles(text))
+        out[i] = m.hashvalues
+    return out
+
+
+def _datasketch_bulk(texts: list[str]) -> np.ndarray:
+    import xxhash
+    from datasketch import MinHash
+
+    from dedup.shingles import shingles
+
+    minhashes = MinHash.bulk((shingles(t) for t in texts), num_perm=NUM_PERM, seed=SEED, hashfunc=xxhash.xxh32_intdigest)
+    return np.array([m.hashvalues for m in minhashes], dtype=np.uint32).reshape(len(texts), NUM_PERM)
+
+
+def _rensa(texts: list[str], path: str = "digest_matrix_from_token_sets") -> Any:
+    from rensa import RMinHash
+
+    if path == "digest_matrix_from_token_byte_sets":
+        tokens: Any = [[s.encode() for s in simple_word_shingles(t)] for t in texts]
+    else:
+        tokens = [simple_word_shingles(t) for t in texts]
+    # The digest matrix is rensa's signature matrix (what RMinHashLSH.insert_matrix takes);
+    # copying it out to Python lists would cost more than computing it, so it is not.
+    return getattr(RMinHash, path)(tokens, NUM_PERM, SEED)
+
+
+def _dedup(texts: list[str]) -> np.ndarray:
+    from dedup.signatures import minhash_signatures
+
+    return minhash_signatures(texts, num_perm=NUM_PERM, seed=SEED)
+
+
+_FUNCTIONS = {
+    "datasketch_update": _datasketch_update,
+    "datasketch_update_batch": _datasketch_update_batch,
+    "datasketch_bulk": _datasketch_bulk,
+    "rensa": _rensa,
+    "dedup": _dedup,
+}
+
+
+def run_peer(spec: dict[str, Any]) -> dict[str, Any]:
+    """Worker side: time one peer on the corpus named by ``spec``."""
+    texts = read_paragraphs(spec["corpus"])
+    if spec.get("limit"):
+        texts = texts[: spec["limit"]]
+    peer = spec["peer"]
+    result: dict[str, Any] = {"paragraphs": len(texts), "base_rss_mb": current_rss_mb()}
+    if peer == "dedup":
+        # Import and first call apart: the first call loads the compiled kernels from numba's
+        # cache (or compiles them, with a cold cache) and the normalization table.
+        start = time.perf_counter()
+        import dedup.signatures
+
+        result["import_s"] = time.perf_counter() - start
+        start = time.perf_counter()
+        dedup.signatures.minhash_signatures(["warm up the kernels, once"], num_perm=NUM_PERM, seed=SEED)
+        result["first_call_s"] = time.perf_counter() - start
+        import numba
+
+        result["threads"] = numba.config.NUMBA_NUM_THREADS
+    elif peer == "rensa_paths":
+        # Every rensa batch path once, on the same texts, to justify the choice of path.
+        seconds = {}
+        for path in RENSA_PATHS:
+            seconds[path] = time_best(lambda p=path: _rensa(texts, p), spec.get("repeat", 1), spec.get("budget", 30.0))[0]
+        result["seconds"] = min(seconds.values())
+        result["paths"] = seconds
+        return result
+    elif peer.startswith("datasketch"):
+        # Not timed: the share of the time that goes into dedup.shingles (normalize + split),
+        # which every datasketch peer pays.
+        from dedup.shingles import shingles
+
+        shingles("Build the normalization table before any clock starts.")
+        start = time.perf_counter()
+        for t in texts:
+            shingles(t)
+        result["shingling_s"] = time.perf_counter() - start
+    fn = _FUNCTIONS[peer]
+    best, times, output = time_best(lambda: fn(texts), spec.get("repeat", 1), spec.get("budget", 30.0))
+    result["seconds"] = best
+    result["times"] = times
+    if spec.get("save") and isinstance(output, np.ndarray):
+        np.save(spec["save"], output)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# The suite (parent process).
+
+
+def shingle_counts(texts: list[str]) -> np.ndarray:
+    """How many word 3-grams (repeats included) each paragraph has under dedup's rules."""
+    from dedup.normalize import normalize_batch
+
+    batch = normalize_batch(texts)
+    lengths = batch.lengths()
+    marks = np.zeros(len(batch.data) + 1, dtype=np.int64)
+    np.cumsum(batch.data == 32, out=marks[1:])
+    words = np.where(lengths == 0, 0, marks[batch.offsets[1:]] - marks[batch.offsets[:-1]] + 1)
+    return np.where(words == 0, 0, np.maximum(words - 2, 1))
+
+
+def run(paragraphs: int = 60_000, json_path: str | None = None, repeat: int = 3, sample: int = 5_000, seed: int = 0, cold: bool = False, budget: float = 30.0, rensa_paths: bool = False) -> int:
+    """Run the hashing suite and print its table; returns the exit status (1 when dedup's
+    signatures differ from datasketch's)."""
+    info = machine()
+    print_machine(info)
+    start = time.perf_counter()
+    corpus = make_corpus(paragraphs, seed=seed)
+    counts = shingle_counts(corpus.paragraphs)
+    print(
+        f"corpus   {paragraphs:,} paragraphs in {len(corpus.names):,} documents, {int(counts.sum()):,} word 3-grams, "
+        f"{len(corpus.planted):,} planted copies (seed {seed}, made in {time.perf_counter() - start:.1f} s)"
+    )
+    print(f"task     text -> MinHash signatures, word:3, {NUM_PERM} permutations; best of {repeat} (fewer past {budget:.0f} s per peer)\n")
+    rows: list[Row] = []
+    outputs: dict[str, Path] = {}
+    notes: list[str] = []
+    failures: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="dedup-bench-") as tmp:
+        corpus_path = write_corpus(corpus, Path(tmp) / "corpus.jsonl", "jsonl")
+        for key, label in PEERS:
+            if key == "rensa" and not rensa_available():
+                print("skipping rensa: not installed (pip install 'dedup[bench]')")
+                continue
+            limit = min(sample, paragraphs) if key == BASELINE else None
+            save = str(Path(tmp) / f"{key}.npy") if key in DATASKETCH_PEERS or key == "dedup" else None
+            spec = {"suite": "hashing", "peer": key, "corpus": str(corpus_path), "limit": limit, "repeat": repeat, "budget": budget, "save": save}
+            try:
+                result = run_worker(spec)
+            except WorkerFailed as err:
+                failures.append(str(err))
+                print(f"FAILED {label}: {err}")
+                continue
+            n = result["paragraphs"]
+            extra = {k: result[k] for k in ("base_rss_mb", "import_s", "first_call_s", "shingling_s", "threads", "times", "process_s") if k in result}
+            if key == BASELINE and n < paragraphs:
+                extra["note"] = f"first {n:,} paragraphs"
+            rows.append(Row.of(label, n, result["seconds"], result["peak_rss_mb"], int(counts[:n].sum()), key=key, **extra))
+            if save:
+                outputs[key] = Path(save)
+            if key == "dedup":
+                notes.append(
+                    f"dedup warm-up, not timed above: import {result['import_s']:.3f} s, first call {result['first_call_s']:.3f} s "
+                    f"(numba cache load, or compile when the cache is cold); {result['threads']} numba threads"
+                )
+            if key.startswith("datasketch"):
+                notes.append(f"{label}: dedup.shingles alone takes {result['shingling_s']:.3f} s of it ({100 * result['shingling_s'] / result['seconds']:.0f}%)")
+        if cold:
+            with tempfile.TemporaryDirectory(prefix="dedup-cold-") as cache:
+                env = {"NUMBA_CACHE_DIR": os.path.join(cache, "numba"), "DEDUP_CACHE_DIR": os.path.join(cache, "dedup")}
+                spec = {"suite": "hashing", "peer": "dedup", "corpus": str(corpus_path), "limit": 100, "repeat": 1}
+                result = run_worker(spec, env=env)
+                notes.append(f"dedup with a cold cache: first call {result['first_call_s']:.1f} s (numba compile and normalization table build)")
+
+        if rensa_paths and rensa_available():
+            spec = {"suite": "hashing", "peer": "rensa_paths", "corpus": str(corpus_path), "repeat": repeat, "budget": budget}
+            result = run_worker(spec)
+            notes.append("rensa batch paths, best seconds each: " + ", ".join(f"{k} {v:.3f}" for k, v in sorted(result["paths"].items(), key=lambda kv: kv[1])))
+        checks = _check_identity(outputs, rows)
+
+    baseline = next((r for r in rows if r.extra.get("key") == BASELINE), None)
+    for r in rows:
+        r.ratio = r.paragraphs_per_s / baseline.paragraphs_per_s if baseline else None
+    print_table(rows, "vs loop", [("process s", "process_s", ".2f"), ("note", "note", "s")])
+    print()
+    for note in notes:
+        print(note)
+    print(checks["message"])
+    targets = _targets(rows)
+    for line in targets["lines"]:
+        print(line)
+    if json_path:
+        write_json(json_path, "hashing", info, rows, checks=checks, targets=targets["values"], failures=failures)
+    return 0 if checks["bit_identical"] and not failures else 1
+
+
+def _check_identity(outputs: dict[str, Path], rows: list[Row]) -> dict[str, Any]:
+    """dedup's rows against every datasketch peer's, on the paragraphs each peer hashed."""
+    if "dedup" not in outputs:
+        return {"bit_identical": False, "compared": {}, "message": "bit-identity: NOT CHECKED (dedup did not run)"}
+    ours = np.load(outputs["dedup"])
+    compared: dict[str, int] = {}
+    identical = True
+    mismatches = []
+    for key in DATASKETCH_PEERS:
+        if key not in outputs:
+            continue
+        theirs = np.load(outputs[key])
+        same = theirs.shape[1] == ours.shape[1] and bool(np.array_equal(ours[: len(theirs)], theirs))
+        compared[key] = len(theirs)
+        if not same:
+            identical = False
+            bad = np.flatnonzero((ours[: len(theirs)] != theirs).any(axis=1)) if theirs.shape[1] == ours.shape[1] else []
+            mismatches.append(f"{key}: {len(bad)} rows differ, first {list(bad[:5])}")
+    if not compared:
+        return {"bit_identical": False, "compared": {}, "message": "bit-identity: NOT CHECKED (no datasketch peer ran)"}
+    listed = ", ".join(f"{k.replace('datasketch_', '')} ({n:,} paragraphs)" for k, n in compared.items())
+    if identical:
+        message = f"bit-identity: dedup.minhash_signatures == datasketch (xxh32, affine32) on every row: {listed}: PASSED"
+    else:
+        message = f"bit-identity: FAILED against datasketch: {'; '.join(mismatches)}"
+    return {"bit_identical": identical, "compared": compared, "message": message}
+
+
+def _targets(rows: list[Row]) -> dict[str, Any]:
+    by_key = {r.extra.get("key"): r for r in rows}
+    lines = []
+    values: dict[str, Any] = {}
+    ours = by_key.get("dedup")
+    if ours is None:
+        return {"lines": [], "values": {}}
+    loop = by_key.get(BASELINE)
+    if loop is not None:
+        ratio = ours.paragraphs_per_s / loop.paragraphs_per_s
+        values["vs_datasketch_update_loop"] = ratio
+        lines.append(f"target   dedup vs datasketch update loop: {ratio:,.0f}x (target >= {TARGET_VS_LOOP:.0f}x): {'met' if ratio >= TARGET_VS_LOOP else 'NOT met'}")
+    rensa = by_key.get("rensa")
+    if rensa is not None:
+        ratio = ours.paragraphs_per_s / rensa.paragraphs_per_s
+        values["vs_rensa"] = ratio
+        lines.append(f"target   dedup vs rensa digest_matrix: {ratio:,.1f}x (target >= {TARGET_VS_RENSA:.0f}x): {'met' if ratio >= TARGET_VS_RENSA else 'NOT met'}")
+    return {"lines": lines, "values": values}
