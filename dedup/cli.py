@@ -109,11 +109,14 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from dedup.documents import InputError
+        from dedup.index import IndexError_
 
         try:
             return command(*args, **kwargs)
-        except InputError as err:
+        except (InputError, IndexError_) as err:
             fail(str(err))
+        except click.ClickException:
+            raise  # a usage error raised in the body: click prints it and exits 2
         except KeyboardInterrupt:
             click.echo("dedup: interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
@@ -255,3 +258,275 @@ def report(
         click.echo(f"{'total':<11} {total:8.3f}", err=True)
     if fail_on_duplicates and result.clusters:
         sys.exit(EXIT_DUPLICATES)
+
+
+# ---------------------------------------------------------------------------------------------
+# dedup filter, and the maintenance of its index.
+
+
+def filter_sources(inputs: tuple[str, ...], jsonl: bool, globs: tuple[str, ...], text_field: str, id_field: str) -> list[Any]:
+    """One reader per input: standard input and ``*.jsonl``/``*.ndjson`` files are JSON Lines,
+    other files text (all JSON Lines with ``--jsonl``)."""
+    from dedup.documents import DEFAULT_GLOBS, STDIN, DocumentReader
+
+    sources = inputs or (STDIN,)
+    if sources.count(STDIN) > 1:
+        raise click.BadParameter("- (stdin) can be given only once", param_hint="INPUT")
+    readers = [
+        DocumentReader(
+            [source],
+            globs=globs or DEFAULT_GLOBS,
+            jsonl=jsonl or source == STDIN or source.lower().endswith((".jsonl", ".ndjson")),
+            text_field=text_field,
+            id_field=id_field,
+        )
+        for source in sources
+    ]
+    for reader in readers:
+        reader.check()
+    return readers
+
+
+@contextlib.contextmanager
+def open_stream(path: str) -> Iterator[IO[bytes]]:
+    """Standard output for ``-``, else the file, truncated. Not atomic on purpose: the filter
+    writes and flushes each batch before committing it, so after a crash the file holds every
+    document the index has taken in."""
+    if path == "-":
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    with open(path, "wb") as out:
+        yield out
+
+
+def _jsonl(rows: list[dict[str, Any]]) -> bytes:
+    import json
+
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8", "surrogatepass")
+
+
+def filter_summary(stats: Any, seconds: float) -> list[str]:
+    dropped = sum(stats.dropped.values())
+    rate = stats.paragraphs / seconds if seconds > 0 else 0.0
+    return [
+        "Summary",
+        f"  documents   {stats.documents:,} read, {stats.written:,} written, {stats.emptied:,} emptied (every paragraph dropped), {stats.dropped_documents:,} dropped whole",
+        f"  paragraphs  {stats.paragraphs:,} read, {stats.kept:,} kept, {dropped:,} dropped",
+        f"  dropped     {stats.dropped['index']:,} already in the index, {stats.dropped['input']:,} repeating earlier input, {stats.dropped['document']:,} with their document",
+        f"  throughput  {rate:,.0f} paragraphs/s ({seconds:.2f} s)",
+    ]
+
+
+@main.command("filter")
+@click.argument("inputs", nargs=-1, metavar="[INPUT]...")
+@click.option("--index", "index_spec", required=True, metavar="PATH", help="The index: a directory (created on first use) or redis://host:port/db.")
+@matching_options
+@input_options
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-", help="Write the kept documents here (default: stdout).")
+@click.option("--rejects", type=click.Path(dir_okay=False), metavar="FILE", help="Write one JSON line per dropped paragraph here: reason, similarity, match.")
+@click.option("--mark", is_flag=True, help="Keep every text whole and list its duplicate paragraphs in a field instead.")
+@click.option("--mark-field", default="duplicates", show_default=True, help="The field that --mark adds.")
+@click.option("--drop-doc-above", type=click.FloatRange(0.0, 1.0), metavar="RATIO", help="Drop a whole document whose share of duplicate paragraphs exceeds RATIO.")
+@click.option("--max-chars", type=click.IntRange(1), default=1_000_000, show_default=True, help="Keep longer paragraphs without matching them.")
+@click.option("--batch-size", type=click.IntRange(1), default=10_000, show_default=True, help="Paragraphs per batch (documents are not split); a batch is committed to the index at once.")
+@handle_errors
+def filter_command(
+    inputs: tuple[str, ...],
+    index_spec: str,
+    threshold: float,
+    shingle: Any,
+    num_perm: int,
+    seed: int,
+    min_words: int,
+    jsonl: bool,
+    text_field: str,
+    id_field: str,
+    globs: tuple[str, ...],
+    output: str,
+    rejects: str | None,
+    mark: bool,
+    mark_field: str,
+    drop_doc_above: float | None,
+    max_chars: int,
+    batch_size: int,
+) -> None:
+    """Drop paragraphs that near-duplicate one already in the index, or an earlier one of the
+    input, and add the kept ones to the index. INPUT... are JSONL files (*.jsonl), text files or
+    directories (with --jsonl, of JSONL files); - or nothing reads JSONL from stdin. Each batch
+    is written and flushed before it is committed to the index. Kept documents are JSONL, with
+    every field of the input (text files become {"id": path, "text": ...}); a document left
+    with no paragraph is left out.
+
+    \b
+    Examples:
+      dedup filter --index idx/ docs.jsonl > kept.jsonl
+      cat docs.jsonl | dedup filter --index idx/ --rejects rejects.jsonl
+      dedup filter --index idx/ a.txt b.txt --mark --drop-doc-above 0.8 -o out.jsonl
+    """
+    import time
+
+    from dedup.filter import Filter, index_params
+    from dedup.index import open_index
+
+    readers = filter_sources(inputs, jsonl, globs, text_field, id_field)
+
+    def documents() -> Iterator[Any]:
+        for reader in readers:
+            yield from reader
+
+    params = index_params(threshold, shingle, num_perm, seed)
+    start = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        index = stack.enter_context(open_index(index_spec, params))
+        flt = Filter(
+            index,
+            min_words=min_words,
+            max_chars=max_chars,
+            drop_doc_above=drop_doc_above,
+            mark=mark,
+            mark_field=mark_field,
+            text_field=text_field,
+            id_field=id_field,
+            batch_paragraphs=batch_size,
+        )
+        out = stack.enter_context(open_stream(output))
+        rejected = stack.enter_context(open(rejects, "wb")) if rejects else None
+        progress = Progress(stderr_is_terminal(), "Filtering")
+        stack.callback(progress.close)
+        shown = 0
+        # Closed before the index: an error here rolls the batch in flight back first.
+        batches = stack.enter_context(contextlib.closing(flt.batches(documents())))
+        for outcomes in batches:
+            # Written and flushed before the batch commits (when the loop asks for the next):
+            # a crash can make a rerun emit a batch twice, but never lose one.
+            out.write(_jsonl([o.output.fields for o in outcomes if o.output is not None]))
+            out.flush()
+            if rejected is not None:
+                rejected.write(_jsonl([drop.as_dict() for o in outcomes for drop in o.drops]))
+                rejected.flush()
+            for _ in range(shown, flt.stats.documents):
+                progress.advance()
+            shown = flt.stats.documents
+    seconds = time.perf_counter() - start
+    for reader in readers:
+        for skip in reader.skipped:
+            warn(f"skipped {skip}")
+    for line in filter_summary(flt.stats, seconds):
+        click.echo(line, err=True)
+
+
+@main.group("index")
+def index_group() -> None:
+    """Inspect and maintain the index of dedup filter (a directory, or redis://...)."""
+
+
+@index_group.command("stats")
+@click.argument("spec", metavar="PATH")
+@click.option("--json", "as_json", is_flag=True, help="Print the stats as JSON.")
+@handle_errors
+def index_stats(spec: str, as_json: bool) -> None:
+    """Counts and settings of the index at PATH.
+
+    \b
+    Example:
+      dedup index stats idx/
+    """
+    import json
+
+    from dedup.filter import iso_time
+    from dedup.index import open_index
+
+    with open_index(spec, None, create=False) as index:
+        stats = index.stats()
+    if as_json:
+        click.echo(json.dumps(stats, indent=2))
+        return
+    for key, value in stats.items():
+        if key == "params":
+            value = ", ".join(f"{k} {v}" for k, v in value.items())
+        elif key in ("oldest", "newest") and value is not None:
+            value = iso_time(value)
+        elif isinstance(value, int):
+            value = f"{value:,}"
+        click.echo(f"{key.replace('_', ' '):<26} {value}")
+
+
+@index_group.command("remove")
+@click.argument("spec", metavar="PATH")
+@click.argument("doc_ids", nargs=-1, required=True, metavar="DOC_ID...")
+@handle_errors
+def index_remove(spec: str, doc_ids: tuple[str, ...]) -> None:
+    """Forget every paragraph of documents DOC_ID... (as they were named when filtered).
+
+    \b
+    Example:
+      dedup index remove idx/ seeds/003_2475bc7a0b5db3b5.txt
+    """
+    from dedup.index import open_index
+
+    with open_index(spec, None, create=False) as index:
+        count = index.remove(list(doc_ids))
+    click.echo(f"removed {count:,} paragraphs of {len(doc_ids):,} document id{'s' if len(doc_ids) != 1 else ''}", err=True)
+
+
+def parse_date(value: str) -> float:
+    """An ISO 8601 date or time as Unix seconds; UTC unless it names its offset.
+
+    >>> parse_date("1970-01-02"), parse_date("1970-01-01T01:00:00+01:00")
+    (86400.0, 0.0)
+    """
+    from datetime import datetime, timezone
+
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 date or time (such as 2024-01-31 or 2024-01-31T12:00:00Z)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+@index_group.command("prune")
+@click.argument("spec", metavar="PATH")
+@click.option("--before", required=True, metavar="DATE", help="ISO 8601 date or time, UTC unless it names an offset.")
+@handle_errors
+def index_prune(spec: str, before: str) -> None:
+    """Forget paragraphs ingested before DATE.
+
+    \b
+    Example:
+      dedup index prune idx/ --before 2024-01-01
+    """
+    from dedup.filter import iso_time
+    from dedup.index import open_index
+
+    try:
+        moment = parse_date(before)
+    except click.BadParameter as err:
+        err.param_hint = "'--before'"
+        raise
+    with open_index(spec, None, create=False) as index:
+        count = index.prune(moment)
+    click.echo(f"pruned {count:,} paragraphs ingested before {iso_time(moment)}", err=True)
+
+
+@index_group.command("export")
+@click.argument("spec", metavar="PATH")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-", help="Write here (default: stdout).")
+@handle_errors
+def index_export(spec: str, output: str) -> None:
+    """Every paragraph of the index as JSONL: pid, doc, paragraph, ingested_at (Unix seconds)
+    and shingles (the size of its shingle set), by ingest time.
+
+    \b
+    Example:
+      dedup index export idx/ > index.jsonl
+    """
+    import json
+
+    from dedup.index import open_index
+
+    with open_index(spec, None, create=False) as index, open_output(output) as out:
+        for row in index.export():
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -1,0 +1,1220 @@
+"""The embedded index: one directory, with SQLite as the store of record and sorted segment files
+for the band lookup.
+
+Layout::
+
+    PATH/index.db          SQLite in WAL mode: parameters, one row per paragraph, the manifest
+    PATH/segments/*.npy    immutable arrays of (band key, pid) pairs sorted by key, memory-mapped
+
+Why not a table of ``(band, key, pid)``: with a million paragraphs indexed, a B-tree probe per
+band key (31 per paragraph at the default settings, each at a random page) manages about 3,000
+paragraphs/s. Here a paragraph's row holds its band keys and its shingle set as two blobs, and
+the lookup is a log-structured merge of sorted arrays:
+
+- rows not yet in a segment (the *tail*) are held in memory as sorted runs, loaded from SQLite
+  at the first batch and refreshed at each one (so another process's inserts are seen);
+- once the tail reaches ``segment_rows`` paragraphs it is written out as a segment: sorted,
+  fsynced under a temporary name, renamed, and registered in the ``segments`` table in the
+  same transaction that records which pids it covers;
+- segments of similar size are merged ``merge_fanout`` at a time (size-tiered, as in LSM
+  trees) by a background thread, which swaps its result in under the write lock; so a lookup
+  searches a handful of arrays whatever the index's size, and a batch never waits for a merge;
+- a query sorts its keys once and walks each array with a galloping search: a batch of queries
+  costs about one pass over the pages it touches, not a binary search per key.
+
+Documents and ingest times are stored beside each row, and also as pid ranges (tables
+``documents`` and ``ingests``), which is what ``remove`` and ``prune`` use: an index on a
+column of ``paragraphs`` would cost a random B-tree insert per paragraph, which made inserts
+three times slower at a million paragraphs. Removed paragraphs leave their pids in segments
+until a merge rewrites them (table ``removed`` lists them); queries drop them by checking each
+candidate against ``paragraphs``, which they read anyway to verify it.
+
+Crash safety: SQLite's commits are the only commit points. A segment file that a crash left
+unregistered is deleted the next time a process holds the write lock (a temporary file is
+spared while its writer holds its ``flock``). A registered file is only replaced by a merge
+that registers its successor in the same transaction. Nothing is pickled: segment files are
+``.npy`` arrays of ``uint64`` loaded with ``allow_pickle=False``, and SQLite holds integers,
+floats, strings and little-endian blobs.
+
+Several processes may share an index: :meth:`SQLiteIndex.batch` holds SQLite's write lock
+(``BEGIN IMMEDIATE``) from its query to its commit, so "first seen" is decided one batch at a
+time.
+
+>>> import tempfile, numpy as np
+>>> from dedup.index import IndexParams
+>>> params = IndexParams(num_perm=128, seed=1, shingle="word:3", threshold=0.4, bands=31, rows=3)
+>>> with tempfile.TemporaryDirectory() as tmp, SQLiteIndex.open(tmp + "/idx", params) as index:
+...     keys = np.arange(31, dtype=np.uint64).reshape(31, 1)
+...     with index.batch():
+...         pids = index.add(["doc"], np.array([1]), keys, np.array([7, 9], dtype=np.uint64), np.array([0, 2]), 0.0)
+...     query_index, found = index.query(keys + np.uint64(30))  # shares band key 30 only
+...     (query_index.tolist(), found.tolist() == pids.tolist(), index.fetch(found).doc_ids)
+([0], True, ['doc'])
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import math
+import os
+import shutil
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.request import pathname2url
+
+import numpy as np
+from numba import njit, prange
+
+from dedup.index import SCHEMA_VERSION, Fetched, Index, IndexError_, IndexMismatch, IndexParams
+
+__all__ = ["SQLiteIndex", "DB_NAME", "SEGMENTS_DIR", "DEFAULT_SEGMENT_ROWS", "DEFAULT_MERGE_FANOUT"]
+
+DB_NAME = "index.db"
+SEGMENTS_DIR = "segments"
+FORMAT = "dedup-index"
+# PRAGMA application_id: "ddup". It tells our database from any other SQLite file.
+APPLICATION_ID = 0x64647570
+# A flush every 64k paragraphs keeps the tail (reloaded from SQLite on open, about 0.1 s per
+# 64k rows) cheap, and its segments large enough that merges are rare.
+DEFAULT_SEGMENT_ROWS = 65_536
+DEFAULT_MERGE_FANOUT = 4
+# Entries (16 bytes each) merged per step: bounds a merge's memory whatever the segments' size.
+MERGE_CHUNK = 1_000_000
+# How long a batch waits for another process's batch before giving up.
+DEFAULT_BUSY_TIMEOUT = 600.0
+# How long a background merge waits to swap its result in; after that it tries again later.
+BACKGROUND_BUSY_TIMEOUT = 30.0
+# Rows per statement when a list of values is passed as one JSON array.
+CHUNK = 50_000
+PAGE_SIZE = 16_384  # measured: ~1.4x faster inserts than 4096 with ~650-byte rows
+
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO counters (name, value) VALUES ('paragraphs', 0);
+CREATE TABLE paragraphs (
+    pid INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id TEXT NOT NULL,
+    paragraph INTEGER NOT NULL,
+    ingested_at REAL NOT NULL,
+    band_keys BLOB NOT NULL,
+    hashes BLOB NOT NULL
+);
+CREATE TABLE documents (
+    doc_id TEXT NOT NULL,
+    first_pid INTEGER NOT NULL,
+    last_pid INTEGER NOT NULL,
+    PRIMARY KEY (doc_id, first_pid)
+) WITHOUT ROWID;
+CREATE TABLE ingests (first_pid INTEGER PRIMARY KEY, last_pid INTEGER NOT NULL, ingested_at REAL NOT NULL);
+CREATE INDEX ingests_time ON ingests (ingested_at);
+CREATE TABLE segments (
+    name TEXT PRIMARY KEY,
+    first_pid INTEGER NOT NULL,
+    last_pid INTEGER NOT NULL,
+    entries INTEGER NOT NULL,
+    rows INTEGER NOT NULL
+);
+CREATE TABLE removed (pid INTEGER PRIMARY KEY);
+"""
+
+
+# ---------------------------------------------------------------------------------------------
+# The lookup kernel.
+
+
+@njit(cache=True)
+def hash_sort(keys):
+    """``(sorted keys, order)`` for uniformly spread 64-bit keys (hashes), in O(n): a counting
+    sort on the top bits, then an insertion sort within each bucket (a few keys each). Stable.
+    About 5x faster than ``np.argsort`` on 300,000 keys; a bucket that is crowded all the same
+    (many equal keys, as from copies of one paragraph) falls back to a merge sort.
+
+    >>> import numpy as np
+    >>> keys, order = hash_sort(np.array([2**63, 5, 2**64 - 1, 5, 0], dtype=np.uint64))
+    >>> keys.tolist(), order.tolist()
+    ([0, 5, 5, 9223372036854775808, 18446744073709551615], [4, 1, 3, 0, 2])
+    """
+    n = len(keys)
+    bits = 4
+    while bits < 24 and (np.int64(1) << (bits + 3)) < n:
+        bits += 1
+    shift = np.uint64(64 - bits)
+    buckets = np.int64(1) << bits
+    starts = np.zeros(buckets + 1, dtype=np.int64)
+    for i in range(n):
+        starts[np.int64(keys[i] >> shift) + 1] += 1
+    for b in range(buckets):
+        starts[b + 1] += starts[b]
+    fill = starts[:-1].copy()
+    out = np.empty(n, dtype=np.uint64)
+    order = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        b = np.int64(keys[i] >> shift)
+        p = fill[b]
+        fill[b] = p + 1
+        out[p] = keys[i]
+        order[p] = i
+    for b in range(buckets):
+        lo = starts[b]
+        hi = starts[b + 1]
+        if hi - lo > 48:
+            sub = np.argsort(out[lo:hi], kind="mergesort")
+            out[lo:hi] = out[lo:hi][sub]
+            order[lo:hi] = order[lo:hi][sub]
+            continue
+        for i in range(lo + 1, hi):
+            key = out[i]
+            at = order[i]
+            j = i - 1
+            while j >= lo and out[j] > key:
+                out[j + 1] = out[j]
+                order[j + 1] = order[j]
+                j -= 1
+            out[j + 1] = key
+            order[j + 1] = at
+    return out, order
+
+
+@njit(parallel=True, cache=True)
+def sorted_ranges(keys, queries):
+    """For each of the ascending ``queries``, the range ``[lo, hi)`` of equal values in the
+    ascending ``keys``. A galloping search from the previous answer: a batch of queries costs
+    about ``q * log(n / q)`` steps rather than ``q * log(n)``, and reads ``keys`` in order. The
+    queries are cut into chunks searched in parallel.
+
+    >>> import numpy as np
+    >>> lo, hi = sorted_ranges(np.array([1, 3, 3, 8], dtype=np.uint64), np.array([0, 3, 3, 9], dtype=np.uint64))
+    >>> lo.tolist(), hi.tolist()
+    ([0, 1, 1, 4], [0, 3, 3, 4])
+    """
+    n = len(keys)
+    m = len(queries)
+    lo = np.empty(m, dtype=np.int64)
+    hi = np.empty(m, dtype=np.int64)
+    chunks = max(1, min(64, m // 8192))
+    for c in prange(chunks):
+        first = c * m // chunks
+        last = (c + 1) * m // chunks
+        if first >= last:
+            continue
+        pos = np.searchsorted(keys, queries[first])
+        for j in range(first, last):
+            q = queries[j]
+            if pos < n and keys[pos] < q:
+                a = pos  # keys[a] < q
+                b = pos + 1
+                step = 1
+                while b < n and keys[b] < q:
+                    a = b
+                    step *= 2
+                    b = a + step
+                if b > n:
+                    b = n
+                a += 1
+                while a < b:  # the first index in [a, b) with keys >= q, else b
+                    mid = (a + b) >> 1
+                    if keys[mid] < q:
+                        a = mid + 1
+                    else:
+                        b = mid
+                pos = a
+            lo[j] = pos
+            end = pos
+            while end < n and keys[end] == q:
+                end += 1
+            hi[j] = end
+    return lo, hi
+
+
+def _expand(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(query position, entry position)`` for every entry inside the ranges ``[lo, hi)``."""
+    counts = hi - lo
+    hit = np.flatnonzero(counts)
+    if not len(hit):
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    c = counts[hit]
+    ends = np.cumsum(c)
+    entries = np.repeat(lo[hit] - (ends - c), c) + np.arange(ends[-1], dtype=np.int64)
+    return np.repeat(hit, c), entries
+
+
+@njit(cache=True)
+def merge_runs(keys, pids, bounds):
+    """Merge the sorted runs ``keys[bounds[r]:bounds[r + 1]]`` (with ``pids`` beside them) into
+    one sorted run, in one pass; equal keys keep the order of their runs.
+
+    >>> import numpy as np
+    >>> k, p = merge_runs(np.array([1, 4, 2, 4], dtype=np.uint64), np.array([10, 11, 20, 21], dtype=np.uint64), np.array([0, 2, 4]))
+    >>> k.tolist(), p.tolist()
+    ([1, 2, 4, 4], [10, 20, 11, 21])
+    """
+    runs = len(bounds) - 1
+    n = bounds[runs] - bounds[0]
+    out_keys = np.empty(n, dtype=np.uint64)
+    out_pids = np.empty(n, dtype=np.uint64)
+    heads = bounds[:runs].copy()
+    for o in range(n):
+        best = -1
+        best_key = np.uint64(0)
+        for r in range(runs):
+            h = heads[r]
+            if h < bounds[r + 1] and (best < 0 or keys[h] < best_key):
+                best = r
+                best_key = keys[h]
+        out_keys[o] = best_key
+        out_pids[o] = pids[heads[best]]
+        heads[best] += 1
+    return out_keys, out_pids
+
+
+def _merged(pieces: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    pieces = [p for p in pieces if len(p[0])]
+    if len(pieces) == 1:
+        return pieces[0]
+    if not pieces:
+        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint64)
+    bounds = np.zeros(len(pieces) + 1, dtype=np.int64)
+    np.cumsum([len(k) for k, _ in pieces], out=bounds[1:])
+    return merge_runs(np.concatenate([k for k, _ in pieces]), np.concatenate([p for _, p in pieces]), bounds)
+
+
+# ---------------------------------------------------------------------------------------------
+# Segments.
+
+
+@dataclass(frozen=True)
+class SegmentInfo:
+    """A row of the manifest (table ``segments``): the file, the pids it covers, its size."""
+
+    name: str
+    first_pid: int
+    last_pid: int
+    entries: int
+    rows: int
+
+
+MANIFEST = "SELECT name, first_pid, last_pid, entries, rows FROM segments ORDER BY first_pid"
+
+
+def read_manifest(conn: sqlite3.Connection) -> list[SegmentInfo]:
+    return [SegmentInfo(*row) for row in conn.execute(MANIFEST).fetchall()]
+
+
+@dataclass
+class Segment:
+    """One registered segment file, memory-mapped: ``keys`` sorted, ``pids`` beside them."""
+
+    info: SegmentInfo
+    path: Path
+    keys: np.ndarray = field(repr=False)
+    pids: np.ndarray = field(repr=False)
+    data_offset: int = field(repr=False)
+
+    @classmethod
+    def load(cls, directory: Path, info: SegmentInfo) -> Segment:
+        """Map the file. :class:`FileNotFoundError` passes through (a concurrent merge may have
+        replaced it); anything else wrong is :class:`IndexError_`."""
+        path = directory / info.name
+        try:
+            array = np.load(path, mmap_mode="r", allow_pickle=False)
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError) as err:
+            raise IndexError_(f"{path}: segment file is damaged ({err})") from None
+        if not isinstance(array, np.memmap) or array.dtype != np.dtype("<u8") or array.shape != (2, info.entries):
+            raise IndexError_(f"{path}: segment file is damaged (shape {array.shape} of {array.dtype}, expected (2, {info.entries}) of uint64)")
+        base = np.asarray(array)
+        return cls(info, path, base[0], base[1], int(array.offset))
+
+    def read(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """Entries ``[start, stop)`` read from the file rather than through the mapping, so that
+        a merge does not grow the resident memory by the size of what it merges."""
+        count = stop - start
+        with open(self.path, "rb") as f:
+            keys = np.frombuffer(os.pread(f.fileno(), 8 * count, self.data_offset + 8 * start), dtype="<u8")
+            pids = np.frombuffer(os.pread(f.fileno(), 8 * count, self.data_offset + 8 * (self.info.entries + start)), dtype="<u8")
+        if len(keys) != count or len(pids) != count:
+            raise IndexError_(f"{self.path}: segment file is truncated")
+        return keys, pids
+
+
+@dataclass
+class Run:
+    """Tail entries in memory: ``keys`` sorted, ``pids`` beside them."""
+
+    keys: np.ndarray
+    pids: np.ndarray
+
+    @classmethod
+    def of(cls, band_keys: np.ndarray, pids: np.ndarray) -> Run:
+        keys, order = hash_sort(np.ascontiguousarray(band_keys, dtype=np.uint64).ravel())
+        return cls(keys, pids.astype(np.uint64)[order % band_keys.shape[1]])
+
+    @classmethod
+    def merged(cls, runs: list[Run]) -> Run:
+        return cls(*_merged([(r.keys, r.pids) for r in runs]))
+
+
+def _fsync_directory(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _pwrite_all(fd: int, array: np.ndarray, offset: int) -> None:
+    view = memoryview(array).cast("B")
+    while len(view):
+        written = os.pwrite(fd, view, offset)
+        view = view[written:]
+        offset += written
+
+
+class Stopped(Exception):
+    """A background merge was asked to stop."""
+
+
+class PendingSegment:
+    """A segment file written and fsynced under a temporary name, and locked (``flock``) until
+    it is published or discarded, so that a cleanup by another process can tell it from the
+    leftover of a crash."""
+
+    def __init__(self, directory: Path, total: int, chunks: Iterable[tuple[np.ndarray, np.ndarray]], stop: Callable[[], bool] | None = None) -> None:
+        self.directory = directory
+        self.name = f"seg-{uuid.uuid4().hex}.npy"
+        self.tmp = directory / (self.name + ".tmp")
+        self.entries = total
+        self.fd = os.open(self.tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        self.published = False
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            with open(self.fd, "wb", closefd=False) as f:
+                np.lib.format.write_array_header_1_0(f, {"descr": "<u8", "fortran_order": False, "shape": (2, total)})
+                data = f.tell()
+            written = 0
+            for keys, pids in chunks:
+                if stop is not None and stop():
+                    raise Stopped
+                _pwrite_all(self.fd, np.ascontiguousarray(keys, dtype="<u8"), data + 8 * written)
+                _pwrite_all(self.fd, np.ascontiguousarray(pids, dtype="<u8"), data + 8 * (total + written))
+                written += len(keys)
+            if written != total:
+                raise RuntimeError(f"segment writer got {written} entries, expected {total}")
+            os.ftruncate(self.fd, data + 16 * total)
+            os.fsync(self.fd)
+        except BaseException:
+            self.close()
+            raise
+
+    def publish(self) -> None:
+        """Give the file its name (call with the write lock held, before registering it)."""
+        os.replace(self.tmp, self.directory / self.name)
+        self.published = True
+        _fsync_directory(self.directory)
+
+    def close(self) -> None:
+        if self.fd < 0:
+            return
+        if not self.published:
+            with contextlib.suppress(OSError):
+                os.unlink(self.tmp)
+        os.close(self.fd)  # releases the lock
+        self.fd = -1
+
+
+def segment_tier(rows: int, segment_rows: int, fanout: int) -> int:
+    """Size tier: 0 up to ``segment_rows`` rows, then one more per factor ``fanout``."""
+    ratio = max(rows, 1) / segment_rows
+    return max(0, int(math.floor(math.log(ratio, fanout) + 1e-9))) if ratio > 1 else 0
+
+
+def plan_merge(manifest: list[SegmentInfo], segment_rows: int, fanout: int) -> list[SegmentInfo] | None:
+    """The first ``fanout`` adjacent segments (in pid order) of one size tier, if any.
+
+    >>> infos = [SegmentInfo(str(k), k * 10, k * 10 + 9, 10, 10) for k in range(3)]
+    >>> [i.name for i in plan_merge(infos, 10, 2)]
+    ['0', '1']
+    >>> plan_merge(infos[:1], 10, 2) is None
+    True
+    """
+    tiers = [segment_tier(info.rows, segment_rows, fanout) for info in manifest]
+    start = 0
+    for k in range(1, len(manifest) + 1):
+        if k == len(manifest) or tiers[k] != tiers[start]:
+            if k - start >= fanout:
+                return manifest[start : start + fanout]
+            start = k
+    return None
+
+
+@dataclass
+class MergeResult:
+    swapped: bool
+    doomed: list[Path]  # replaced files, to delete once the swap is committed
+
+
+def merge_segments(
+    conn: sqlite3.Connection,
+    directory: Path,
+    bands: int,
+    infos: list[SegmentInfo],
+    *,
+    locked: bool,
+    stop: Callable[[], bool] | None = None,
+) -> MergeResult:
+    """Replace the adjacent segments ``infos`` by one, without their removed pids.
+
+    With ``locked`` the caller holds the write lock and commits. Without, the new file is
+    written first, unlocked, and swapped in under a short ``BEGIN IMMEDIATE`` of our own; if a
+    concurrent merge replaced a source meanwhile, the work is dropped."""
+    try:
+        sources = [Segment.load(directory, info) for info in infos]
+    except FileNotFoundError:
+        return MergeResult(False, [])
+    first, last = infos[0].first_pid, infos[-1].last_pid
+    dead = np.sort(
+        np.fromiter(
+            (r[0] for r in conn.execute("SELECT pid FROM removed WHERE pid BETWEEN ? AND ?", (first, last))),
+            dtype=np.int64,
+        ).astype(np.uint64)
+    )
+    total = sum(s.info.entries for s in sources)
+    if len(dead):
+        kept = total - sum(int(np.isin(s.read(0, s.info.entries)[1], dead).sum()) for s in sources)
+    else:
+        kept = total
+    parts = max(1, -(-total // MERGE_CHUNK))
+    # Band keys are hashes, spread evenly over 64 bits: equal slices of the key space make
+    # chunks of about equal size.
+    bounds = np.array([(k << 64) // parts for k in range(1, parts)], dtype=np.uint64)
+    cuts = [np.concatenate([[0], np.searchsorted(s.keys, bounds, "left"), [s.info.entries]]) for s in sources]
+
+    def chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for part in range(parts):
+            pieces = [s.read(int(c[part]), int(c[part + 1])) for s, c in zip(sources, cuts)]
+            if len(dead):
+                pieces = [(k[live], p[live]) for k, p in pieces if (live := ~np.isin(p, dead)).any()]
+            yield _merged(pieces)
+
+    pending = PendingSegment(directory, kept, chunks(), stop) if kept else None
+    del sources  # unmap
+    try:
+        if not locked:
+            conn.execute("BEGIN IMMEDIATE")
+        try:
+            registered = {row[0] for row in conn.execute("SELECT name FROM segments")}
+            if not all(info.name in registered for info in infos):
+                if not locked:
+                    conn.execute("ROLLBACK")
+                return MergeResult(False, [])
+            conn.executemany("DELETE FROM segments WHERE name = ?", [(info.name,) for info in infos])
+            if pending is not None:
+                pending.publish()
+                conn.execute(
+                    "INSERT INTO segments (name, first_pid, last_pid, entries, rows) VALUES (?, ?, ?, ?, ?)",
+                    (pending.name, first, last, kept, kept // bands),
+                )
+            conn.execute("DELETE FROM removed WHERE pid IN (SELECT value FROM json_each(?))", (json.dumps(dead.tolist()),))
+            if not locked:
+                conn.execute("COMMIT")
+        except BaseException:
+            if not locked and conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            raise
+    finally:
+        if pending is not None:
+            pending.close()
+    doomed = [directory / info.name for info in infos]
+    if not locked:
+        for path in doomed:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        doomed = []
+    return MergeResult(True, doomed)
+
+
+def remove_orphans(directory: Path, registered: set[str]) -> None:
+    """Delete segment files that no committed manifest names: left by a crash, or replaced by
+    a merge whose process died before deleting them. Call with the write lock held. A
+    temporary file still locked by its writer (a merge in progress) is left alone."""
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.scandir(directory):
+            if not entry.name.startswith("seg-") or entry.name in registered:
+                continue
+            if entry.name.endswith(".tmp"):
+                try:
+                    fd = os.open(entry.path, os.O_RDONLY)
+                except OSError:
+                    continue
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    continue  # its writer is alive
+                finally:
+                    os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+
+
+class Maintainer(threading.Thread):
+    """The index's background work, on a connection of its own: WAL checkpoints after commits
+    (so that a batch's commit does not pay for copying the log into the database) and merges
+    of segments (so that a batch does not wait seconds for one). Both run without the GIL for
+    most of their time (SQLite, file I/O, sorting)."""
+
+    def __init__(self, db: Path, directory: Path, bands: int, segment_rows: int, fanout: int) -> None:
+        super().__init__(name=f"dedup-index-maintainer:{directory.parent}", daemon=True)
+        self.db = db
+        self.directory = directory
+        self.bands = bands
+        self.segment_rows = segment_rows
+        self.fanout = fanout
+        self.error: BaseException | None = None
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        self.join()
+
+    def run(self) -> None:
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = _connect(self.db, BACKGROUND_BUSY_TIMEOUT)
+            while not self._stopping.is_set():
+                self._wake.wait(timeout=5.0)
+                self._wake.clear()
+                if self._stopping.is_set():
+                    break
+                self._checkpoint(conn)
+                self._merge(conn)
+        except BaseException as err:  # kept for the owner to raise: a thread cannot
+            self.error = err
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        with contextlib.suppress(sqlite3.OperationalError):  # busy: next time
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+    def _merge(self, conn: sqlite3.Connection) -> None:
+        failures = 0
+        while not self._stopping.is_set() and failures < 3:
+            plan = plan_merge(read_manifest(conn), self.segment_rows, self.fanout)
+            if plan is None:
+                return
+            # One merging process at a time: two would do the same work for one result.
+            lock = os.open(self.directory / ".merging", os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    return
+                try:
+                    result = merge_segments(conn, self.directory, self.bands, plan, locked=False, stop=self._stopping.is_set)
+                except Stopped:
+                    return
+                except sqlite3.OperationalError as err:
+                    if "locked" in str(err) or "busy" in str(err):
+                        return  # the index is busy: merge at a later wake
+                    raise
+            finally:
+                os.close(lock)
+            failures += not result.swapped
+            self._checkpoint(conn)
+
+
+# ---------------------------------------------------------------------------------------------
+# Opening and creating.
+
+
+def _check_header(db: Path, where: str) -> None:
+    """Refuse, before SQLite touches it, a file that is not one of our databases or is shorter
+    than its own header says."""
+    try:
+        with open(db, "rb") as f:
+            head = f.read(100)
+            size = os.fstat(f.fileno()).st_size
+    except OSError as err:
+        raise IndexError_(f"{where}: cannot read {db.name} ({err.strerror or err})") from None
+    if len(head) < 100 or not head.startswith(b"SQLite format 3\x00"):
+        raise IndexError_(f"{where}: not a dedup index ({db.name} is not a SQLite database)")
+    if int.from_bytes(head[68:72], "big") != APPLICATION_ID:
+        raise IndexError_(f"{where}: not a dedup index ({db.name} is a SQLite database of another application)")
+    page_size = int.from_bytes(head[16:18], "big")
+    page_size = 65_536 if page_size == 1 else page_size
+    pages = int.from_bytes(head[28:32], "big")
+    # The page count is valid when the "version-valid-for" number equals the change counter.
+    if head[92:96] == head[24:28] and size < page_size * pages:
+        raise IndexError_(f"{where}: index database is truncated ({size:,} bytes, its header says {page_size * pages:,}); restore it from a copy or start a new index")
+
+
+def _connect(db: Path, timeout: float) -> sqlite3.Connection:
+    uri = f"file:{pathname2url(str(db.absolute()))}?mode=rw"
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=timeout, check_same_thread=True)
+    try:
+        conn.execute("PRAGMA synchronous = NORMAL")  # in WAL mode: durable at checkpoints, never corrupt
+        conn.execute("PRAGMA cache_size = -65536")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _create(path: Path, params: IndexParams, segment_rows: int, merge_fanout: int) -> None:
+    """Build a new index beside ``path`` and rename it into place, so a half-made index never
+    appears under its name. Losing a race with another process creating it is fine."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.creating-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        (tmp / SEGMENTS_DIR).mkdir()
+        conn = sqlite3.connect(tmp / DB_NAME, isolation_level=None)
+        try:
+            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.executescript(SCHEMA)
+            meta = {
+                "format": FORMAT,
+                "params": json.dumps(params.as_dict(), sort_keys=True),
+                "segment_rows": str(segment_rows),
+                "merge_fanout": str(merge_fanout),
+                "created_at": repr(time.time()),
+            }
+            conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", meta.items())
+        finally:
+            conn.close()
+        try:
+            os.rename(tmp, path)  # replaces an empty directory; fails on anything else
+        except OSError:
+            if not (path / DB_NAME).exists():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)  # another process made it first
+        _fsync_directory(path.parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+class SQLiteIndex(Index):
+    """The embedded index in directory ``path``. Use :meth:`open`."""
+
+    def __init__(
+        self,
+        path: Path,
+        conn: sqlite3.Connection,
+        params: IndexParams,
+        segment_rows: int,
+        merge_fanout: int,
+        background: bool,
+    ) -> None:
+        self.path = path
+        self.params = params
+        self.segment_rows = segment_rows
+        self.merge_fanout = merge_fanout
+        self.background = background
+        self._conn: sqlite3.Connection | None = conn
+        self._db = path / DB_NAME
+        self._segments_dir = path / SEGMENTS_DIR
+        self._segments: dict[str, Segment] = {}
+        self._covered = 0  # highest pid held by a segment
+        self._runs: list[Run] = []  # tail entries, pids above _covered
+        self._last_seen: int | None = None  # highest pid loaded into the tail; None: not loaded
+        self._in_batch = False
+        self._rows_cache: dict[int, tuple[str, int, float, bytes]] = {}
+        self._doomed: list[Path] = []  # segment files to delete once their removal is committed
+        self._maintainer: Maintainer | None = None
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        spec: str | os.PathLike[str],
+        params: IndexParams | None = None,
+        *,
+        create: bool = True,
+        segment_rows: int = DEFAULT_SEGMENT_ROWS,
+        merge_fanout: int = DEFAULT_MERGE_FANOUT,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        background: bool = True,
+    ) -> SQLiteIndex:
+        """Open the index in directory ``spec``, creating it (with ``params``) if it does not
+        exist and ``create`` is true; without ``params``, use those it stores.
+
+        ``segment_rows`` and ``merge_fanout`` apply to a new index only; an existing one keeps
+        those it was created with. ``busy_timeout``: seconds a batch waits for another
+        process's. ``background``: checkpoint and merge in a thread (else at batch starts)."""
+        if segment_rows < 1 or merge_fanout < 2:
+            raise ValueError("segment_rows must be at least 1 and merge_fanout at least 2")
+        path = Path(spec)
+        where = str(spec)
+        db = path / DB_NAME
+        if not path.exists() or (path.is_dir() and not db.exists() and not any(path.iterdir())):
+            if params is None or not create:
+                raise IndexError_(f"{where}: no index here")
+            _create(path, params, segment_rows, merge_fanout)
+        elif not path.is_dir():
+            raise IndexError_(f"{where}: not a dedup index (it is a file; an index is a directory that dedup filter creates)")
+        elif not db.exists():
+            raise IndexError_(f"{where}: not a dedup index (a directory without {DB_NAME}); use a new path")
+        _check_header(db, where)
+        try:
+            conn = _connect(db, busy_timeout)
+        except sqlite3.Error as err:
+            raise IndexError_(f"{where}: cannot open the index database: it is damaged or unreadable ({err})") from None
+        try:
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            if meta.get("format") != FORMAT:
+                raise IndexError_(f"{where}: not a dedup index (unknown format {meta.get('format')!r})")
+            stored = IndexParams.from_dict(json.loads(meta["params"]))
+            if stored.schema_version != SCHEMA_VERSION:
+                raise IndexMismatch(f"{where}: index format version {stored.schema_version}; this dedup reads version {SCHEMA_VERSION}")
+            if params is not None:
+                params.check_same(stored, where)
+            index = cls(path, conn, stored, int(meta["segment_rows"]), int(meta["merge_fanout"]), background)
+            if background:
+                # Checkpoints are the maintainer's; this only bounds the log if it falls behind.
+                conn.execute("PRAGMA wal_autocheckpoint = 16384")
+            index._refresh(locked=False, tail=False)
+            return index
+        except (sqlite3.Error, KeyError, ValueError) as err:
+            conn.close()
+            raise IndexError_(f"{where}: index database is damaged or not an index ({type(err).__name__}: {err})") from None
+        except BaseException:
+            conn.close()
+            raise
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise IndexError_(f"{self.path}: the index is closed")
+        return self._conn
+
+    @contextlib.contextmanager
+    def _sql(self) -> Iterator[sqlite3.Connection]:
+        """SQLite's errors, as :class:`IndexError_` that say what to do."""
+        try:
+            yield self.conn
+        except sqlite3.OperationalError as err:
+            text = str(err)
+            if "locked" in text or "busy" in text:
+                raise IndexError_(f"{self.path}: the index is busy: another process has held it for too long ({text})") from None
+            raise IndexError_(f"{self.path}: {text}") from None
+        except sqlite3.DatabaseError as err:
+            raise IndexError_(f"{self.path}: index database is damaged ({err}); restore it from a copy or start a new index") from None
+
+    # -- segments and tail ---------------------------------------------------------------
+
+    def _refresh(self, locked: bool, tail: bool = True) -> None:
+        """Catch up with the database: the manifest and, with ``tail``, the rows added since
+        last seen. Without the write lock, a merge may delete a file between our reading the
+        manifest and opening the file: then read the manifest again."""
+        self._rows_cache.clear()
+        for attempt in range(5):
+            try:
+                if locked:
+                    self._catch_up(tail)
+                    return
+                with self._sql() as conn:
+                    conn.execute("BEGIN")  # one snapshot for the manifest and the rows
+                    try:
+                        self._catch_up(tail)
+                    finally:
+                        conn.execute("COMMIT")
+                return
+            except FileNotFoundError as err:
+                if locked or attempt == 4:
+                    raise IndexError_(f"{self.path}: segment file {Path(err.filename).name} is missing; the index is damaged") from None
+                time.sleep(0.05 * (attempt + 1))
+
+    def _catch_up(self, tail: bool) -> None:
+        with self._sql() as conn:
+            manifest = read_manifest(conn)
+        segments = {}
+        for info in manifest:
+            loaded = self._segments.get(info.name)
+            segments[info.name] = loaded if loaded is not None else Segment.load(self._segments_dir, info)
+        self._segments = segments
+        covered = max((info.last_pid for info in manifest), default=0)
+        if covered > self._covered:
+            self._runs = [Run(r.keys[keep], r.pids[keep]) for r in self._runs if (keep := r.pids > covered).any()]
+        elif covered < self._covered:  # a flush was rolled back: reload the tail
+            self._reset()
+        self._covered = covered
+        if not tail:
+            return
+        start = max(self._covered, self._last_seen or 0)
+        with self._sql() as conn:
+            rows = conn.execute("SELECT pid, band_keys FROM paragraphs WHERE pid > ? ORDER BY pid", (start,)).fetchall()
+        if self._last_seen is None:
+            self._last_seen = self._covered
+        if rows:
+            pids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            keys = np.frombuffer(b"".join(r[1] for r in rows), dtype="<u8")
+            if len(keys) != len(rows) * self.params.bands:
+                raise IndexError_(f"{self.path}: index database is damaged (band keys of the wrong length)")
+            self._runs.append(Run.of(keys.reshape(len(rows), self.params.bands).T, pids))
+            self._last_seen = int(pids[-1])
+        # Each run costs a search per query; merging two is one linear pass.
+        if len(self._runs) > 4:
+            self._runs = [Run.merged(self._runs)]
+
+    def _reset(self) -> None:
+        """Forget the tail (after a rollback): it is reloaded from the database at next use."""
+        self._runs = []
+        self._last_seen = None
+        self._rows_cache.clear()
+
+    def _tail_rows(self) -> int:
+        return sum(len(r.keys) for r in self._runs) // self.params.bands
+
+    # -- transactions ----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[None]:
+        """One write transaction, holding SQLite's write lock: commit on success, roll back and
+        forget the in-memory tail on any failure."""
+        with self._sql() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            with self._sql() as conn:
+                conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error, IndexError_):
+                if self.conn.in_transaction:
+                    self.conn.rollback()
+            self._reset()
+            self._doomed.clear()
+            raise
+        for path in self._doomed:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        self._doomed.clear()
+        if self._maintainer is not None:
+            self._maintainer.wake()
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        if self._in_batch:
+            raise RuntimeError("index batches do not nest")
+        if self._maintainer is not None and self._maintainer.error is not None:
+            err = self._maintainer.error
+            raise IndexError_(f"{self.path}: background maintenance failed: {type(err).__name__}: {err}")
+        # Maintenance first, in a transaction of its own: once the batch commits, nothing
+        # after it can fail.
+        self._maintain()
+        self._in_batch = True
+        try:
+            with self._write():
+                self._refresh(locked=True)
+                yield
+        finally:
+            self._in_batch = False
+            self._rows_cache.clear()
+
+    def _maintain(self) -> None:
+        """Write the tail out as a segment once it is large; merge (unless in background)."""
+        if self.background and self._maintainer is None:
+            self._maintainer = Maintainer(self._db, self._segments_dir, self.params.bands, self.segment_rows, self.merge_fanout)
+            self._maintainer.start()
+            self._maintainer.wake()
+        flush = self._last_seen is not None and self._tail_rows() >= self.segment_rows
+        merge = not self.background and plan_merge([s.info for s in self._segments.values()], self.segment_rows, self.merge_fanout) is not None
+        if not (flush or merge):
+            return
+        with self._write():
+            self._refresh(locked=True)
+            remove_orphans(self._segments_dir, set(self._segments))
+            if self._tail_rows() >= self.segment_rows:
+                self._flush()
+            if not self.background:
+                with self._sql() as conn:
+                    while (plan := plan_merge(read_manifest(conn), self.segment_rows, self.merge_fanout)) is not None:
+                        self._doomed += merge_segments(conn, self._segments_dir, self.params.bands, plan, locked=True).doomed
+
+    def _flush(self) -> None:
+        """Write the whole tail as one segment (with the write lock held)."""
+        if not self._runs or self._last_seen is None:
+            return
+        run = Run.merged(self._runs)
+        pending = PendingSegment(self._segments_dir, len(run.keys), [(run.keys, run.pids)])
+        try:
+            pending.publish()
+            info = SegmentInfo(pending.name, self._covered + 1, self._last_seen, len(run.keys), len(run.keys) // self.params.bands)
+            with self._sql() as conn:
+                conn.execute(
+                    "INSERT INTO segments (name, first_pid, last_pid, entries, rows) VALUES (?, ?, ?, ?, ?)",
+                    (info.name, info.first_pid, info.last_pid, info.entries, info.rows),
+                )
+        finally:
+            pending.close()
+        self._segments[info.name] = Segment.load(self._segments_dir, info)
+        self._covered = self._last_seen
+        self._runs = []
+
+    def _compact(self) -> None:
+        """Rewrite segments of which half the rows or more were removed (after remove/prune),
+        with the write lock held."""
+        with self._sql() as conn:
+            for info in read_manifest(conn):
+                (dead,) = conn.execute("SELECT count(*) FROM removed WHERE pid BETWEEN ? AND ?", (info.first_pid, info.last_pid)).fetchone()
+                if dead and 2 * dead >= info.rows:
+                    self._doomed += merge_segments(conn, self._segments_dir, self.params.bands, [info], locked=True).doomed
+
+    # -- the interface ---------------------------------------------------------------------
+
+    def _check_keys(self, band_keys: np.ndarray) -> np.ndarray:
+        keys = np.ascontiguousarray(band_keys, dtype=np.uint64)
+        if keys.ndim != 2 or keys.shape[0] != self.params.bands:
+            raise ValueError(f"band keys must have shape ({self.params.bands}, n), not {band_keys.shape}")
+        return keys
+
+    def query(self, band_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        keys = self._check_keys(band_keys)
+        n = keys.shape[1]
+        if not self._in_batch:
+            self._refresh(locked=False)
+        empty = np.empty(0, dtype=np.int64)
+        if n == 0:
+            return empty, empty
+        queries, order = hash_sort(keys.ravel())
+        found_q, found_p = [], []
+        sources = [(s.keys, s.pids) for s in self._segments.values()] + [(r.keys, r.pids) for r in self._runs]
+        for skeys, spids in sources:
+            lo, hi = sorted_ranges(skeys, queries)
+            positions, entries = _expand(lo, hi)
+            if len(entries):
+                found_q.append(order[positions] % n)
+                found_p.append(spids[entries].astype(np.int64))
+        if not found_q:
+            return empty, empty
+        q = np.concatenate(found_q)
+        p = np.concatenate(found_p)
+        top = int(p.max()) + 1
+        if n * top < 2**62:
+            codes = np.unique(q * top + p)
+            q, p = codes // top, codes % top
+        else:  # beyond 2**62 / n pids
+            pairs = np.unique(np.stack([q, p], axis=1), axis=0)
+            q, p = pairs[:, 0], pairs[:, 1]
+        # Removed paragraphs stay in segments until a merge: keep only pids still stored.
+        live = self._load_rows(np.unique(p))
+        keep = np.isin(p, live)
+        return q[keep], p[keep]
+
+    def _load_rows(self, pids: np.ndarray) -> np.ndarray:
+        """Read the rows of ``pids`` into the cache; return those that exist."""
+        wanted = [x for x in pids.tolist() if x not in self._rows_cache]
+        with self._sql() as conn:
+            for start in range(0, len(wanted), CHUNK):
+                part = json.dumps(wanted[start : start + CHUNK])
+                for pid, doc, number, at, hashes in conn.execute(
+                    "SELECT pid, doc_id, paragraph, ingested_at, hashes FROM paragraphs WHERE pid IN (SELECT value FROM json_each(?))",
+                    (part,),
+                ):
+                    self._rows_cache[pid] = (doc, number, at, hashes)
+        return np.array([x for x in pids.tolist() if x in self._rows_cache], dtype=np.int64)
+
+    def fetch(self, pids: np.ndarray) -> Fetched:
+        pids = np.asarray(pids, dtype=np.int64)
+        if not self._in_batch:
+            self._rows_cache.clear()
+        self._load_rows(np.unique(pids))
+        missing = [str(x) for x in pids.tolist() if x not in self._rows_cache]
+        if missing:
+            raise IndexError_(f"{', '.join(missing)} not in the index")
+        rows = [self._rows_cache[x] for x in pids.tolist()]
+        if not self._in_batch:
+            self._rows_cache.clear()
+        sizes = np.fromiter((len(r[3]) // 8 for r in rows), dtype=np.int64, count=len(rows))
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        return Fetched(
+            pids=pids,
+            doc_ids=[r[0] for r in rows],
+            paragraphs=np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows)),
+            ingested_at=np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows)),
+            hashes=np.frombuffer(b"".join(r[3] for r in rows), dtype="<u8").astype(np.uint64),
+            offsets=offsets,
+        )
+
+    def add(
+        self,
+        doc_ids: list[str],
+        paragraphs: np.ndarray,
+        band_keys: np.ndarray,
+        hashes: np.ndarray,
+        offsets: np.ndarray,
+        ingested_at: float,
+    ) -> np.ndarray:
+        if not self._in_batch:
+            with self.batch():
+                return self.add(doc_ids, paragraphs, band_keys, hashes, offsets, ingested_at)
+        keys = self._check_keys(band_keys)
+        n = keys.shape[1]
+        numbers = np.asarray(paragraphs, dtype=np.int64)
+        offsets = np.asarray(offsets, dtype=np.int64)
+        if len(doc_ids) != n or len(numbers) != n or len(offsets) != n + 1 or (n and offsets[-1] != len(hashes)):
+            raise ValueError("doc_ids, paragraphs, band keys and offsets must describe the same paragraphs")
+        if n == 0:
+            return np.empty(0, dtype=np.int64)
+        names = [str(d) for d in doc_ids]
+        at = float(ingested_at)
+        # One bytes object each, sliced: much cheaper than a numpy tobytes() per row.
+        key_bytes = np.ascontiguousarray(keys.T, dtype="<u8").tobytes()
+        width = 8 * self.params.bands
+        set_bytes = np.ascontiguousarray(hashes, dtype="<u8").tobytes()
+        bounds = (8 * offsets).tolist()
+        with self._sql() as conn:
+            row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'paragraphs'").fetchone()
+            first = (row[0] if row else 0) + 1
+            pids = np.arange(first, first + n, dtype=np.int64)
+            conn.executemany(
+                "INSERT INTO paragraphs (pid, doc_id, paragraph, ingested_at, band_keys, hashes) VALUES (?, ?, ?, ?, ?, ?)",
+                zip(
+                    pids.tolist(),
+                    names,
+                    numbers.tolist(),
+                    [at] * n,
+                    [key_bytes[i * width : (i + 1) * width] for i in range(n)],
+                    [set_bytes[bounds[i] : bounds[i + 1]] for i in range(n)],
+                ),
+            )
+            # Documents and ingest times are kept as pid ranges rather than indexed per
+            # paragraph: an index entry per paragraph, at a random place in a B-tree, made
+            # inserts three times slower with a million paragraphs indexed.
+            firsts = [0] + [i for i in range(1, n) if names[i] != names[i - 1]]
+            conn.executemany(
+                "INSERT INTO documents (doc_id, first_pid, last_pid) VALUES (?, ?, ?)",
+                [(names[a], first + a, first + b - 1) for a, b in zip(firsts, firsts[1:] + [n])],
+            )
+            conn.execute("INSERT INTO ingests (first_pid, last_pid, ingested_at) VALUES (?, ?, ?)", (first, first + n - 1, at))
+            conn.execute("UPDATE counters SET value = value + ? WHERE name = 'paragraphs'", (n,))
+        self._runs.append(Run.of(keys, pids))
+        self._last_seen = int(pids[-1])
+        return pids
+
+    def _delete_ranges(self, ranges: list[tuple[int, int]], doc_id: str | None = None) -> int:
+        """Delete the paragraphs with pids in ``ranges`` (of document ``doc_id`` only, if given);
+        list their pids as removed, for merges to drop from the segments."""
+        where = "pid BETWEEN ? AND ?" + ("" if doc_id is None else " AND doc_id = ?")
+        count = 0
+        with self._sql() as conn:
+            for a, b in ranges:
+                arg = (a, b) if doc_id is None else (a, b, doc_id)
+                conn.execute(f"INSERT OR IGNORE INTO removed (pid) SELECT pid FROM paragraphs WHERE {where}", arg)
+                count += conn.execute(f"DELETE FROM paragraphs WHERE {where}", arg).rowcount
+            conn.execute("UPDATE counters SET value = value - ? WHERE name = 'paragraphs'", (count,))
+        return count
+
+    @contextlib.contextmanager
+    def _removing(self) -> Iterator[None]:
+        if self._in_batch:
+            yield
+            return
+        with self._write():
+            self._refresh(locked=True)
+            yield
+
+    def remove(self, doc_ids: list[str]) -> int:
+        count = 0
+        with self._removing(), self._sql() as conn:
+            for doc in sorted({str(d) for d in doc_ids}):
+                ranges = conn.execute("SELECT first_pid, last_pid FROM documents WHERE doc_id = ?", (doc,)).fetchall()
+                count += self._delete_ranges(ranges, doc)
+                conn.execute("DELETE FROM documents WHERE doc_id = ?", (doc,))
+            self._compact()
+        return count
+
+    def prune(self, before: float) -> int:
+        with self._removing(), self._sql() as conn:
+            ranges = conn.execute("SELECT first_pid, last_pid FROM ingests WHERE ingested_at < ?", (float(before),)).fetchall()
+            count = self._delete_ranges(ranges)
+            for a, b in ranges:
+                conn.execute("DELETE FROM documents WHERE first_pid BETWEEN ? AND ?", (a, b))
+            conn.execute("DELETE FROM ingests WHERE ingested_at < ?", (float(before),))
+            self._compact()
+        return count
+
+    def stats(self) -> dict[str, Any]:
+        self._refresh(locked=self._in_batch, tail=False)
+        with self._sql() as conn:
+            own = not conn.in_transaction
+            if own:
+                conn.execute("BEGIN")
+            try:
+                (paragraphs,) = conn.execute("SELECT value FROM counters WHERE name = 'paragraphs'").fetchone()
+                (documents,) = conn.execute("SELECT count(DISTINCT doc_id) FROM documents").fetchone()
+                (oldest, newest) = conn.execute("SELECT min(ingested_at), max(ingested_at) FROM ingests").fetchone()
+                row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'paragraphs'").fetchone()
+                (tail,) = conn.execute("SELECT count(*) FROM paragraphs WHERE pid > ?", (self._covered,)).fetchone()
+                (removed,) = conn.execute("SELECT count(*) FROM removed").fetchone()
+            finally:
+                if own:
+                    conn.execute("COMMIT")
+        size = sum(f.stat().st_size for f in self.path.rglob("*") if f.is_file())
+        return {
+            "backend": "sqlite",
+            "location": str(self.path),
+            "paragraphs": int(paragraphs),
+            "documents": int(documents),
+            "pids_issued": int(row[0]) if row else 0,
+            "oldest": oldest,
+            "newest": newest,
+            "segments": len(self._segments),
+            "segment_entries": sum(s.info.entries for s in self._segments.values()),
+            "tail_paragraphs": int(tail),
+            "removed_not_yet_merged": int(removed),
+            "bytes": size,
+            "params": self.params.as_dict(),
+        }
+
+    def export(self) -> Iterator[dict[str, Any]]:
+        """Rows ``{pid, doc, paragraph, ingested_at, shingles}`` (shingles: the set's size), in
+        pid order (the order of ingestion), read in one snapshot."""
+        # A connection of its own, so that a long read does not hold up this one's batches.
+        with self._sql():
+            conn = _connect(self._db, DEFAULT_BUSY_TIMEOUT)
+            try:
+                cursor = conn.execute("SELECT pid, doc_id, paragraph, ingested_at, length(hashes) / 8 FROM paragraphs ORDER BY pid")
+                while rows := cursor.fetchmany(10_000):
+                    for pid, doc, number, at, shingles in rows:
+                        yield {"pid": pid, "doc": doc, "paragraph": number, "ingested_at": at, "shingles": shingles}
+            finally:
+                conn.close()
+
+    def close(self) -> None:
+        if self._maintainer is not None:
+            self._maintainer.stop()
+            self._maintainer = None
+        if self._conn is None:
+            return
+        with contextlib.suppress(sqlite3.Error):
+            if self._conn.in_transaction:
+                self._conn.rollback()
+        self._conn.close()
+        self._conn = None
+        self._segments = {}
+        self._runs = []

@@ -1,0 +1,255 @@
+"""`dedup filter` and `dedup index` as users drive them: click's CliRunner and real subprocesses."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from dedup.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+S003 = str(ROOT / "seeds" / "003_2475bc7a0b5db3b5.txt")
+S004 = str(ROOT / "seeds" / "004_1bf6964548cc96ce.txt")
+
+# 004's paragraphs that reuse 003's, by their opening words, with the number of 003's paragraph.
+REUSED = {
+    "Soldiers are on standby": 3,
+    "The crisis has emerged after an unnamed officer": 6,  # reworded: J = 0.49
+    "The officer accused of his murder": 7,
+    "The force’s commissioner Sir Mark Rowley": 8,
+    "Please use Chrome browser": 14,
+    "“It is essential": 22,
+    "“Of course, where wrongdoing": 23,
+    "“I have been clear": 24,
+    "“The system that judges": 25,
+    "“A review is needed": 26,
+    "Articles You May Like": 30,
+}
+
+
+def invoke(*args: str, stdin: str | bytes | None = None) -> Result:
+    return CliRunner().invoke(main, list(args), input=stdin)
+
+
+def no_traceback(result: Result) -> None:
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def jsonl(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def paragraphs(text: str) -> list[str]:
+    return text.split("\n\n")
+
+
+def check_004(kept: dict[str, Any], rejects: list[dict[str, Any]]) -> None:
+    """004's output lost exactly its reused paragraphs, each traced to 003."""
+    original = Path(S004).read_text(encoding="utf-8")
+    own = [p for p in paragraphs(original) if not p.startswith(tuple(REUSED))]
+    assert paragraphs(kept["text"]) == own
+    assert any(p.startswith("Ms Braverman said") for p in own)
+    assert sorted(r["text"][:60] for r in rejects) == sorted(p[:60] for p in paragraphs(original) if p.startswith(tuple(REUSED)))
+    for row in rejects:
+        (opening,) = [o for o in REUSED if row["text"].startswith(o)]
+        assert row["reason"] == "index"
+        assert row["match"]["doc"].endswith("003_2475bc7a0b5db3b5.txt") and row["match"]["paragraph"] == REUSED[opening]
+        assert row["match"]["ingested_at"].endswith("Z") and 0.4 <= row["jaccard"] <= 1.0
+
+
+# ---------------------------------------------------------------------------------------------
+# The seeds: 003, then 004
+
+
+def test_seed_004_loses_exactly_what_it_reuses_from_003(tmp_path: Path) -> None:
+    idx, rejects = str(tmp_path / "idx"), tmp_path / "rejects.jsonl"
+    first = invoke("filter", "--index", idx, S003)
+    assert first.exit_code == 0, first.output
+    (doc,) = jsonl(first.stdout)
+    assert doc == {"id": S003, "text": Path(S003).read_text(encoding="utf-8")}  # nothing dropped: untouched
+
+    second = invoke("filter", "--index", idx, S004, "--rejects", str(rejects))
+    assert second.exit_code == 0, second.output
+    (kept,) = jsonl(second.stdout)
+    assert kept["id"] == S004
+    check_004(kept, jsonl(rejects.read_text(encoding="utf-8")))
+    assert "26 read, 15 kept, 11 dropped" in second.stderr
+    assert "11 already in the index" in second.stderr
+
+    third = invoke("filter", "--index", idx, S004)
+    assert third.exit_code == 0 and third.stdout == ""
+    assert "1 read, 0 written, 1 emptied" in third.stderr and "26 dropped" in third.stderr
+
+
+def test_seed_004_through_a_real_process_reading_jsonl_on_stdin(tmp_path: Path) -> None:
+    idx, out, rejects = tmp_path / "idx", tmp_path / "out.jsonl", tmp_path / "rejects.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    def filter_(name: str, extra: list[str]) -> subprocess.CompletedProcess[str]:
+        line = json.dumps({"id": Path(name).name, "text": Path(name).read_text(encoding="utf-8"), "source": "sky"}) + "\n"
+        command = [sys.executable, "-m", "dedup", "filter", "--index", str(idx), *extra]
+        return subprocess.run(command, input=line, capture_output=True, text=True, env=env, timeout=120, check=False)
+
+    assert filter_(S003, ["-o", str(out)]).returncode == 0
+    done = filter_(S004, ["-o", str(out), "--rejects", str(rejects)])
+    assert done.returncode == 0, done.stderr
+    (kept,) = jsonl(out.read_text(encoding="utf-8"))
+    assert (kept["id"], kept["source"]) == ("004_1bf6964548cc96ce.txt", "sky")  # other fields kept
+    check_004(kept, jsonl(rejects.read_text(encoding="utf-8")))
+    assert "Traceback" not in done.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Options
+
+
+def test_jsonl_fields_are_preserved_and_field_names_configurable(tmp_path: Path) -> None:
+    docs = tmp_path / "docs.jsonl"
+    rows = [
+        {"key": "a", "body": "One paragraph here about armed police in London.\n\nA second one.", "n": 1},
+        {"key": "b", "body": "One paragraph here about armed police in London.\n\nOnly in b.", "tags": ["x"]},
+    ]
+    docs.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result = invoke("filter", "--index", str(tmp_path / "idx"), str(docs), "--text-field", "body", "--id-field", "key")
+    assert result.exit_code == 0
+    assert jsonl(result.stdout) == [rows[0], {"key": "b", "body": "Only in b.", "tags": ["x"]}]
+
+
+def test_mark_adds_the_list_of_duplicates(tmp_path: Path) -> None:
+    idx = str(tmp_path / "idx")
+    invoke("filter", "--index", idx, S003)
+    result = invoke("filter", "--index", idx, S004, "--mark")
+    (doc,) = jsonl(result.stdout)
+    assert doc["text"] == Path(S004).read_text(encoding="utf-8")
+    assert len(doc["duplicates"]) == 11 and {d["reason"] for d in doc["duplicates"]} == {"index"}
+    assert doc["duplicates"][0]["match"]["paragraph"] == 3
+
+
+def test_drop_doc_above_leaves_a_mostly_reused_document_out(tmp_path: Path) -> None:
+    idx = str(tmp_path / "idx")
+    invoke("filter", "--index", idx, S003)
+    above = invoke("filter", "--index", idx, S004, "--drop-doc-above", "0.4")  # 11 of 26 = 0.42
+    assert above.exit_code == 0 and above.stdout == ""
+    assert "1 dropped whole" in above.stderr and "15 with their document" in above.stderr
+    below = invoke("filter", "--index", idx, S004, "--drop-doc-above", "0.5")  # not indexed: same again
+    assert len(jsonl(below.stdout)) == 1
+
+
+def test_text_files_and_directories_are_read_too(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.md").write_text("Alpha paragraph with several words in it.\n\nShared paragraph with several words in it.\n")
+    (tmp_path / "docs" / "b.txt").write_text("Shared paragraph with several words in it.\n")
+    result = invoke("filter", "--index", str(tmp_path / "idx"), str(tmp_path / "docs"))
+    assert [d["id"] for d in jsonl(result.stdout)] == [str(tmp_path / "docs" / "a.md")]
+    assert "1 emptied" in result.stderr
+
+
+def test_malformed_lines_are_skipped_with_a_warning(tmp_path: Path) -> None:
+    result = invoke("filter", "--index", str(tmp_path / "idx"), stdin='{"id": "a", "text": "Fine text here."}\nnot json\n[1]\n')
+    assert result.exit_code == 0
+    assert len(jsonl(result.stdout)) == 1
+    assert "skipped <stdin>:2: malformed JSON" in result.stderr and "skipped <stdin>:3" in result.stderr
+
+
+def test_empty_input_is_not_an_error(tmp_path: Path) -> None:
+    result = invoke("filter", "--index", str(tmp_path / "idx"), stdin="")
+    assert result.exit_code == 0 and result.stdout == ""
+    assert "0 read" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# dedup index
+
+
+def test_index_stats_remove_prune_export(tmp_path: Path) -> None:
+    idx = str(tmp_path / "idx")
+    invoke("filter", "--index", idx, S003)
+    invoke("filter", "--index", idx, S004)
+
+    stats = json.loads(invoke("index", "stats", idx, "--json").stdout)
+    assert (stats["paragraphs"], stats["documents"]) == (31 + 15, 2)
+    text = invoke("index", "stats", idx).stdout
+    assert "paragraphs" in text and "46" in text and "threshold 0.4" in text
+
+    rows = jsonl(invoke("index", "export", idx).stdout)
+    assert len(rows) == 46 and {r["doc"] for r in rows} == {S003, S004}
+    assert set(rows[0]) == {"pid", "doc", "paragraph", "ingested_at", "shingles"}
+
+    removed = invoke("index", "remove", idx, S003, "no-such-doc")
+    assert removed.exit_code == 0 and "removed 31 paragraphs" in removed.stderr
+    # 003 is forgotten: 004's reused paragraphs are new again; its own were indexed.
+    again = invoke("filter", "--index", idx, S004)
+    (kept,) = jsonl(again.stdout)
+    assert [p for p in paragraphs(kept["text"]) if p.startswith(tuple(REUSED))] == [
+        p for p in paragraphs(Path(S004).read_text(encoding="utf-8")) if p.startswith(tuple(REUSED))
+    ]
+
+    kept_before = invoke("index", "prune", idx, "--before", "2000-01-01")
+    assert kept_before.exit_code == 0 and "pruned 0 paragraphs" in kept_before.stderr
+    pruned = invoke("index", "prune", idx, "--before", "2999-01-01T00:00:00+01:00")
+    assert "pruned 26 paragraphs ingested before 2998-12-31T23:00:00.000Z" in pruned.stderr
+    assert json.loads(invoke("index", "stats", idx, "--json").stdout)["paragraphs"] == 0
+
+
+def test_export_to_a_file(tmp_path: Path) -> None:
+    idx, out = str(tmp_path / "idx"), tmp_path / "export.jsonl"
+    invoke("filter", "--index", idx, S003)
+    assert invoke("index", "export", idx, "-o", str(out)).exit_code == 0
+    assert len(jsonl(out.read_text(encoding="utf-8"))) == 31
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input: one line, exit 2, nothing damaged
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["filter", "--index", "{idx}", "{tmp}/missing.jsonl"], "no such file or directory", id="missing input"),
+        pytest.param(["filter", "--index", "{idx}", "-", "-"], "only once", id="stdin twice"),
+        pytest.param(["filter", "{tmp}/a.txt"], "Missing option '--index'", id="no index"),
+        pytest.param(["filter", "--index", "{idx}", "--threshold", "2", "{tmp}/a.txt"], "threshold", id="bad threshold"),
+        pytest.param(["index", "stats", "{tmp}/nothing"], "no index here", id="stats of nothing"),
+        pytest.param(["index", "remove", "{tmp}/nothing", "a"], "no index here", id="remove from nothing"),
+        pytest.param(["index", "prune", "{idx}", "--before", "last tuesday"], "not an ISO 8601 date", id="bad date"),
+        pytest.param(["index", "export", "{tmp}/a.txt"], "it is a file", id="export of a file"),
+    ],
+)
+def test_usage_and_input_errors_exit_2_in_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    (tmp_path / "a.txt").write_text("Some text.\n")
+    idx = tmp_path / "idx"
+    invoke("filter", "--index", str(idx), str(tmp_path / "a.txt"))
+    result = invoke(*[a.format(idx=idx, tmp=tmp_path) for a in args])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    no_traceback(result)
+
+
+def test_other_settings_for_an_existing_index_are_refused(tmp_path: Path) -> None:
+    idx = str(tmp_path / "idx")
+    invoke("filter", "--index", idx, S003)
+    result = invoke("filter", "--index", idx, S004, "--shingle", "char:5", "--threshold", "0.5")
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert "was built with other settings" in result.stderr and "shingle 'word:3' (asked for 'char:5')" in result.stderr
+
+
+def test_a_file_that_is_not_an_index_is_refused_and_left_unchanged(tmp_path: Path) -> None:
+    target = tmp_path / "important.db"
+    target.write_bytes(b"SQLite format 3\x00" + os.urandom(4000))
+    before = hashlib.sha256(target.read_bytes()).hexdigest()
+    for index_path in (target, tmp_path):  # the file itself; a directory holding other things
+        result = invoke("filter", "--index", str(index_path), S003)
+        assert result.exit_code == 2 and "not a dedup index" in result.stderr
+        no_traceback(result)
+    assert hashlib.sha256(target.read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["important.db"]
