@@ -1,0 +1,938 @@
+"""The shared index in a Redis server, for ``--index redis://host:port/N``.
+
+Several ``dedup filter`` processes, on one machine or many, use one index at once. Each holds
+the index for one query-decide-insert step with :meth:`RedisIndex.batch`, a lock in Redis, so
+"first seen" is decided the same way by every worker and no insert is lost.
+
+Key layout, under a prefix (``dedup:`` unless the URL says ``?prefix=...``)::
+
+    {prefix}params          hash    the IndexParams, one field each
+    {prefix}next            string  the last pid handed out (INCRBY n reserves n pids)
+    {prefix}p:{pid}         string  one paragraph, packed little-endian (see below)
+    {prefix}k{band}{key}    set     pids whose band ``band`` (2 bytes, big-endian) has band key
+                                    ``key`` (8 bytes, little-endian): a binary key name
+    {prefix}d:{doc}         set     the pids of document ``doc`` (UTF-8), for ``remove``
+    {prefix}docs            set     every document id, for ``stats``
+    {prefix}time            zset    pids scored by ingest time, for ``prune`` and ``export``
+    {prefix}lock            string  the batch lock's token while a worker holds it
+    {prefix}lockq           zset    workers waiting for the lock, by ticket (first come, first served)
+    {prefix}lockseen        zset    when each waiter last asked (ms), to drop dead waiters
+    {prefix}lockticket      string  the last ticket handed out (deleted when nobody waits)
+    {prefix}wake:{token}    list    a waiter's wake-up call from the releaser
+
+A paragraph ``{prefix}p:{pid}`` is ``<q paragraph, <d ingested_at, <I doc length in bytes,
+<I number of shingle hashes``, then its band keys (``bands`` little-endian uint64), its document
+id (UTF-8), and its shingle set (sorted unique little-endian uint64). Nothing is pickled.
+
+The hot paths are server-side Lua scripts, one command each: a query looks up a whole batch's
+buckets (one SUNION per paragraph, inside the script), and a commit writes a whole batch after
+checking, in the same script, that the lock is still this worker's. Redis runs a script to the
+end before serving anyone else, as it does a MULTI/EXEC, so a worker's crash leaves no half
+batch, and a lock lost meanwhile is caught before anything is written. (A MULTI/EXEC with a
+WATCH on the lock would do the same, but 30 SADDs per paragraph sent from Python cannot reach
+10,000 paragraphs a second; the script can.)
+
+The lock: ``SET {prefix}lock token NX PX ttl`` inside a script that lets only the head of the
+waiting queue take it, so one busy worker cannot starve the others; renewed by a background
+thread every ``ttl / 3`` with a compare-and-expire script; released with a compare-and-delete
+script that wakes the next waiter. A worker that dies holding it blocks the others for at most
+``ttl``. ``remove`` and ``prune`` take it too (per chunk), so a batch never sees paragraphs
+vanish between its query and its fetch.
+
+Memory: about 4.2 KB of Redis memory per stored paragraph at 31 bands and 40 shingles (one small
+set per band per paragraph is most of it).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import struct
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from dedup.index import Fetched, Index, IndexError_, IndexMismatch, IndexParams
+
+try:  # redis is needed only for this backend; `open_index` on a path never imports it.
+    import redis
+    import redis.backoff
+    import redis.exceptions
+    import redis.retry
+except ImportError:  # pragma: no cover - reported when a Redis index is opened
+    redis = None  # type: ignore[assignment]
+
+__all__ = ["RedisIndex", "LockLost", "DEFAULT_PREFIX", "DEFAULT_LOCK_TTL"]
+
+DEFAULT_PREFIX = "dedup:"
+# Long enough that a busy worker renews it comfortably (every ttl / 3); short enough that the
+# others resume soon after a worker dies holding it.
+DEFAULT_LOCK_TTL = 10.0
+DEFAULT_LOCK_WAIT = 300.0
+# A waiter asks for the lock at least every POLL seconds; one silent for STALE_MS has died.
+POLL = 0.05
+STALE_MS = 3000
+# Chunks for remove, prune, export and fetch: each chunk is one command, and a script blocks
+# the server while it runs, so keep each to a few milliseconds.
+CHUNK = 1000
+
+_HEADER = struct.Struct("<qdII")
+_HEADER_ROW = np.dtype([("paragraph", "<i8"), ("ingested_at", "<f8"), ("doc_len", "<u4"), ("count", "<u4")])
+# A bucket's key name after the prefix: b"k", the band (big-endian, so names sort by band),
+# the band key (little-endian, as stored in the paragraph record). numpy packs it unaligned.
+_BUCKET_TAIL = [("tag", "S1"), ("band", ">u2"), ("key", "<u8")]
+_LOCK_LOST = "DEDUP_LOCK_LOST"
+
+
+class LockLost(IndexError_):
+    """The batch lock expired or was taken while held; the batch was not written."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Server-side scripts. Key names are built inside the scripts from the prefix, which is fine on
+# a single server (not on Redis Cluster, which this backend does not support).
+
+# Bucket names travel as one blob of fixed-width names (prefix included), paragraph-major: a
+# script slices it instead of receiving thousands of arguments. Lua's unpack() stops near 8,000
+# values, so variadic calls go in chunks of 2,000.
+
+# ARGV: bands, blob of n * bands bucket names, n. Returns "q pid q pid ...": every (query, pid)
+# pair sharing a band key, unique per query. One SUNION per paragraph, so the server looks up
+# each bucket once and the reply carries only hits.
+_QUERY = """
+local bands, blob = tonumber(ARGV[1]), ARGV[2]
+local call, sub = redis.call, string.sub
+local width = #blob / (bands * tonumber(ARGV[3]))
+local out, keys = {}, {}
+local s = 0
+for i = 0, tonumber(ARGV[3]) - 1 do
+  for b = 1, bands do
+    keys[b] = sub(blob, s + 1, s + width)
+    s = s + width
+  end
+  for _, pid in ipairs(call('SUNION', unpack(keys))) do
+    out[#out + 1] = i
+    out[#out + 1] = pid
+  end
+end
+return table.concat(out, ' ')
+"""
+
+# ARGV: prefix, lock token, bands, blob of bucket names, then for each add() of the batch: its
+# first pid, its number of paragraphs n, its ingest time, and its n records end to end (each
+# record's header gives its length and document id). Idempotent (SET, SADD, ZADD), so a client
+# retry after a lost reply writes nothing twice.
+_COMMIT = """
+local prefix, token, bands, blob = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local call, sub, format, read = redis.call, string.sub, string.format, struct.unpack
+if call('GET', prefix .. 'lock') ~= token then
+  return redis.error_reply('DEDUP_LOCK_LOST the index lock is no longer held by this worker')
+end
+local total = 0
+for a = 5, #ARGV, 4 do
+  total = total + tonumber(ARGV[a + 1])
+end
+if total == 0 then
+  return 0
+end
+local width = #blob / (bands * total)
+local fixed = 24 + 8 * bands
+local tkey, docs = prefix .. 'time', prefix .. 'docs'
+local kv, zs, doc, doc_pids = {}, {}, nil, {}
+local s = 0
+local function flush_doc()
+  if doc then
+    call('SADD', prefix .. 'd:' .. doc, unpack(doc_pids))
+    call('SADD', docs, doc)
+  end
+  doc_pids = {}
+end
+for a = 5, #ARGV, 4 do
+  local first, n, at, records = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3]
+  local pos = 1
+  for i = 0, n - 1 do
+    local pid = format('%d', first + i)
+    local doc_len, count = read('<I4I4', records, pos + 16)
+    local stop = pos + fixed + doc_len + 8 * count
+    for b = 1, bands do
+      call('SADD', sub(blob, s + 1, s + width), pid)
+      s = s + width
+    end
+    kv[#kv + 1] = prefix .. 'p:' .. pid
+    kv[#kv + 1] = sub(records, pos, stop - 1)
+    zs[#zs + 1] = at
+    zs[#zs + 1] = pid
+    local this = sub(records, pos + fixed, pos + fixed + doc_len - 1)
+    if this ~= doc or #doc_pids >= 2000 then
+      flush_doc()
+      doc = this
+    end
+    doc_pids[#doc_pids + 1] = pid
+    if #kv >= 2000 then
+      call('MSET', unpack(kv))
+      call('ZADD', tkey, unpack(zs))
+      kv, zs = {}, {}
+    end
+    pos = stop
+  end
+end
+if #kv > 0 then
+  call('MSET', unpack(kv))
+  call('ZADD', tkey, unpack(zs))
+end
+flush_doc()
+return total
+"""
+
+# ARGV: prefix, lock token, bands, mode ('docs' or 'before'), a limit, then the doc ids or the
+# time bound (exclusive). Forgets at most about ``limit`` paragraphs, so no call blocks the
+# server for long. Returns {paragraphs forgotten, documents finished} (for 'before', the
+# second is 0).
+_FORGET = """
+local prefix, token, bands, mode = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+if redis.call('GET', prefix .. 'lock') ~= token then
+  return redis.error_reply('DEDUP_LOCK_LOST the index lock is no longer held by this worker')
+end
+local tkey, docs = prefix .. 'time', prefix .. 'docs'
+local function forget(pid, fix_doc)
+  local pkey = prefix .. 'p:' .. pid
+  local v = redis.call('GET', pkey)
+  if v then
+    for b = 0, bands - 1 do
+      local s = 25 + 8 * b
+      redis.call('SREM', prefix .. 'k' .. struct.pack('>H', b) .. string.sub(v, s, s + 7), pid)
+    end
+    if fix_doc then
+      local length = struct.unpack('<I4', v, 17)
+      local doc = string.sub(v, 25 + 8 * bands, 24 + 8 * bands + length)
+      local dkey = prefix .. 'd:' .. doc
+      redis.call('SREM', dkey, pid)
+      if redis.call('EXISTS', dkey) == 0 then
+        redis.call('SREM', docs, doc)
+      end
+    end
+    redis.call('DEL', pkey)
+  end
+  redis.call('ZREM', tkey, pid)
+end
+local limit, count, finished = tonumber(ARGV[5]), 0, 0
+if mode == 'docs' then
+  for j = 6, #ARGV do
+    local dkey = prefix .. 'd:' .. ARGV[j]
+    for _, pid in ipairs(redis.call('SRANDMEMBER', dkey, limit - count)) do
+      forget(pid, false)
+      redis.call('SREM', dkey, pid)
+      count = count + 1
+    end
+    if redis.call('EXISTS', dkey) == 1 then
+      break
+    end
+    redis.call('SREM', docs, ARGV[j])
+    finished = finished + 1
+    if count >= limit then
+      break
+    end
+  end
+else
+  for _, pid in ipairs(redis.call('ZRANGEBYSCORE', tkey, '-inf', '(' .. ARGV[6], 'LIMIT', 0, limit)) do
+    forget(pid, true)
+    count = count + 1
+  end
+end
+return {count, finished}
+"""
+
+# The lock is fair: waiters queue by ticket, and only the head of the queue may take a free
+# lock, so a worker releasing and at once re-taking it cannot starve the others. The releaser
+# wakes the head through its wake list; a waiter that stops asking for STALE_MS leaves the queue.
+
+# KEYS: lock, queue (zset token -> ticket), seen (zset token -> last ask, ms), tickets, own
+# wake list. ARGV: token, ttl in ms, stale after ms. Returns 1 when the lock is taken.
+_ACQUIRE = """
+local lock, queue, seen, tickets, wake = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local token = ARGV[1]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local stale = redis.call('ZRANGEBYSCORE', seen, '-inf', now - tonumber(ARGV[3]), 'LIMIT', 0, 100)
+for _, gone in ipairs(stale) do
+  redis.call('ZREM', queue, gone)
+  redis.call('ZREM', seen, gone)
+end
+local head = redis.call('ZRANGE', queue, 0, 0)[1]
+if (head == nil or head == token) and redis.call('SET', lock, token, 'NX', 'PX', ARGV[2]) then
+  redis.call('ZREM', queue, token)
+  redis.call('ZREM', seen, token)
+  redis.call('DEL', wake)
+  if redis.call('EXISTS', queue) == 0 then
+    redis.call('DEL', tickets)
+  end
+  return 1
+end
+if not redis.call('ZSCORE', queue, token) then
+  redis.call('ZADD', queue, redis.call('INCR', tickets), token)
+end
+redis.call('ZADD', seen, now, token)
+return 0
+"""
+
+# KEYS: queue, seen, tickets, own wake list. ARGV: token. A waiter giving up leaves the queue.
+_LEAVE = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('DEL', KEYS[4])
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('DEL', KEYS[3])
+end
+return 0
+"""
+
+# KEYS: the lock. ARGV: token, ttl in ms.
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+# KEYS: the lock, queue. ARGV: token, prefix. Compare-and-delete, then wake the next waiter.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+redis.call('DEL', KEYS[1])
+local head = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
+if head then
+  local wake = ARGV[2] .. 'wake:' .. head
+  redis.call('RPUSH', wake, 1)
+  redis.call('PEXPIRE', wake, 10000)
+end
+return 1
+"""
+
+# KEYS: params. ARGV: field, value, ... Creates the record unless one exists; returns the
+# stored one (empty when just created), so two workers creating at once agree.
+_CREATE = """
+local existing = redis.call('HGETALL', KEYS[1])
+if #existing > 0 then
+  return existing
+end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return {}
+"""
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _encode_doc(doc: str) -> bytes:
+    # surrogatepass: document ids made from undecodable file names round-trip too.
+    return doc.encode("utf-8", "surrogatepass")
+
+
+def _decode_doc(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogatepass")
+
+
+def _split_url(spec: str) -> tuple[str, str]:
+    """The URL for redis-py and the key prefix (from ``?prefix=``).
+
+    >>> _split_url("redis://127.0.0.1:6379/2?prefix=news:&socket_keepalive=yes")
+    ('redis://127.0.0.1:6379/2?socket_keepalive=yes', 'news:')
+    >>> _split_url("redis://127.0.0.1:6379/0")
+    ('redis://127.0.0.1:6379/0', 'dedup:')
+    """
+    parts = urllib.parse.urlsplit(spec)
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    prefix = DEFAULT_PREFIX
+    rest = []
+    for name, value in query:
+        if name == "prefix":
+            prefix = value
+        else:
+            rest.append((name, value))
+    if not prefix:
+        raise IndexError_(f"{spec}: the key prefix cannot be empty")
+    url = urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(rest)))
+    return url, prefix
+
+
+class RedisIndex(Index):
+    """An :class:`~dedup.index.Index` in a Redis server. Open it with :meth:`open`.
+
+    One instance is for one thread. Several processes may share the index: :meth:`batch`
+    serialises their query-decide-insert steps.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        params: IndexParams,
+        where: str,
+        prefix: str,
+        *,
+        lock_ttl: float = DEFAULT_LOCK_TTL,
+        lock_wait: float = DEFAULT_LOCK_WAIT,
+    ) -> None:
+        if lock_ttl <= 0 or lock_wait < 0:
+            raise ValueError("lock_ttl must be positive and lock_wait at least 0")
+        self._r = client
+        self.params = params
+        self.where = where
+        self.prefix = prefix
+        self._p = prefix.encode("utf-8")
+        self.lock_ttl = lock_ttl
+        self.lock_wait = lock_wait
+        self._lock_key = self._p + b"lock"
+        self._query = client.register_script(_QUERY)
+        self._commit_script = client.register_script(_COMMIT)
+        self._forget = client.register_script(_FORGET)
+        self._renew = client.register_script(_RENEW)
+        self._acquire_script = client.register_script(_ACQUIRE)
+        self._leave = client.register_script(_LEAVE)
+        self._release = client.register_script(_RELEASE)
+        self._bands = np.arange(params.bands, dtype=np.uint16)
+        self._bucket = np.dtype([("prefix", f"S{len(self._p)}"), *_BUCKET_TAIL])
+        # The batch in progress: the lock's token, its renewer, and the paragraphs added but
+        # not committed (visible to this worker's own queries and fetches).
+        self._token: str | None = None
+        self._lost = threading.Event()
+        self._stop_renewing = threading.Event()
+        self._renewer: threading.Thread | None = None
+        # Per add() of the open batch: (first pid, records end to end, where each record starts).
+        self._pending_runs: list[tuple[int, bytes, list[int], str]] = []
+        self._pending_blobs: list[bytes] = []
+        self._pending_pids: list[np.ndarray] = []
+        self._pending_keys: list[np.ndarray] = []
+        self._closed = False
+
+    # -- opening ------------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        spec: str,
+        params: IndexParams | None = None,
+        *,
+        create: bool = True,
+        lock_ttl: float = DEFAULT_LOCK_TTL,
+        lock_wait: float = DEFAULT_LOCK_WAIT,
+        socket_timeout: float = 60.0,
+    ) -> RedisIndex:
+        """Open the index at ``spec`` (``redis://[:password@]host:port/N[?prefix=P]``, also
+        ``rediss://`` and ``unix://path?db=N``). With ``params``, create it if missing (when
+        ``create``) and check it was built with them; without, use the parameters it stores."""
+        if redis is None:
+            raise IndexError_("a Redis index needs the redis package: pip install 'dedup[redis]'")
+        url, prefix = _split_url(spec)
+        try:
+            # A few quick retries ride out a blip; a server that is gone fails in about a second.
+            retry = redis.retry.Retry(redis.backoff.ExponentialBackoff(cap=0.25, base=0.025), 3)
+            client = redis.Redis.from_url(
+                url,
+                socket_connect_timeout=5.0,
+                socket_timeout=socket_timeout,
+                retry=retry,
+            )
+        except ValueError as err:
+            raise IndexError_(f"not a usable Redis URL {spec!r}: {err}") from None
+        where = _describe(client)
+        try:
+            stored = _read_or_create_params(client, where, prefix, params, create)
+            if params is not None:
+                params.check_same(stored, f"the index at {where} (prefix {prefix!r})")
+            return cls(client, stored, where, prefix, lock_ttl=lock_ttl, lock_wait=lock_wait)
+        except BaseException:
+            client.close()
+            raise
+
+    # -- errors -------------------------------------------------------------------------------
+
+    @contextmanager
+    def _talking(self) -> Iterator[None]:
+        """Turn redis-py's exceptions into :class:`IndexError_` with a message a person can act on."""
+        if self._closed:
+            raise IndexError_(f"the index at {self.where} is closed")
+        with _translated(self.where):
+            yield
+
+    # -- the lock -----------------------------------------------------------------------------
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Hold the index: take the lock, and on a clean exit write every paragraph added inside
+        in one atomic step, after checking the lock is still held (else :class:`LockLost`).
+        On an exception nothing added inside is written. Nested calls join the outer batch."""
+        if self._token is not None:
+            yield
+            return
+        token = self._acquire()
+        try:
+            yield
+            if self._token != token:
+                raise IndexError_(f"the index at {self.where} was closed inside a batch; nothing of it was written")
+            self._commit(token)
+        finally:
+            self._end(token)
+
+    def _acquire(self) -> str:
+        token = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(8)}"
+        ttl_ms = max(1, int(self.lock_ttl * 1000))
+        deadline = time.monotonic() + self.lock_wait
+        p = self._p
+        wake = p + b"wake:" + token.encode()
+        keys = [self._lock_key, p + b"lockq", p + b"lockseen", p + b"lockticket", wake]
+        taken = False
+        try:
+            with self._talking():
+                while not (taken := self._busy_is_no(lambda: self._acquire_script(keys=keys, args=[token, ttl_ms, STALE_MS]))):
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        holder = self._r.get(self._lock_key)
+                        raise IndexError_(
+                            f"waited {self.lock_wait:g} s for the index lock at {self.where} "
+                            f"(held by {holder.decode('utf-8', 'replace') if holder else 'nobody now'}); "
+                            f"a holder that died releases it within {self.lock_ttl:g} s"
+                        )
+                    # Woken by the releaser when our turn comes; ask again at least every POLL s.
+                    if self._busy_is_no(lambda: self._r.blpop([wake], timeout=min(POLL, max(left, 0.001)))) is False:
+                        time.sleep(POLL)
+        finally:
+            if not taken:
+                try:
+                    with self._talking():
+                        self._leave(keys=keys[1:], args=[token])
+                except IndexError_:
+                    pass  # it leaves the queue on its own once stale
+        self._token = token
+        self._lost.clear()
+        self._stop_renewing.clear()
+        self._renewer = threading.Thread(target=self._keep_renewing, args=(token, ttl_ms), name="dedup-redis-lock", daemon=True)
+        self._renewer.start()
+        return token
+
+    @staticmethod
+    def _busy_is_no(call: Any) -> Any:
+        """``call()``, or False while another worker's script runs (a huge batch's commit)."""
+        try:
+            return call()
+        except redis.exceptions.ResponseError as err:
+            if str(err).startswith("BUSY"):
+                return False
+            raise
+
+    def _keep_renewing(self, token: str, ttl_ms: int) -> None:
+        interval = self.lock_ttl / 3
+        while not self._stop_renewing.wait(interval):
+            try:
+                if not self._renew(keys=[self._lock_key], args=[token, ttl_ms]):
+                    self._lost.set()
+                    return
+            except Exception:  # noqa: BLE001 - the commit's own check reports it; keep trying
+                continue
+
+    def _end(self, token: str) -> None:
+        """Stop renewing, drop what was not committed, release the lock."""
+        self._stop_renewing.set()
+        if self._renewer is not None:
+            self._renewer.join()
+            self._renewer = None
+        self._token = None
+        self._clear_pending()
+        self._lost.clear()
+        try:
+            with self._talking():
+                self._release(keys=[self._lock_key, self._p + b"lockq"], args=[token, self._p])
+        except IndexError_:
+            # What was committed stays committed, and an error already on its way matters more;
+            # a lock left behind expires on its own after lock_ttl.
+            pass
+
+    def _check_lock(self) -> None:
+        if self._token is not None and self._lost.is_set():
+            raise LockLost(
+                f"lost the index lock at {self.where}: it expired or was taken while this worker "
+                f"held it (no renewal for {self.lock_ttl:g} s); nothing of this batch is written"
+            )
+
+    @contextmanager
+    def _locked(self) -> Iterator[str]:
+        """The lock's token: the batch's if one is open, else a short hold of its own."""
+        if self._token is not None:
+            self._check_lock()
+            yield self._token
+            return
+        token = self._acquire()
+        try:
+            yield token
+        finally:
+            self._end(token)
+
+    def _raise_lock_lost(self, err: Exception) -> None:
+        if _LOCK_LOST in str(err):
+            raise LockLost(
+                f"lost the index lock at {self.where} before committing: it expired or was taken "
+                f"while this worker held it (lock ttl {self.lock_ttl:g} s); nothing of this batch was written"
+            ) from None
+
+    # -- queries ------------------------------------------------------------------------------
+
+    def _bucket_names(self, band_keys: np.ndarray) -> bytes:
+        names = np.empty((band_keys.shape[1], band_keys.shape[0]), dtype=self._bucket)
+        names["prefix"] = self._p
+        names["tag"] = b"k"
+        names["band"] = self._bands[None, :]
+        names["key"] = band_keys.T
+        return names.tobytes()
+
+    def _check_band_keys(self, band_keys: np.ndarray) -> np.ndarray:
+        keys = np.asarray(band_keys)
+        if keys.ndim != 2 or keys.shape[0] != self.params.bands:
+            raise ValueError(f"band_keys must have shape ({self.params.bands}, n), not {keys.shape}")
+        return keys.astype(np.uint64, copy=False)
+
+    def query(self, band_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        keys = self._check_band_keys(band_keys)
+        n = keys.shape[1]
+        if n == 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        self._check_lock()
+        with self._talking():
+            reply = self._query(args=[self.params.bands, self._bucket_names(keys), n])
+        flat = np.array(reply.split(), dtype=np.int64)
+        qi, pids = flat[0::2], flat[1::2]
+        if self._pending_pids:
+            lq, lp = self._query_pending(keys)
+            qi, pids = np.concatenate([qi, lq]), np.concatenate([pids, lp])
+        if len(qi) == 0:
+            return qi, pids
+        pairs = np.unique(np.stack([qi, pids], axis=1), axis=0)
+        return np.ascontiguousarray(pairs[:, 0]), np.ascontiguousarray(pairs[:, 1])
+
+    def _query_pending(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Candidates among this batch's own uncommitted paragraphs."""
+        stored = np.concatenate(self._pending_keys, axis=1)
+        stored_pids = np.concatenate(self._pending_pids)
+        n = keys.shape[1]
+        qs, ps = [], []
+        for band in range(self.params.bands):
+            order = np.argsort(stored[band], kind="stable")
+            column = stored[band][order]
+            lo = np.searchsorted(column, keys[band], "left")
+            hi = np.searchsorted(column, keys[band], "right")
+            counts = hi - lo
+            total = int(counts.sum())
+            if total == 0:
+                continue
+            first = np.repeat(lo - (np.cumsum(counts) - counts), counts) + np.arange(total)
+            qs.append(np.repeat(np.arange(n, dtype=np.int64), counts))
+            ps.append(stored_pids[order[first]])
+        if not qs:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        return np.concatenate(qs), np.concatenate(ps)
+
+    def fetch(self, pids: np.ndarray) -> Fetched:
+        wanted = np.asarray(pids, dtype=np.int64).ravel()
+        self._check_lock()
+        records: list[bytes | None] = [self._pending_record(int(p)) for p in wanted] if self._pending_runs else [None] * len(wanted)
+        missing = [k for k, rec in enumerate(records) if rec is None]
+        with self._talking():
+            for lo in range(0, len(missing), CHUNK):
+                part = missing[lo : lo + CHUNK]
+                values = self._r.mget([self._p + b"p:%d" % wanted[k] for k in part])
+                for k, value in zip(part, values):
+                    records[k] = value
+        absent = [int(wanted[k]) for k, rec in enumerate(records) if rec is None]
+        if absent:
+            raise IndexError_(
+                f"paragraph{'s' if len(absent) > 1 else ''} {', '.join(map(str, absent[:5]))}"
+                f"{' ...' if len(absent) > 5 else ''} not in the index at {self.where} (removed meanwhile?)"
+            )
+        return self._unpack(wanted, records)  # type: ignore[arg-type]
+
+    def _pending_record(self, pid: int) -> bytes | None:
+        for first, blob, starts, _ in self._pending_runs:
+            if first <= pid < first + len(starts) - 1:
+                k = pid - first
+                return blob[starts[k] : starts[k + 1]]
+        return None
+
+    def _unpack(self, pids: np.ndarray, records: list[bytes]) -> Fetched:
+        n = len(records)
+        bands8 = 8 * self.params.bands
+        doc_ids: list[str] = []
+        paragraphs = np.empty(n, dtype=np.int64)
+        ingested = np.empty(n, dtype=np.float64)
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        parts = []
+        try:
+            for k, rec in enumerate(records):
+                paragraph, at, doc_len, count = _HEADER.unpack_from(rec)
+                start = _HEADER.size + bands8
+                doc_ids.append(_decode_doc(rec[start : start + doc_len]))
+                paragraphs[k] = paragraph
+                ingested[k] = at
+                body = rec[start + doc_len :]
+                if len(body) != 8 * count:
+                    raise ValueError("record length does not match its header")
+                parts.append(np.frombuffer(body, dtype="<u8"))
+                offsets[k + 1] = offsets[k] + count
+        except (struct.error, ValueError, UnicodeDecodeError) as err:
+            raise IndexError_(f"a paragraph record in the index at {self.where} is unreadable ({err})") from None
+        hashes = np.concatenate(parts).astype(np.uint64) if parts else np.empty(0, dtype=np.uint64)
+        return Fetched(pids=pids, doc_ids=doc_ids, paragraphs=paragraphs, ingested_at=ingested, hashes=hashes, offsets=offsets)
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def add(
+        self,
+        doc_ids: list[str],
+        paragraphs: np.ndarray,
+        band_keys: np.ndarray,
+        hashes: np.ndarray,
+        offsets: np.ndarray,
+        ingested_at: float,
+    ) -> np.ndarray:
+        """Reserve pids and stage the paragraphs; they are written when the batch exits cleanly.
+        Outside :meth:`batch`, the call is a batch of its own."""
+        if self._token is None:
+            with self.batch():
+                return self.add(doc_ids, paragraphs, band_keys, hashes, offsets, ingested_at)
+        keys = self._check_band_keys(band_keys)
+        n = keys.shape[1]
+        paragraphs = np.asarray(paragraphs, dtype=np.int64)
+        offsets = np.asarray(offsets, dtype=np.int64)
+        hashes = np.asarray(hashes).astype("<u8", copy=False)
+        if len(doc_ids) != n or len(paragraphs) != n or len(offsets) != n + 1:
+            raise ValueError("doc_ids, paragraphs, band_keys and offsets must describe the same paragraphs")
+        if n and (offsets[0] < 0 or offsets[-1] > len(hashes) or np.any(np.diff(offsets) < 0) or np.any(paragraphs < 0)):
+            raise ValueError("offsets must be non-decreasing and within hashes, and paragraph numbers at least 0")
+        at = float(ingested_at)
+        if not np.isfinite(at):
+            raise ValueError("ingested_at must be a finite number of seconds")
+        if n == 0:
+            return np.empty(0, dtype=np.int64)
+        self._check_lock()
+        with self._talking():
+            last = int(self._r.incrby(self._p + b"next", n))
+        pids = np.arange(last - n + 1, last + 1, dtype=np.int64)
+        # Records end to end: header, band keys, document id, shingle set (see the module's doc).
+        docs = [_encode_doc(d) for d in doc_ids]
+        header = np.empty(n, dtype=_HEADER_ROW)
+        header["paragraph"] = paragraphs
+        header["ingested_at"] = at
+        header["doc_len"] = [len(d) for d in docs]
+        header["count"] = np.diff(offsets)
+        head, width = header.tobytes(), 8 * keys.shape[0]
+        band_bytes = np.ascontiguousarray(keys.T).astype("<u8", copy=False).tobytes()
+        base = int(offsets[0])
+        body = hashes[base : int(offsets[-1])].tobytes()
+        bounds = ((offsets - base) * 8).tolist()
+        parts: list[bytes] = []
+        for k in range(n):
+            parts += (head[24 * k : 24 * k + 24], band_bytes[width * k : width * k + width], docs[k], body[bounds[k] : bounds[k + 1]])
+        lengths = 24 + width + header["doc_len"].astype(np.int64) + 8 * header["count"].astype(np.int64)
+        starts = np.concatenate([[0], np.cumsum(lengths)]).tolist()
+        self._pending_runs.append((int(pids[0]), b"".join(parts), starts, repr(at)))
+        self._pending_blobs.append(self._bucket_names(keys))
+        self._pending_pids.append(pids)
+        self._pending_keys.append(np.array(keys, dtype=np.uint64))
+        return pids
+
+    def _commit(self, token: str) -> None:
+        if not self._pending_runs:
+            return
+        self._check_lock()
+        args: list[Any] = [self._p, token, self.params.bands, b"".join(self._pending_blobs)]
+        for first, blob, starts, at in self._pending_runs:
+            args += (first, len(starts) - 1, at, blob)
+        try:
+            with self._talking():
+                self._commit_script(args=args)
+        except IndexError_ as err:
+            self._raise_lock_lost(err)
+            raise
+
+    def _clear_pending(self) -> None:
+        self._pending_runs = []
+        self._pending_blobs = []
+        self._pending_pids = []
+        self._pending_keys = []
+
+    def remove(self, doc_ids: list[str]) -> int:
+        docs = [_encode_doc(d) for d in dict.fromkeys(doc_ids)]
+        total = done = 0
+        while done < len(docs):
+            with self._locked() as token:
+                count, finished = self._run_forget(token, "docs", docs[done : done + CHUNK])
+            total += count
+            done += finished
+        return total
+
+    def prune(self, before: float) -> int:
+        bound = float(before)
+        if np.isnan(bound):
+            raise ValueError("before must be a number of seconds")
+        total = 0
+        while True:
+            with self._locked() as token:
+                count, _ = self._run_forget(token, "before", [repr(bound)])
+            total += count
+            if count < CHUNK:
+                return total
+
+    def _run_forget(self, token: str, mode: str, args: list[Any]) -> tuple[int, int]:
+        try:
+            with self._talking():
+                count, finished = self._forget(args=[self._p, token, self.params.bands, mode, CHUNK, *args])
+            return int(count), int(finished)
+        except IndexError_ as err:
+            self._raise_lock_lost(err)
+            raise
+
+    # -- maintenance --------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        with self._talking():
+            pipe = self._r.pipeline(transaction=True)
+            pipe.zcard(self._p + b"time")
+            pipe.scard(self._p + b"docs")
+            pipe.get(self._p + b"next")
+            pipe.zrange(self._p + b"time", 0, 0, withscores=True)
+            pipe.zrange(self._p + b"time", -1, -1, withscores=True)
+            pipe.get(self._lock_key)
+            paragraphs, documents, last, oldest, newest, holder = pipe.execute()
+        return {
+            "backend": "redis",
+            "location": self.where,
+            "prefix": self.prefix,
+            "paragraphs": int(paragraphs),
+            "documents": int(documents),
+            "pids_issued": int(last or 0),
+            "oldest": oldest[0][1] if oldest else None,
+            "newest": newest[0][1] if newest else None,
+            "locked_by": holder.decode("utf-8", "replace") if holder else None,
+            "params": self.params.as_dict(),
+        }
+
+    def export(self) -> Iterator[dict[str, Any]]:
+        """Rows ``{pid, doc, paragraph, ingested_at, shingles}`` (shingles: the set's size), by
+        ingest time. Paragraphs added or removed while it runs may or may not appear."""
+        tkey = self._p + b"time"
+        low, skip = "-inf", 0
+        while True:
+            with self._talking():
+                chunk = self._r.zrangebyscore(tkey, low, "+inf", start=skip, num=CHUNK, withscores=True)
+                if not chunk:
+                    return
+                values = self._r.mget([self._p + b"p:" + member for member, _ in chunk])
+            present = [(int(member), value) for (member, _), value in zip(chunk, values) if value is not None]
+            if present:
+                got = self._unpack(np.array([p for p, _ in present], dtype=np.int64), [v for _, v in present])
+                for k, pid in enumerate(got.pids.tolist()):
+                    yield {
+                        "pid": pid,
+                        "doc": got.doc_ids[k],
+                        "paragraph": int(got.paragraphs[k]),
+                        "ingested_at": float(got.ingested_at[k]),
+                        "shingles": int(got.offsets[k + 1] - got.offsets[k]),
+                    }
+            if len(chunk) < CHUNK:
+                return
+            # Resume after the last score seen, skipping the members already read at that score.
+            top = chunk[-1][1]
+            at_top = sum(1 for _, score in chunk if score == top)
+            if repr(top) == low:
+                skip += at_top
+            else:
+                low, skip = repr(top), at_top
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        if self._token is not None:
+            self._end(self._token)
+        self._closed = True
+        self._r.close()
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _translated(where: str) -> Iterator[None]:
+    try:
+        yield
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as err:
+        raise IndexError_(f"lost connection to Redis at {where}: {err}") from None
+    except redis.exceptions.RedisError as err:
+        raise IndexError_(f"Redis at {where} refused a command: {err}") from None
+
+
+def _describe(client: Any) -> str:
+    """``host:port`` or the socket path, never the password."""
+    kwargs = client.connection_pool.connection_kwargs
+    if kwargs.get("path"):
+        return str(kwargs["path"])
+    return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
+
+
+def _check_eviction(client: Any, where: str) -> None:
+    """Refuse a server that evicts keys at will: the index would silently forget paragraphs."""
+    try:
+        policy = client.config_get("maxmemory-policy").get("maxmemory-policy")
+    except redis.exceptions.ResponseError:
+        return  # CONFIG is disabled or not allowed for this user: nothing to check with
+    if isinstance(policy, bytes):
+        policy = policy.decode("utf-8", "replace")
+    if policy and policy.startswith("allkeys-"):
+        raise IndexError_(
+            f"Redis at {where} evicts keys when full (maxmemory-policy {policy}), so the index would "
+            "silently forget paragraphs; use a server or database with maxmemory-policy noeviction"
+        )
+
+
+def _read_or_create_params(client: Any, where: str, prefix: str, params: IndexParams | None, create: bool) -> IndexParams:
+    key = prefix.encode("utf-8") + b"params"
+    location = f"the index at {where} (prefix {prefix!r})"
+    try:
+        with _translated(where):
+            client.ping()
+    except IndexError_ as err:
+        raise IndexError_(str(err).replace("lost connection to", "cannot connect to", 1)) from None
+    with _translated(where):
+        _check_eviction(client, where)
+        kind = client.type(key)
+        if kind == b"none":
+            others = client.exists(*(prefix.encode("utf-8") + name for name in (b"next", b"time", b"docs")))
+            if others:
+                raise IndexError_(f"{location} has data but no parameters record ({prefix}params); it is damaged or not a dedup index")
+            if params is None or not create:
+                raise IndexError_(f"no dedup index at {where} (prefix {prefix!r})")
+            fields: list[Any] = []
+            for name, value in params.as_dict().items():
+                fields.extend((name, repr(value) if isinstance(value, float) else str(value)))
+            raw = client.eval(_CREATE, 1, key, *fields)
+            if not raw:
+                return params
+        elif kind == b"hash":
+            raw = client.hgetall(key)
+            raw = [x for pair in raw.items() for x in pair]
+        else:
+            raise IndexError_(f"{location} has an unreadable parameters record ({prefix}params is a {kind.decode()}, not a hash)")
+    try:
+        record = {raw[i].decode("utf-8"): raw[i + 1].decode("utf-8") for i in range(0, len(raw) - 1, 2)}
+        return IndexParams.from_dict(record)
+    except UnicodeDecodeError as err:
+        raise IndexError_(f"{location} has an unreadable parameters record ({err})") from None
+    except IndexMismatch:
+        raise
+    except IndexError_ as err:
+        raise IndexError_(f"{location} has an unreadable parameters record: {err}") from None
+    except ValueError as err:  # IndexParams.__post_init__
+        raise IndexError_(f"{location} has an unreadable parameters record ({err})") from None

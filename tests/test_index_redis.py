@@ -1,0 +1,507 @@
+"""The shared Redis index, against a real redis-server (see ``redis_server.py``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+redis = pytest.importorskip("redis")
+
+from redis_server import RedisServer, redis_server  # noqa: E402, F401 - the session fixture
+
+from dedup.index import Fetched, IndexError_, IndexMismatch, IndexParams  # noqa: E402
+from dedup.index_redis import LockLost, RedisIndex  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+PARAMS = IndexParams(num_perm=128, seed=1, shingle="word:3", threshold=0.4, bands=31, rows=3)
+BANDS = PARAMS.bands
+
+
+# ---------------------------------------------------------------------------------------------
+# Synthetic paragraphs: band keys and shingle sets made up from a number, so tests can say which
+# paragraphs share keys without computing signatures.
+
+
+def keys_of(*ids: int) -> np.ndarray:
+    """Band keys ``(BANDS, len(ids))``: paragraph ``i``'s band ``b`` is ``i * 1000 + b``."""
+    return np.array([[i * 1000 + b for i in ids] for b in range(BANDS)], dtype=np.uint64)
+
+
+def sets_of(*ids: int) -> tuple[np.ndarray, np.ndarray]:
+    """Shingle sets: paragraph ``i`` has ``i % 7 + 1`` hashes (none when ``i % 7`` is 0), the
+    largest near 2**64."""
+    parts = [np.array(sorted({(i * 7919 + k * 104729) % 2**64 for k in range(i % 7)} | ({2**64 - 1 - i} if i % 7 else set())), dtype=np.uint64) for i in ids]
+    offsets = np.concatenate([[0], np.cumsum([len(p) for p in parts])]).astype(np.int64)
+    return (np.concatenate(parts) if parts else np.empty(0, np.uint64)), offsets
+
+
+def add(index: RedisIndex, doc: str, ids: list[int], at: float = 1_700_000_000.0, first_paragraph: int = 0) -> np.ndarray:
+    hashes, offsets = sets_of(*ids)
+    paragraphs = np.arange(first_paragraph, first_paragraph + len(ids))
+    return index.add([doc] * len(ids), paragraphs, keys_of(*ids), hashes, offsets, at)
+
+
+def set_k(fetched: Fetched, k: int) -> list[int]:
+    return fetched.hashes[fetched.offsets[k] : fetched.offsets[k + 1]].tolist()
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def url(redis_server: RedisServer) -> str:
+    """A fresh index location: the session's server, a key prefix of this test's own."""
+    return redis_server.url(db=0, prefix=f"t{uuid.uuid4().hex[:8]}:")
+
+
+@pytest.fixture
+def raw(redis_server: RedisServer) -> Iterator[redis.Redis]:
+    client = redis.Redis(host="127.0.0.1", port=redis_server.port, db=0)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def index(url: str) -> Iterator[RedisIndex]:
+    with RedisIndex.open(url, PARAMS) as idx:
+        yield idx
+
+
+def prefix_of(url: str) -> bytes:
+    return url.split("prefix=")[1].encode()
+
+
+# ---------------------------------------------------------------------------------------------
+# Parameters
+
+
+def test_params_are_stored_and_other_params_are_refused(url: str, raw: redis.Redis) -> None:
+    with RedisIndex.open(url, PARAMS):
+        pass
+    stored = raw.hgetall(prefix_of(url) + b"params")
+    assert stored == {b"num_perm": b"128", b"seed": b"1", b"shingle": b"word:3", b"threshold": b"0.4", b"bands": b"31", b"rows": b"3", b"schema_version": b"1"}
+    with RedisIndex.open(url, None) as again:  # maintenance: whatever it was built with
+        assert again.params == PARAMS
+    other = IndexParams(num_perm=64, seed=1, shingle="word:3", threshold=0.5, bands=13, rows=4)
+    with pytest.raises(IndexMismatch) as caught:
+        RedisIndex.open(url, other)
+    message = str(caught.value)
+    assert "127.0.0.1:" in message and "num_perm 128 (asked for 64)" in message and "threshold 0.4 (asked for 0.5)" in message
+
+
+def test_missing_index_is_created_only_when_asked(url: str, raw: redis.Redis) -> None:
+    raw.set(b"someone-elses-key", b"x")  # other keys in the DB do not matter
+    with pytest.raises(IndexError_, match="no dedup index at 127.0.0.1"):
+        RedisIndex.open(url, None)
+    with pytest.raises(IndexError_, match="no dedup index"):
+        RedisIndex.open(url, PARAMS, create=False)
+    with RedisIndex.open(url, PARAMS) as idx:
+        assert idx.stats()["paragraphs"] == 0
+    assert raw.get(b"someone-elses-key") == b"x"
+    raw.delete(b"someone-elses-key")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param({b"num_perm": b"many", b"seed": b"1"}, id="garbled-hash"),
+        pytest.param(b"not a hash", id="wrong-type"),
+        pytest.param(None, id="data-without-params"),
+    ],
+)
+def test_prefix_with_unreadable_params_is_an_error(url: str, raw: redis.Redis, damage: object) -> None:
+    prefix = prefix_of(url)
+    if isinstance(damage, dict):
+        raw.hset(prefix + b"params", mapping=damage)
+    elif isinstance(damage, bytes):
+        raw.set(prefix + b"params", damage)
+    else:
+        raw.set(prefix + b"next", 5)
+    with pytest.raises(IndexError_) as caught:
+        RedisIndex.open(url, PARAMS)
+    assert not isinstance(caught.value, IndexMismatch)
+    assert "unreadable" in str(caught.value) or "no parameters" in str(caught.value)
+
+
+def test_a_server_that_evicts_keys_is_refused(url: str, raw: redis.Redis) -> None:
+    raw.config_set("maxmemory-policy", "allkeys-lru")
+    try:
+        with pytest.raises(IndexError_, match="maxmemory-policy allkeys-lru"):
+            RedisIndex.open(url, PARAMS)
+    finally:
+        raw.config_set("maxmemory-policy", "noeviction")
+
+
+def test_prefixes_are_separate_indexes(redis_server: RedisServer) -> None:
+    with RedisIndex.open(redis_server.url(prefix="one:"), PARAMS) as one, RedisIndex.open(redis_server.url(prefix="two:"), PARAMS) as two:
+        add(one, "a", [1])
+        assert len(two.query(keys_of(1))[1]) == 0
+        assert len(one.query(keys_of(1))[1]) == 1
+        one.remove(["a"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Round trip
+
+
+def test_add_query_fetch_round_trip(index: RedisIndex) -> None:
+    pids = add(index, "doc-é", [1, 2, 3], at=1_700_000_123.25, first_paragraph=4)
+    assert pids.dtype == np.int64 and len(set(pids.tolist())) == 3
+
+    # Query 0 is paragraph 2 exactly; query 1 shares one band key with paragraph 3 only;
+    # query 2 shares nothing.
+    queries = np.concatenate([keys_of(2), keys_of(99), keys_of(98)], axis=1)
+    queries[7, 1] = keys_of(3)[7, 0]
+    qi, found = index.query(queries)
+    assert sorted(zip(qi.tolist(), found.tolist())) == [(0, pids[1]), (1, pids[2])]
+
+    order = pids[[2, 0, 1]]
+    got = index.fetch(order)
+    assert got.pids.tolist() == order.tolist()
+    assert got.doc_ids == ["doc-é"] * 3
+    assert got.paragraphs.tolist() == [6, 4, 5]
+    assert got.ingested_at.tolist() == [1_700_000_123.25] * 3
+    expected_hashes, expected_offsets = sets_of(3, 1, 2)
+    assert got.hashes.dtype == np.uint64 and got.hashes.tolist() == expected_hashes.tolist()
+    assert got.offsets.tolist() == expected_offsets.tolist()
+    assert set_k(got, 0)[-1] == 2**64 - 1 - 3  # 64-bit values survive whole
+
+
+def test_one_band_key_shared_is_enough_and_pairs_are_unique(index: RedisIndex) -> None:
+    (pid,) = add(index, "a", [5])
+    query = keys_of(5, 5)  # the same paragraph twice: one pair each, not one per band
+    qi, found = index.query(query)
+    assert qi.tolist() == [0, 1] and found.tolist() == [pid, pid]
+
+
+def test_document_ids_round_trip_any_unicode(index: RedisIndex) -> None:
+    names = ["plain", "with space/and:colon", "\u00e9\u4e2d\U0001f600", "surrogate-\udcff"]
+    pids = [int(add(index, name, [10 + k])[0]) for k, name in enumerate(names)]
+    assert index.fetch(np.array(pids)).doc_ids == names
+    assert index.remove(names) == 4
+    assert index.stats()["documents"] == 0
+
+
+def test_empty_inputs(index: RedisIndex) -> None:
+    qi, pids = index.query(np.empty((BANDS, 0), dtype=np.uint64))
+    assert len(qi) == 0 and len(pids) == 0
+    assert len(index.add([], np.empty(0), np.empty((BANDS, 0), np.uint64), np.empty(0, np.uint64), np.zeros(1), 0.0)) == 0
+    assert index.fetch(np.empty(0, dtype=np.int64)).offsets.tolist() == [0]
+    with pytest.raises(ValueError, match="band_keys must have shape"):
+        index.query(np.zeros((3, 1), dtype=np.uint64))
+
+
+# ---------------------------------------------------------------------------------------------
+# Batches and the lock
+
+
+def test_batch_sees_its_own_adds_and_publishes_them_only_on_exit(url: str, index: RedisIndex) -> None:
+    with RedisIndex.open(url, PARAMS) as other:
+        with index.batch():
+            (pid,) = add(index, "a", [7])
+            qi, found = index.query(keys_of(8, 7))
+            assert qi.tolist() == [1] and found.tolist() == [pid]
+            assert index.fetch(np.array([pid])).doc_ids == ["a"]
+            assert len(other.query(keys_of(7))[1]) == 0  # not visible to others yet
+        assert other.query(keys_of(7))[1].tolist() == [pid]
+
+
+def test_failed_batch_writes_nothing_and_releases_the_lock(url: str, index: RedisIndex) -> None:
+    with pytest.raises(RuntimeError, match="decide failed"):
+        with index.batch():
+            add(index, "a", [7])
+            raise RuntimeError("decide failed")
+    with RedisIndex.open(url, PARAMS, lock_wait=0.5) as other:
+        with other.batch():  # the lock is free at once
+            assert len(other.query(keys_of(7))[1]) == 0
+    assert index.stats()["paragraphs"] == 0
+
+
+def test_closing_inside_a_batch_writes_nothing_and_says_so(url: str) -> None:
+    idx = RedisIndex.open(url, PARAMS)
+    with pytest.raises(IndexError_, match="closed inside a batch; nothing of it was written"):
+        with idx.batch():
+            add(idx, "a", [1])
+            idx.close()
+    with RedisIndex.open(url, PARAMS, lock_wait=0.5) as other:
+        assert other.stats()["paragraphs"] == 0
+        with other.batch():  # and the lock was released
+            pass
+
+
+def test_batch_excludes_other_workers(url: str, index: RedisIndex) -> None:
+    with RedisIndex.open(url, PARAMS, lock_wait=0.3) as other:
+        with index.batch():
+            started = time.monotonic()
+            with pytest.raises(IndexError_, match=r"waited 0.3 s for the index lock .*held by"):
+                with other.batch():
+                    pass
+            assert time.monotonic() - started >= 0.3
+        with other.batch():
+            pass
+
+
+def test_lock_is_renewed_while_held(url: str, raw: redis.Redis) -> None:
+    with RedisIndex.open(url, PARAMS, lock_ttl=0.3) as idx:
+        with idx.batch():
+            add(idx, "a", [1])
+            time.sleep(1.0)  # more than three lock lifetimes
+            assert raw.pttl(prefix_of(url) + b"lock") > 0
+        assert idx.stats()["paragraphs"] == 1
+        assert raw.exists(prefix_of(url) + b"lock") == 0  # released
+
+
+def test_lock_lost_before_commit_raises_and_writes_nothing(url: str, index: RedisIndex, raw: redis.Redis) -> None:
+    lock = prefix_of(url) + b"lock"
+    with pytest.raises(LockLost, match="nothing of this batch was written"):
+        with index.batch():
+            add(index, "a", [1, 2])
+            raw.set(lock, b"another-worker")  # as if ours expired and someone took it
+    assert raw.get(lock) == b"another-worker"  # not released by the loser
+    raw.delete(lock)
+    assert index.stats()["paragraphs"] == 0
+    assert len(index.query(keys_of(1, 2))[1]) == 0
+
+
+def test_lock_expiry_noticed_by_the_renewer_fails_fast(url: str, raw: redis.Redis) -> None:
+    lock = prefix_of(url) + b"lock"
+    with RedisIndex.open(url, PARAMS, lock_ttl=0.2) as idx:
+        with pytest.raises(LockLost, match="lost the index lock"):
+            with idx.batch():
+                raw.delete(lock)
+                deadline = time.monotonic() + 5
+                while time.monotonic() < deadline:  # the renewer finds it gone within ttl / 3
+                    idx.query(keys_of(1))
+                    time.sleep(0.02)
+        assert idx.stats()["paragraphs"] == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Remove, prune, stats, export
+
+
+def key_names(raw: redis.Redis, url: str) -> set[bytes]:
+    prefix = prefix_of(url)
+    return {name[len(prefix) :] for name in raw.scan_iter(match=prefix + b"*", count=1000)}
+
+
+def test_remove_forgets_documents_entirely(url: str, index: RedisIndex, raw: redis.Redis) -> None:
+    a = add(index, "a", [1, 2])
+    b = add(index, "b", [3])
+    assert index.remove(["a", "missing"]) == 2
+    qi, found = index.query(keys_of(1, 2, 3))
+    assert qi.tolist() == [2] and found.tolist() == b.tolist()
+    with pytest.raises(IndexError_, match=f"{a[0]}, {a[1]} not in the index"):
+        index.fetch(a)
+    stats = index.stats()
+    assert (stats["paragraphs"], stats["documents"]) == (1, 1)
+    assert index.remove(["b"]) == 1
+    assert key_names(raw, url) == {b"params", b"next"}  # no bucket, set or record left behind
+
+
+def test_prune_forgets_paragraphs_ingested_before(url: str, index: RedisIndex, raw: redis.Redis) -> None:
+    old = add(index, "a", [1, 2], at=1000.0)
+    add(index, "b", [3], at=1000.0)
+    new = add(index, "a", [4], at=2000.0, first_paragraph=2)
+    assert index.prune(1000.0) == 0  # strictly before
+    assert index.prune(1500.0) == 3
+    qi, found = index.query(keys_of(1, 2, 3, 4))
+    assert qi.tolist() == [3] and found.tolist() == new.tolist()
+    with pytest.raises(IndexError_):
+        index.fetch(old[:1])
+    stats = index.stats()
+    assert (stats["paragraphs"], stats["documents"], stats["oldest"]) == (1, 1, 2000.0)
+    assert index.prune(float("inf")) == 1
+    assert key_names(raw, url) == {b"params", b"next"}
+
+
+def test_remove_and_prune_many_in_chunks(index: RedisIndex) -> None:
+    add(index, "bulk", list(range(2500)), at=10.0)  # one document larger than a chunk
+    add(index, "keep", [9999], at=20.0)
+    small = list(range(10_000, 11_200))  # and more documents than a chunk
+    index.add([f"small{i - 10_000}" for i in small], np.zeros(1200), keys_of(*small), *sets_of(*small), 10.0)
+    assert index.remove(["bulk", *(f"small{k}" for k in range(0, 1200, 2))]) == 2500 + 600
+    assert index.stats()["documents"] == 1 + 600
+    assert index.prune(15.0) == 600
+    assert index.stats()["paragraphs"] == 1
+
+
+def test_stats(url: str, index: RedisIndex) -> None:
+    add(index, "a", [1, 2], at=100.0)
+    add(index, "b", [3], at=300.0)
+    stats = index.stats()
+    assert stats["backend"] == "redis" and stats["location"].startswith("127.0.0.1:")
+    assert (stats["paragraphs"], stats["documents"], stats["oldest"], stats["newest"]) == (3, 2, 100.0, 300.0)
+    assert stats["params"] == PARAMS.as_dict()
+    json.dumps(stats)
+
+
+def test_export_rows(index: RedisIndex) -> None:
+    # More than one chunk, with many paragraphs at one ingest time across the chunk border.
+    late = add(index, "late", [1], at=50.0)
+    bulk = add(index, "bulk", list(range(100, 2600)), at=10.0)
+    rows = list(index.export())
+    assert len(rows) == 2501
+    assert sorted(row["pid"] for row in rows) == sorted([*late.tolist(), *bulk.tolist()])
+    assert [row["ingested_at"] for row in rows] == sorted(row["ingested_at"] for row in rows)
+    assert rows[-1] == {"pid": int(late[0]), "doc": "late", "paragraph": 0, "ingested_at": 50.0, "shingles": 1 % 7 + 1}
+    json.dumps(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Several workers at once
+
+WORKER = textwrap.dedent(
+    """
+    import json, sys, time
+    import numpy as np
+    from dedup.index import IndexParams
+    from dedup.index_redis import RedisIndex
+
+    url, params, ids = sys.argv[1], IndexParams(**json.loads(sys.argv[2])), json.loads(sys.argv[3])
+    bands = params.bands
+
+    def keys_of(i):
+        # Band 0 is shared by pairs of paragraphs, so queries also find paragraphs that are not
+        # duplicates and the decision must look at the stored set.
+        return np.array([[i // 2 if b == 0 else i * 1000 + b] for b in range(bands)], dtype=np.uint64)
+
+    kept = []
+    with RedisIndex.open(url, params) as index:
+        deadline = time.monotonic() + 20
+        while not index._r.exists(index.prefix + "go") and time.monotonic() < deadline:
+            time.sleep(0.005)
+        for lo in range(0, len(ids), 20):
+            with index.batch():
+                for i in ids[lo : lo + 20]:
+                    keys = keys_of(i)
+                    mine = np.sort(keys[:, 0])
+                    _, pids = index.query(keys)
+                    seen = False
+                    if len(pids):
+                        got = index.fetch(pids)
+                        seen = any(
+                            np.array_equal(got.hashes[got.offsets[k] : got.offsets[k + 1]], mine)
+                            for k in range(len(pids))
+                        )
+                    if not seen:
+                        (pid,) = index.add([f"doc{i}"], np.array([i]), keys, mine, np.array([0, bands]), time.time())
+                        kept.append([i, int(pid)])
+    print(json.dumps(kept))
+    """
+)
+
+
+def test_concurrent_workers_keep_each_paragraph_once(url: str, index: RedisIndex, raw: redis.Redis) -> None:
+    rng = np.random.default_rng(7)
+    first, second = rng.permutation(np.arange(0, 400)).tolist(), rng.permutation(np.arange(200, 600)).tolist()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, url, json.dumps(PARAMS.as_dict()), json.dumps(ids)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+        for ids in (first, second)
+    ]
+    try:
+        time.sleep(0.2)
+        raw.set(prefix_of(url) + b"go", b"1")
+        outputs = [worker.communicate(timeout=60) for worker in workers]
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+    for worker, (_, err) in zip(workers, outputs):
+        assert worker.returncode == 0, err
+    kept = [json.loads(out) for out, _ in outputs]
+    ids = [i for part in kept for i, _ in part]
+    pids = [pid for part in kept for _, pid in part]
+    assert sorted(ids) == list(range(600))  # each distinct paragraph kept exactly once
+    assert len(set(pids)) == 600  # pids unique across workers
+    # They really ran at once: their pids interleave rather than forming two blocks.
+    a, b = ([pid for _, pid in part] for part in kept)
+    assert max(min(a), min(b)) < min(max(a), max(b))
+    # And nothing was lost: the index holds exactly those paragraphs.
+    rows = {row["pid"]: row["doc"] for row in index.export()}
+    assert rows == {pid: f"doc{i}" for part in kept for i, pid in part}
+
+
+def test_threads_with_their_own_indexes_share_one_lock(url: str) -> None:
+    errors: list[BaseException] = []
+    inside = [0]
+    most = [0]
+
+    def work() -> None:
+        try:
+            with RedisIndex.open(url, PARAMS) as idx:
+                for _ in range(10):
+                    with idx.batch():
+                        inside[0] += 1
+                        most[0] = max(most[0], inside[0])
+                        time.sleep(0.002)
+                        inside[0] -= 1
+        except BaseException as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads)
+    assert not errors and most[0] == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# The server going away
+
+
+def test_server_killed_mid_run_gives_clear_errors(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path / "redis", persist=True).start()
+    port = server.port
+    try:
+        idx = RedisIndex.open(server.url(), PARAMS)
+        try:
+            done = add(idx, "a", [1, 2])
+            with pytest.raises(IndexError_) as caught:
+                with idx.batch():
+                    add(idx, "b", [3])
+                    server.kill()
+            assert_clear(caught.value, port)
+            for call in (lambda: idx.query(keys_of(1)), lambda: idx.fetch(done), lambda: add(idx, "c", [4]), idx.stats, lambda: idx.prune(5.0)):
+                with pytest.raises(IndexError_) as caught:
+                    call()
+                assert_clear(caught.value, port)
+        finally:
+            idx.close()
+        with pytest.raises(IndexError_, match=f"cannot connect to Redis at 127.0.0.1:{port}"):
+            RedisIndex.open(server.url(), PARAMS)
+
+        # Back up on its append-only file: the committed batch is there, the other is not.
+        server.start(port=port)
+        with RedisIndex.open(server.url(), PARAMS) as again:
+            assert again.stats()["paragraphs"] == 2
+            assert again.query(keys_of(1, 2, 3))[1].tolist() == done.tolist()
+    finally:
+        server.stop()
+
+
+def assert_clear(error: IndexError_, port: int) -> None:
+    assert type(error) is IndexError_
+    assert str(error).startswith(f"lost connection to Redis at 127.0.0.1:{port}: ")
+    assert error.__cause__ is None and error.__suppress_context__  # no redis-py traceback
