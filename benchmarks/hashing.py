@@ -84,7 +84,7 @@ def _datasketch_update(texts: list[str]) -> np.ndarray:
     import xxhash
     from datasketch import MinHash
 
-    from dedup.shingles import shingles
+    from dedup.shingling import shingles
 
     out = np.empty((len(texts), NUM_PERM), dtype=np.uint32)
     for i, text in enumerate(texts):
@@ -99,7 +99,7 @@ def _datasketch_update_batch(texts: list[str]) -> np.ndarray:
     import xxhash
     from datasketch import MinHash
 
-    from dedup.shingles import shingles
+    from dedup.shingling import shingles
 
     out = np.empty((len(texts), NUM_PERM), dtype=np.uint32)
     for i, text in enumerate(texts):
@@ -113,7 +113,7 @@ def _datasketch_bulk(texts: list[str]) -> np.ndarray:
     import xxhash
     from datasketch import MinHash
 
-    from dedup.shingles import shingles
+    from dedup.shingling import shingles
 
     minhashes = MinHash.bulk((shingles(t) for t in texts), num_perm=NUM_PERM, seed=SEED, hashfunc=xxhash.xxh32_intdigest)
     return np.array([m.hashvalues for m in minhashes], dtype=np.uint32).reshape(len(texts), NUM_PERM)
@@ -177,7 +177,7 @@ def run_peer(spec: dict[str, Any]) -> dict[str, Any]:
     elif peer.startswith("datasketch"):
         # Not timed: the share of the time that goes into dedup.shingles (normalize + split),
         # which every datasketch peer pays.
-        from dedup.shingles import shingles
+        from dedup.shingling import shingles
 
         shingles("Build the normalization table before any clock starts.")
         start = time.perf_counter()
@@ -199,7 +199,7 @@ def run_peer(spec: dict[str, Any]) -> dict[str, Any]:
 
 def shingle_counts(texts: list[str]) -> np.ndarray:
     """How many word 3-grams (repeats included) each paragraph has under dedup's rules."""
-    from dedup.normalize import normalize_batch
+    from dedup.normalization import normalize_batch
 
     batch = normalize_batch(texts)
     lengths = batch.lengths()

@@ -109,7 +109,7 @@ def reference_datasketch(documents: list[tuple[str, str]], threshold: float = TH
     import xxhash
     from datasketch import MinHash, MinHashLSH
 
-    from dedup.shingles import shingles
+    from dedup.shingling import shingles
     from dedup.lsh import lsh_params
 
     texts = _paragraphs(documents)
@@ -184,7 +184,7 @@ def run_peer(spec: dict[str, Any]) -> dict[str, Any]:
         result.update(timings=timings, **stats)
     else:
         if peer == "reference_datasketch":
-            from dedup.shingles import shingles
+            from dedup.shingling import shingles
 
             shingles("Build dedup's normalization table before the clock starts.")
         fn = reference_datasketch if peer == "reference_datasketch" else reference_rensa

@@ -36,9 +36,9 @@ _HOMES = {
     "DocumentReader": "dedup.documents",
     "Paragraph": "dedup.paragraphs",
     "segment": "dedup.paragraphs",
-    "ShingleSpec": "dedup.shingles",
-    "shingles": "dedup.shingles",
-    "normalize": "dedup.normalize",
+    "ShingleSpec": "dedup.shingling",
+    "shingles": "dedup.shingling",
+    "normalize": "dedup.normalization",
     "minhash_signatures": "dedup.signatures",
     "Similarity": "dedup.verify",
     "similarity": "dedup.verify",
@@ -46,10 +46,10 @@ _HOMES = {
 
 if TYPE_CHECKING:
     from dedup.documents import Document, DocumentReader
-    from dedup.normalize import normalize
+    from dedup.normalization import normalize
     from dedup.paragraphs import Paragraph, segment
     from dedup.pipeline import Cluster, Config, Member, Result, find_duplicates
-    from dedup.shingles import ShingleSpec, shingles
+    from dedup.shingling import ShingleSpec, shingles
     from dedup.signatures import minhash_signatures
     from dedup.verify import Similarity, similarity
 

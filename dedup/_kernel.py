@@ -570,9 +570,35 @@ def _radix_order(keys):
 
 
 @njit(cache=True)
-def _bucket_pairs(sorted_keys, order, window, left, right, count, write):
+def _bucket_heads(sorted_keys, order, window, band, heads):
+    """Mark the rows that are among the first ``window`` members of their bucket in ``band``:
+    the rows that band pairs with every later member of the bucket."""
+    n = len(sorted_keys)
+    start = 0
+    while start < n:
+        stop = start + 1
+        while stop < n and sorted_keys[stop] == sorted_keys[start]:
+            stop += 1
+        for x in range(start, min(stop, start + window)):
+            heads[order[x], band] = 1
+        start = stop
+
+
+@njit(cache=True)
+def _emitted_before(by_row, heads, x, y, band):
+    """Whether an earlier band already paired ``x`` (the earlier row) with ``y``."""
+    for b in range(band):
+        if heads[x, b] and by_row[x, b] == by_row[y, b]:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _bucket_pairs(sorted_keys, order, window, by_row, heads, band, left, right, count, write):
     """Pairs of one band's buckets: within a run of equal keys (in input order), each of the
-    first ``window`` members is paired with every later member. Returns the new ``count``."""
+    first ``window`` members is paired with every later member, unless an earlier band paired
+    them already (so a pair comes out once, not once per band it shares). Returns the new
+    ``count``."""
     n = len(sorted_keys)
     start = 0
     while start < n:
@@ -581,13 +607,13 @@ def _bucket_pairs(sorted_keys, order, window, left, right, count, write):
             stop += 1
         size = stop - start
         if size > 1:
-            heads = min(size - 1, window)
-            for x in range(start, start + heads):
+            for x in range(start, start + min(size - 1, window)):
                 for y in range(x + 1, stop):
-                    if write:
-                        left[count] = order[x]
-                        right[count] = order[y]
-                    count += 1
+                    if not _emitted_before(by_row, heads, order[x], order[y], band):
+                        if write:
+                            left[count] = order[x]
+                            right[count] = order[y]
+                        count += 1
         start = stop
     return count
 
@@ -598,23 +624,27 @@ def lsh_pairs(keys, window):
     a bucket in some band, subject to the window rule. A bucket of ``k`` gives at most
     ``window * k`` pairs per band rather than ``k**2 / 2``.
 
-    Returns ``(left, right)`` with ``left < right``, repeats across bands included."""
+    Returns ``(left, right)`` with ``left < right``, each pair once."""
     bands, n = keys.shape
+    by_row = np.ascontiguousarray(keys.T)  # a row's keys side by side, for the earlier-band check
+    heads = np.zeros((n, bands), dtype=np.uint8)
     orders = np.empty((bands, n), dtype=np.int32)
-    counts = np.zeros(bands + 1, dtype=np.int64)
-    empty = np.empty(0, dtype=np.int64)
     for band in prange(bands):
         sorted_keys, order = _radix_order(keys[band])
         orders[band] = order
-        counts[band + 1] = _bucket_pairs(sorted_keys, order, window, empty, empty, 0, False)
+        _bucket_heads(sorted_keys, order, window, band, heads)
+    counts = np.zeros(bands + 1, dtype=np.int64)
+    empty = np.empty(0, dtype=np.int64)
+    for band in prange(bands):
+        order = orders[band]
+        counts[band + 1] = _bucket_pairs(keys[band][order], order, window, by_row, heads, band, empty, empty, 0, False)
     for band in range(bands):
         counts[band + 1] += counts[band]
     left = np.empty(counts[bands], dtype=np.int64)
     right = np.empty(counts[bands], dtype=np.int64)
     for band in prange(bands):
         order = orders[band]
-        sorted_keys = keys[band][order]
-        _bucket_pairs(sorted_keys, order, window, left, right, counts[band], True)
+        _bucket_pairs(keys[band][order], order, window, by_row, heads, band, left, right, counts[band], True)
     return left, right
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -36,7 +37,7 @@ class ShingleType(click.ParamType):
     name = "KIND:N"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        from dedup.shingles import ShingleSpec
+        from dedup.shingling import ShingleSpec
 
         if isinstance(value, ShingleSpec):
             return value
@@ -71,7 +72,7 @@ def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def matching_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options that decide what counts as a near-duplicate."""
-    from dedup.shingles import DEFAULT_SHINGLE
+    from dedup.shingling import DEFAULT_SHINGLE
 
     options = [
         click.option(
@@ -140,14 +141,34 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 @contextlib.contextmanager
 def open_output(path: str) -> Iterator[IO[str]]:
     """Standard output for ``-``; otherwise a file that appears whole or not at all: it is
-    written beside its destination and renamed over it only once complete."""
+    written beside its destination and renamed over it only once complete, with the mode the
+    file had (or a new file's). Anything that is not a regular file (``/dev/null``, a FIFO) is
+    written in place."""
     if path == "-":
         yield sys.stdout
         sys.stdout.flush()
         return
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".dedup-", dir=directory)
     try:
+        existing: os.stat_result | None = os.stat(path)
+    except FileNotFoundError:
+        existing = None
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            yield out
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".dedup-", dir=directory)
+    except OSError as err:
+        raise OSError(err.errno, err.strerror, path) from None
+    try:
+        if existing is not None:
+            mode = stat.S_IMODE(existing.st_mode)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
             yield out
         os.replace(tmp, path)

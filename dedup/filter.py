@@ -10,7 +10,7 @@ batch is decided and its kept paragraphs are added to the index in one step of
 documents a crash can make a rerun emit twice.
 
 The stages are the report's: paragraphs (:mod:`dedup.paragraphs`), normalization
-(:func:`~dedup.normalize.normalize_batch`), MinHash signatures and band keys, LSH candidates
+(:func:`~dedup.normalization.normalize_batch`), MinHash signatures and band keys, LSH candidates
 (within the batch by :class:`~dedup.lsh.BandedLSH`, against the index by
 :meth:`~dedup.index.Index.query`), and exact verification of every candidate on the shingle
 sets. As in the report, LSH may miss a pair (about 13% of pairs exactly at the threshold at the
@@ -49,10 +49,10 @@ from dedup.cluster import first_seen
 from dedup.documents import Document, as_documents
 from dedup.index import Fetched, Index, IndexParams
 from dedup.lsh import DEFAULT_WINDOW, BandedLSH, lsh_params
-from dedup.normalize import NormalizedBatch, normalize_batch
+from dedup.normalization import NormalizedBatch, normalize_batch
 from dedup.paragraphs import Paragraph, _spans
 from dedup.pipeline import DEFAULT_MAX_CHARS, DEFAULT_THRESHOLD, Config
-from dedup.shingles import DEFAULT_SHINGLE, ShingleSpec
+from dedup.shingling import DEFAULT_SHINGLE, ShingleSpec
 from dedup.signatures import shingle_sets_of, signatures_of
 
 __all__ = [

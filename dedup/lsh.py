@@ -11,8 +11,10 @@ candidate against the exact Jaccard similarity, so only misses remain.
 
 Bucketing is vectorized: each band's keys are sorted once, and runs of equal keys are buckets.
 A bucket of ``k`` members yields at most ``window * k`` pairs rather than ``k**2 / 2``, so a
-bucket of 100,000 near-identical paragraphs costs millions of pairs, not billions. (Exact copies
-are grouped before this stage, see :mod:`dedup.pipeline`, so such buckets are rare.)
+bucket of 100,000 near-identical paragraphs costs millions of pairs, not billions; and a pair
+that shares several bands is emitted by the first of them only, so those millions are not
+multiplied by the number of bands. (Exact copies are grouped before this stage, see
+:mod:`dedup.pipeline`, so such buckets are rare.)
 """
 
 from __future__ import annotations
@@ -113,6 +115,6 @@ class BandedLSH:
             return np.empty((0, 2), dtype=np.int64)
         if n >= 2**31:
             raise ValueError("at most 2**31 - 1 paragraphs per run")
-        left, right = _kernel.lsh_pairs(keys, self.window)
-        unique = np.unique(left * n + right)
-        return np.stack([unique // n, unique % n], axis=1)
+        left, right = _kernel.lsh_pairs(keys, self.window)  # each pair once
+        codes = np.sort(left * n + right)
+        return np.stack([codes // n, codes % n], axis=1)

@@ -26,10 +26,11 @@ import numpy as np
 
 __all__ = ["Paragraph", "ParagraphTable", "segment"]
 
-# A stretch of one line, between line breaks or form feeds, that holds a non-space character.
-# The greedy [^...]* before \S makes a match start at the line's first character, indentation
-# included.
-_FILLED = re.compile(r"[^\r\n\f]*\S[^\r\n\f]*")
+# A stretch of one line, between line breaks or form feeds, that holds a non-space character,
+# from the line's first character (indentation included). The look-behind rejects every other
+# start position at once and the possessive run of spaces never backtracks, so a long line of
+# spaces costs one pass, not one pass per position.
+_FILLED = re.compile(r"(?<![^\r\n\f])[^\S\r\n\f]*+\S[^\r\n\f]*")
 # What may stand between two lines of the same paragraph: exactly one line break.
 _ONE_BREAK = ("\n", "\r\n", "\r")
 
@@ -58,7 +59,7 @@ def _line_breaks(text: str, start: int, end: int) -> int:
 
 # For text with only "\n" line breaks and no form feed (nearly all text), one match is one
 # whole paragraph: a run of lines, each holding a non-space character.
-_PARAGRAPH_LF = re.compile(r"[^\n]*\S[^\n]*(?:\n[^\n]*\S[^\n]*)*")
+_PARAGRAPH_LF = re.compile(r"(?<![^\n])[^\S\n]*+\S[^\n]*(?:\n[^\S\n]*+\S[^\n]*)*")
 
 
 def _spans(text: str) -> Iterator[tuple[int, int, int]]:

@@ -23,9 +23,9 @@ import numpy as np
 from dedup.cluster import Assignment, first_seen, with_copies
 from dedup.documents import Document, Skip, as_documents
 from dedup.lsh import DEFAULT_WINDOW, BandedLSH
-from dedup.normalize import NormalizedBatch, normalize_spans
+from dedup.normalization import NormalizedBatch, normalize_spans
 from dedup.paragraphs import Paragraph, ParagraphTable
-from dedup.shingles import DEFAULT_SHINGLE, ShingleSpec
+from dedup.shingling import DEFAULT_SHINGLE, ShingleSpec
 from dedup.signatures import permutations
 from dedup.verify import verify
 
@@ -55,6 +55,8 @@ class Config:
     def __post_init__(self) -> None:
         if isinstance(self.shingle, str):
             object.__setattr__(self, "shingle", ShingleSpec.parse(self.shingle))
+        if not isinstance(self.shingle, ShingleSpec):
+            raise TypeError(f"shingle must be a ShingleSpec or a string such as 'word:3', not {self.shingle!r}")
         if not isinstance(self.threshold, (int, float)) or not 0.0 < self.threshold <= 1.0:
             raise ValueError(f"threshold must be greater than 0 and at most 1, not {self.threshold!r}")
         if not isinstance(self.num_perm, int) or not 2 <= self.num_perm <= 4096:

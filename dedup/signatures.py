@@ -17,19 +17,19 @@ leaves such rows out, since "no text" is not a duplicate of anything.
 from __future__ import annotations
 
 import functools
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
 
-from dedup.normalize import NormalizedBatch, normalize_batch
-from dedup.shingles import DEFAULT_SHINGLE, ShingleSpec
+from dedup.normalization import NormalizedBatch, normalize_batch
+from dedup.shingling import DEFAULT_SHINGLE, ShingleSpec
 
 __all__ = ["minhash_signatures", "permutations", "signatures_of", "shingle_sets_of", "EMPTY_HASH"]
 
 EMPTY_HASH = np.uint32(0xFFFFFFFF)
 
 
-@functools.lru_cache(maxsize=16)
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """The affine32 permutation parameters ``(a, b)`` that ``datasketch.MinHash(num_perm, seed)``
     draws: ``a`` odd, both uint32, from ``numpy.random.RandomState(seed)``.
@@ -38,10 +38,20 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     >>> bool((a % 2 == 1).all()), a.dtype.name
     (True, 'uint32')
     """
-    if not isinstance(num_perm, int) or not 1 <= num_perm <= 4096:
+    # Checked before the cache, whose key would take 8.0 or True for 8 or 1.
+    if not _whole(num_perm) or not 1 <= num_perm <= 4096:
         raise ValueError(f"num_perm must be a whole number from 1 to 4096, not {num_perm!r}")
-    if not isinstance(seed, int) or not 0 <= seed < 2**32:
+    if not _whole(seed) or not 0 <= seed < 2**32:
         raise ValueError(f"seed must be a whole number from 0 to 2**32-1, not {seed!r}")
+    return _permutations(int(num_perm), int(seed))
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+@functools.lru_cache(maxsize=16)
+def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     gen = np.random.RandomState(seed)
     a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
     b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dedup.normalize import NormalizedBatch
-from dedup.shingles import DEFAULT_SHINGLE, ShingleSpec, shingles
+from dedup.normalization import NormalizedBatch
+from dedup.shingling import DEFAULT_SHINGLE, ShingleSpec, shingles
 from dedup.signatures import shingle_sets_of
 
 __all__ = ["VerifiedPairs", "verify", "similarity", "Similarity"]

@@ -74,6 +74,34 @@ def test_output_file_is_written_whole(docs: Path, tmp_path: Path) -> None:
     assert [p.name for p in out.parent.iterdir()] == ["r.json"]  # no temporary file left
 
 
+def test_output_keeps_the_mode_of_the_file_it_replaces(docs: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.txt"
+    out.write_text("old")
+    out.chmod(0o640)
+    assert invoke("report", str(docs), "-o", str(out)).exit_code == 0
+    assert (out.stat().st_mode & 0o777) == 0o640
+    assert "Summary" in out.read_text()
+
+
+def test_output_to_a_device_or_fifo_writes_in_place(docs: Path, tmp_path: Path) -> None:
+    assert invoke("report", str(docs), "-o", os.devnull).exit_code == 0
+    assert Path(os.devnull).is_char_device()  # not replaced by a regular file
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    assert invoke("report", str(docs), "--format", "jsonl", "-o", str(fifo)).exit_code == 0
+    assert json.loads(reader.communicate(timeout=30)[0].splitlines()[0])["size"] == 2
+    assert fifo.is_fifo()
+
+
+def test_output_into_a_missing_directory_names_the_path(docs: Path, tmp_path: Path) -> None:
+    out = tmp_path / "missing" / "r.json"
+    result = invoke("report", str(docs), "-o", str(out))
+    assert result.exit_code == 2
+    assert f"dedup: error: {out}: No such file or directory" in result.stderr
+    no_traceback(result)
+
+
 def test_stdin_dash_reads_text(docs: Path) -> None:
     result = invoke("report", "-", str(docs / "b.txt"), "--format", "json", stdin=DUP)
     report = json.loads(result.stdout)

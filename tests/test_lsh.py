@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from dedup.lsh import DEFAULT_WINDOW, BandedLSH, lsh_params
-from dedup.shingles import shingles
+from dedup.shingling import shingles
 from dedup.signatures import minhash_signatures
 
 
@@ -161,6 +161,29 @@ def test_huge_bucket_yields_window_pairs_per_member() -> None:
     # puts the whole bucket together.
     assert np.array_equal(pairs[: n - 1, 1], np.arange(1, n))
     assert (pairs[: n - 1, 0] == 0).all()
+
+
+def test_a_pair_sharing_every_band_is_emitted_once() -> None:
+    from dedup import _kernel
+
+    n, window, bands = 500, 8, 30
+    keys = np.zeros((bands, n), dtype=np.uint32)  # one bucket in every band
+    left, right = _kernel.lsh_pairs(keys, window)
+    # Once per pair, not once per band: the band count does not multiply the work.
+    assert len(left) == sum(n - 1 - x for x in range(window))
+    assert len(np.unique(left * n + right)) == len(left)
+
+
+def test_pairs_sharing_some_bands_come_out_once_each() -> None:
+    from dedup import _kernel
+
+    rng = np.random.default_rng(7)
+    keys = rng.integers(0, 4, size=(6, 300), dtype=np.uint32)  # many shared buckets
+    left, right = _kernel.lsh_pairs(keys, 1000)
+    codes = left * 300 + right
+    assert len(np.unique(codes)) == len(codes)
+    expected = {(i, j) for i in range(300) for j in range(i + 1, 300) if (keys[:, i] == keys[:, j]).any()}
+    assert set(zip(left.tolist(), right.tolist())) == expected
 
 
 def corpus(seed: int, size: int) -> list[str]:

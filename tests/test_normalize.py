@@ -1,4 +1,4 @@
-"""dedup.normalize: the reference normalization and the compiled batch path that must equal it."""
+"""dedup.normalization: the reference normalization and the compiled batch path that must equal it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.normalize import APOSTROPHES, NormalizedBatch, normalize, normalize_batch, normalize_spans
+from dedup.normalization import APOSTROPHES, NormalizedBatch, normalize, normalize_batch, normalize_spans
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -66,9 +66,9 @@ TRICKY = [
     "…",
 ]
 
-# Surrogate-free text (hypothesis' default alphabet), the full range including lone surrogates
+# Surrogate-free text, the full range including lone surrogates
 # (JSON can carry them), and text glued together from the tricky characters.
-SURROGATE_FREE = st.text()
+SURROGATE_FREE = st.text(st.characters(exclude_categories=("Cs",)))
 FULL_RANGE = st.text(st.characters(exclude_categories=()) | st.characters(categories=["Cs"]))
 TRICKY_TEXT = st.lists(st.sampled_from(TRICKY) | st.characters(), max_size=16).map("".join)
 ANY_TEXT = SURROGATE_FREE | FULL_RANGE | TRICKY_TEXT
@@ -150,13 +150,6 @@ def test_normalize_is_idempotent(text: str) -> None:
     assert normalize(once) == once
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: normalize() is not idempotent. Deleting an apostrophe or a format character "
-    "(Cf), or casefolding, can bring a letter next to a combining mark or Hangul jamo that it "
-    "did not touch before; normalize() does not re-apply NFKC afterwards, so a second pass "
-    "composes them (normalize(\"e'\\u0301\") == 'e\\u0301', normalize('e\\u0301') == 'é').",
-)
 @pytest.mark.parametrize(
     "text",
     [
@@ -167,7 +160,7 @@ def test_normalize_is_idempotent(text: str) -> None:
         pytest.param("ß\u0301", id="casefold-output-composes"),
     ],
 )
-def test_normalize_twice_changes_text_that_composes_later(text: str) -> None:
+def test_normalize_is_idempotent_when_a_deletion_lets_letters_compose(text: str) -> None:
     once = normalize(text)
     assert normalize(once) == once
 
@@ -237,13 +230,6 @@ def test_normalized_batch_rejects_inconsistent_buffers(data: np.ndarray, offsets
         NormalizedBatch(data, offsets)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: dedup/__init__.py exports the function `normalize` lazily, but importing any "
-    "module that imports the submodule dedup.normalize (dedup.signatures, dedup.pipeline, ...) "
-    "binds the attribute dedup.normalize to the module, so `dedup.normalize(text)` raises "
-    "TypeError: 'module' object is not callable.",
-)
 def test_package_level_normalize_stays_the_function() -> None:
     code = "import dedup, dedup.signatures; print(dedup.normalize('Force’s'))"
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)

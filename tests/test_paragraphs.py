@@ -150,22 +150,15 @@ def test_paragraph_rejects_bad_positions(args: tuple) -> None:
         Paragraph(*args)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: paragraphs._spans is quadratic in the length of a whitespace-only line: the "
-    "patterns _FILLED and _PARAGRAPH_LF start with a greedy [^...]* before \\S, so at each "
-    "position of a blank line the regex scans to the end of the line and backtracks. "
-    "segment('a\\n' + ' ' * 40_000 + '\\nb') takes about 7 s (a 1 MB blank line would take hours).",
-)
 @pytest.mark.parametrize(
     "line_break",
     [pytest.param("\n", id="lf"), pytest.param("\r\n", id="crlf")],
 )
 def test_long_blank_line_is_segmented_in_linear_time(line_break: str) -> None:
-    text = f"first{line_break}" + " " * 10_000 + f"{line_break}last"
+    text = f"first{line_break}" + " " * 200_000 + f"{line_break}last"
     started = time.perf_counter()
     paragraphs = segment(text)
     elapsed = time.perf_counter() - started
     assert [p.text for p in paragraphs] == ["first", "last"]
-    # A linear scan takes about a millisecond here; the quadratic one about half a second.
-    assert elapsed < 0.05, f"{elapsed:.2f} s"
+    # Not a speed test: a linear scan takes milliseconds here, a quadratic one hours.
+    assert elapsed < 2, f"{elapsed:.2f} s"

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup import _kernel
-from dedup.shingles import ShingleSpec, shingles
+from dedup.shingling import ShingleSpec, shingles
 from dedup.signatures import EMPTY_HASH, minhash_signatures, permutations
 
 TRICKY = [
@@ -147,14 +147,6 @@ def test_bad_arguments(kwargs: dict, error: type[Exception]) -> None:
         minhash_signatures(**args)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: signatures.permutations() validates its arguments inside functools.lru_cache, "
-    "and the cache key treats 8.0 as 8 (and True as 1), so permutations(8.0, 1) raises "
-    "ValueError on a fresh process but returns the cached (8, 1) parameters once "
-    "permutations(8, 1) has run: whether minhash_signatures(texts, num_perm=8.0) is rejected "
-    "depends on call history.",
-)
 @pytest.mark.parametrize(
     ("num_perm", "seed"),
     [

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.normalize import normalize_batch
-from dedup.shingles import ShingleSpec, shingles
+from dedup.normalization import normalize_batch
+from dedup.shingling import ShingleSpec, shingles
 from dedup.verify import Similarity, similarity, verify
 
 SPECS = [ShingleSpec("word", 1), ShingleSpec("word", 2), ShingleSpec("word", 3), ShingleSpec("char", 3)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dedup.paragraphs import segment
-from dedup.shingles import ShingleSpec
+from dedup.shingling import ShingleSpec
 from dedup.verify import similarity
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"

@@ -9,7 +9,9 @@ The rule, applied in this order:
 4. format characters (Unicode category Cf: zero-width spaces, soft hyphens) are deleted;
 5. every other punctuation character (Unicode category P*, which includes the dashes and the
    double quotes in all their curly forms) becomes a space;
-6. runs of whitespace collapse to one space, and the ends are stripped.
+6. runs of whitespace collapse to one space, and the ends are stripped;
+7. all of it again until nothing changes (a deletion can bring a letter next to a combining
+   mark it then composes with), so normalized text is its own normalization.
 
 :func:`normalize` is the reference, written plainly. :func:`normalize_batch` gives the same
 result for a whole batch at once: a compiled kernel maps code points through a table for the
@@ -73,6 +75,21 @@ def normalize(text: str) -> str:
     >>> normalize("  Hello,\\tWORLD…  ")
     'hello world'
     """
+    out = _fold(text)
+    # Deleting a character, or casefolding, can bring a letter next to a combining mark that it
+    # then composes with ("cafe'\u0301"). Folding again until nothing changes makes the result a
+    # fixed point, so normalizing normalized text changes nothing. ASCII is always one already.
+    for _ in range(8):
+        if out.isascii():
+            break
+        again = _fold(out)
+        if again == out:
+            break
+        out = again
+    return out
+
+
+def _fold(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).casefold()
     return " ".join(folded.translate(_translation()).split())
 
@@ -97,7 +114,7 @@ def code_point_table() -> tuple[np.ndarray, np.ndarray]:
     from dedup._cache import cache_dir
 
     directory = cache_dir()
-    name = f"normalize-table-{unicodedata.unidata_version}-v1.npz"
+    name = f"normalize-table-{unicodedata.unidata_version}-v2.npz"
     if directory is not None:
         try:
             with np.load(directory / name) as cached:
@@ -123,20 +140,32 @@ def build_code_point_table() -> tuple[np.ndarray, np.ndarray]:
     casefolds to several (row ``k`` of ``expansions``, padded with zeros). A character is mapped
     alone only when NFKC leaves it unchanged whatever its neighbours: it is NFKC-stable, has
     combining class 0 and is never the second half of a composition. Everything else is
-    :data:`FALLBACK`, and its paragraph goes through :func:`normalize`.
+    :data:`FALLBACK`, and its paragraph goes through :func:`normalize`; so is a character that
+    casefolds to something that is not itself final.
     """
     seconds = _composition_seconds()
+
+    def context_free(ch: str) -> bool:
+        cp = ord(ch)
+        return not (
+            0xD800 <= cp <= 0xDFFF
+            or cp in seconds
+            or unicodedata.combining(ch)
+            or unicodedata.category(ch) in ("Mn", "Mc", "Me")
+            or unicodedata.normalize("NFKC", ch) != ch
+        )
+
     table = np.full(sys.maxunicode + 1, FALLBACK, dtype=np.int32)
     expansions: list[list[int]] = []
     for cp in range(sys.maxunicode + 1):
-        if 0xD800 <= cp <= 0xDFFF or cp in seconds:
-            continue
         ch = chr(cp)
-        if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Mc", "Me"):
-            continue
-        if unicodedata.normalize("NFKC", ch) != ch:
+        if not context_free(ch):
             continue
         folded = ch.casefold()
+        # What it becomes must be final too: context-free and unchanged by another fold
+        # (casefolding "ǰ" gives "j" and a combining caron, which NFKC composes again).
+        if not all(context_free(c) and c.casefold() == c for c in folded if _char_class(c) is None):
+            continue
         out = [_char_class(c) for c in folded]
         mapped = [" " if o == " " else "" if o == "" else c for o, c in zip(out, folded)]
         text = "".join(mapped)

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from dedup.normalize import normalize
+from dedup.normalization import normalize
 
 __all__ = ["ShingleSpec", "shingles", "DEFAULT_SHINGLE"]
 
