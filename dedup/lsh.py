@@ -19,8 +19,12 @@ multiplied by the number of bands. (Exact copies are grouped before this stage, 
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -56,10 +60,53 @@ def lsh_params(
         raise ValueError(f"threshold must be in (0, 1], not {threshold!r}")
     if num_perm < 2:
         raise ValueError("LSH needs num_perm of at least 2")
-    from datasketch.lsh import _optimal_param
+    # The optimiser integrates numerically with scipy, whose import alone costs a run more
+    # than a small report does; its answers are kept on disk, per datasketch version.
+    key = f"{float(threshold)!r} {int(num_perm)} {float(false_positive_weight)!r} {float(false_negative_weight)!r}"
+    known = _known_params()
+    if key not in known:
+        from datasketch.lsh import _optimal_param
 
-    bands, rows = _optimal_param(threshold, num_perm, false_positive_weight, false_negative_weight)
-    return int(bands), int(rows)
+        bands, rows = _optimal_param(threshold, num_perm, false_positive_weight, false_negative_weight)
+        known[key] = [int(bands), int(rows)]
+        _save_params(known)
+    bands, rows = known[key]
+    return bands, rows
+
+
+def _params_file() -> Path | None:
+    from importlib.metadata import version
+
+    from dedup._cache import cache_dir
+
+    directory = cache_dir()
+    return None if directory is None else directory / f"lsh-params-datasketch-{version('datasketch')}.json"
+
+
+@functools.cache
+def _known_params() -> dict[str, list[int]]:
+    path = _params_file()
+    try:
+        known = json.loads(path.read_text()) if path is not None else {}
+    except (OSError, ValueError):
+        return {}
+    valid = isinstance(known, dict) and all(
+        isinstance(v, list) and len(v) == 2 and all(type(x) is int and x >= 1 for x in v) for v in known.values()
+    )
+    return known if valid else {}
+
+
+def _save_params(known: dict[str, list[int]]) -> None:
+    path = _params_file()
+    if path is None:
+        return
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(known, sort_keys=True))
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 class CandidateGenerator(Protocol):

@@ -59,14 +59,18 @@ def _char_class(ch: str) -> str | None:
     return None
 
 
-@functools.cache
-def _translation() -> dict[int, str]:
-    table: dict[int, str] = {}
-    for cp in range(sys.maxunicode + 1):
+class _Translation(dict[int, "int | str"]):
+    """The ``str.translate`` table of :func:`_char_class`, filled in as characters are met
+    (building it for all 1.1 million code points up front would take a second)."""
+
+    def __missing__(self, cp: int) -> int | str:
         mapped = _char_class(chr(cp))
-        if mapped is not None:
-            table[cp] = mapped
-    return table
+        value: int | str = cp if mapped is None else mapped
+        self[cp] = value
+        return value
+
+
+_TRANSLATION = _Translation()
 
 
 def normalize(text: str) -> str:
@@ -91,7 +95,7 @@ def normalize(text: str) -> str:
 
 def _fold(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).casefold()
-    return " ".join(folded.translate(_translation()).split())
+    return " ".join(folded.translate(_TRANSLATION).split())
 
 
 def _composition_seconds() -> set[int]:

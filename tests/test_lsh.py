@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections import defaultdict
 
@@ -37,6 +38,27 @@ def test_lsh_params_equal_what_minhashlsh_chooses(threshold: float, num_perm: in
 
 def test_lsh_params_with_equal_weights_follow_datasketch_default() -> None:
     assert lsh_params(0.5, 128, 0.5, 0.5) == _optimal_param(0.5, 128, 0.5, 0.5)
+
+
+@pytest.mark.parametrize("stored", [b"not json", b'{"0.45 64 0.2 0.8": [0, -1]}', b"[1, 2]"])
+def test_lsh_params_cache_on_disk_is_checked_and_repaired(stored: bytes, tmp_path, monkeypatch) -> None:
+    from dedup import lsh
+
+    monkeypatch.setenv("DEDUP_CACHE_DIR", str(tmp_path))
+    lsh.lsh_params.cache_clear()
+    lsh._known_params.cache_clear()
+    try:
+        path = lsh._params_file()
+        assert path is not None and path.parent == tmp_path
+        path.write_bytes(stored)
+        assert lsh_params(0.45, 64) == _optimal_param(0.45, 64, 0.2, 0.8)
+        assert json.loads(path.read_text()) == {"0.45 64 0.2 0.8": list(_optimal_param(0.45, 64, 0.2, 0.8))}
+        lsh.lsh_params.cache_clear()
+        lsh._known_params.cache_clear()
+        assert lsh_params(0.45, 64) == _optimal_param(0.45, 64, 0.2, 0.8)  # read back from disk
+    finally:
+        lsh.lsh_params.cache_clear()
+        lsh._known_params.cache_clear()
 
 
 @pytest.mark.parametrize(
