@@ -240,3 +240,15 @@ def test_subprocess_stdin_and_pipe_closed_early() -> None:
     )
     assert proc.returncode == 0
     assert b"Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("paths", [pytest.param([S003, S004], id="clusters"), pytest.param([S003], id="no-cluster")])
+def test_json_output_is_the_result_as_a_dict(paths: list[str]) -> None:
+    from dedup.documents import DocumentReader
+    from dedup.pipeline import find_duplicates
+    from dedup.report import result_dict
+
+    result = find_duplicates(DocumentReader(paths))
+    written = json.loads(invoke("report", *paths, "--format", "json").stdout)
+    assert written == json.loads(json.dumps(result_dict(result)))
+    assert written["clusters"] or len(paths) == 1
