@@ -12,14 +12,23 @@ __all__ = [
     "Config",
     "Document",
     "DocumentReader",
+    "Drop",
+    "Filter",
+    "FilterStats",
+    "IndexError_",
+    "IndexParams",
+    "Match",
+    "Outcome",
     "Member",
     "Paragraph",
     "Result",
     "ShingleSpec",
     "Similarity",
     "find_duplicates",
+    "index_params",
     "minhash_signatures",
     "normalize",
+    "open_index",
     "segment",
     "shingles",
     "similarity",
@@ -42,10 +51,21 @@ _HOMES = {
     "minhash_signatures": "dedup.signatures",
     "Similarity": "dedup.verify",
     "similarity": "dedup.verify",
+    "Filter": "dedup.filter",
+    "FilterStats": "dedup.filter",
+    "Outcome": "dedup.filter",
+    "Drop": "dedup.filter",
+    "Match": "dedup.filter",
+    "index_params": "dedup.filter",
+    "open_index": "dedup.index",
+    "IndexParams": "dedup.index",
+    "IndexError_": "dedup.index",
 }
 
 if TYPE_CHECKING:
     from dedup.documents import Document, DocumentReader
+    from dedup.filter import Drop, Filter, FilterStats, Match, Outcome, index_params
+    from dedup.index import IndexError_, IndexParams, open_index
     from dedup.normalization import normalize
     from dedup.paragraphs import Paragraph, segment
     from dedup.pipeline import Cluster, Config, Member, Result, find_duplicates

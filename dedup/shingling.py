@@ -19,8 +19,6 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from dedup.normalization import normalize
-
 __all__ = ["ShingleSpec", "shingles", "DEFAULT_SHINGLE"]
 
 Kind = Literal["word", "char"]
@@ -69,6 +67,9 @@ def shingles(text: str, kind: Kind = DEFAULT_SHINGLE.kind, n: int = DEFAULT_SHIN
 
     ``text`` is normalized first with :func:`dedup.normalize`.
     """
+    # Imported here so that parsing a ShingleSpec (the CLI's options) does not load numpy.
+    from dedup.normalization import normalize
+
     spec = ShingleSpec(kind, n)
     normalized = normalize(text)
     if not normalized:
