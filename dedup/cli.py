@@ -29,6 +29,10 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     sys.exit(code)
 
 
+# Warnings of one kind listed one by one before the rest are counted in one line.
+MAX_LISTED = 20
+
+
 def warn(message: str) -> None:
     click.echo(f"dedup: warning: {message}", err=True)
 
@@ -54,7 +58,7 @@ def stderr_is_terminal() -> bool:
 def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by the commands that read documents."""
     options = [
-        click.option("--jsonl", is_flag=True, help="Inputs are JSON Lines, one document per line."),
+        click.option("--jsonl", is_flag=True, help="Every input is JSON Lines, one document per line (files named *.jsonl or *.ndjson always are)."),
         click.option("--text-field", default="text", show_default=True, help="JSONL field holding the text."),
         click.option("--id-field", default="id", show_default=True, help="JSONL field naming the document."),
         click.option(
@@ -96,7 +100,7 @@ def matching_options(command: Callable[..., Any]) -> Callable[..., Any]:
             type=click.IntRange(0),
             default=0,
             show_default=True,
-            help="Leave paragraphs with fewer words out of matching (they are still counted).",
+            help="Leave paragraphs with fewer words out of matching (report: still counted; filter: kept, not indexed).",
         ),
     ]
     for option in reversed(options):
@@ -179,21 +183,41 @@ def open_output(path: str) -> Iterator[IO[str]]:
 
 
 class Progress:
-    """A progress bar over documents read, on stderr, only when stderr is a terminal."""
+    """A live count of documents read, on stderr, only when stderr is a terminal: the input's
+    length is unknown (standard input, JSON Lines), so it counts rather than fills a bar."""
+
+    INTERVAL = 0.1  # seconds between redraws
 
     def __init__(self, enabled: bool, label: str) -> None:
-        self.bar = click.progressbar(length=None, label=label, file=sys.stderr, show_pos=True) if enabled else None
-        if self.bar is not None:
-            self.bar.__enter__()
+        import time
+
+        self.enabled = enabled
+        self.label = label
+        self.count = 0
+        self.clock = time.monotonic
+        self.started = self.next_draw = self.clock()
+        self.width = 0
 
     def advance(self, _: object = None) -> None:
-        if self.bar is not None:
-            self.bar.update(1)
+        self.count += 1
+        if self.enabled and self.clock() >= self.next_draw:
+            self.draw()
+
+    def draw(self) -> None:
+        now = self.clock()
+        elapsed = now - self.started
+        rate = f", {self.count / elapsed:,.0f}/s" if elapsed > 0.5 else ""
+        line = f"{self.label}: {self.count:,} documents ({elapsed:.0f} s{rate})"
+        sys.stderr.write("\r" + line.ljust(self.width))
+        sys.stderr.flush()
+        self.width = len(line)
+        self.next_draw = now + self.INTERVAL
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-            self.bar = None
+        if self.enabled and self.width:
+            sys.stderr.write("\r" + " " * self.width + "\r")  # leave the line clean for what follows
+            sys.stderr.flush()
+        self.enabled = False
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -204,6 +228,10 @@ def main() -> None:
     \b
     Paragraphs are normalized and shingled; MinHash LSH proposes candidate
     pairs; every pair is checked against its exact Jaccard similarity.
+
+    \b
+    Exit codes: 0 success; 1 duplicates found (report --fail-on-duplicates);
+    2 usage, input or index error; 70 internal error; 130 interrupted.
     """
 
 
@@ -263,10 +291,12 @@ def report(
         progress.close()
     for skip in reader.skipped:
         warn(f"skipped {skip}")
-    for p in result.too_long:
+    for p in result.too_long[:MAX_LISTED]:
         warn(f"{p.doc}:{p.line}: paragraph of {len(p.text):,} characters left out of matching (--max-chars {max_chars:,})")
+    if len(result.too_long) > MAX_LISTED:
+        warn(f"{len(result.too_long) - MAX_LISTED:,} more paragraphs over --max-chars {max_chars:,} left out of matching (in the stats as too_long_paragraphs)")
     if result.stats.documents == 0:
-        fail("no documents to read" + (f" ({len(reader.skipped)} inputs skipped)" if reader.skipped else ""))
+        fail(nothing_read(len(reader.skipped)))
     start = time.perf_counter()
     with open_output(output) as out:
         write_report(result, out, fmt)
@@ -297,7 +327,7 @@ def filter_sources(inputs: tuple[str, ...], jsonl: bool, globs: tuple[str, ...],
         DocumentReader(
             [source],
             globs=globs or DEFAULT_GLOBS,
-            jsonl=jsonl or source == STDIN or source.lower().endswith((".jsonl", ".ndjson")),
+            jsonl=jsonl or source == STDIN,
             text_field=text_field,
             id_field=id_field,
         )
@@ -327,12 +357,18 @@ def _jsonl(rows: list[dict[str, Any]]) -> bytes:
     return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8", "surrogatepass")
 
 
-def filter_summary(stats: Any, seconds: float) -> list[str]:
+def nothing_read(skipped: int) -> str:
+    if not skipped:
+        return "no documents to read"
+    return f"no documents to read ({skipped:,} input{'s' if skipped != 1 else ''} skipped, see the warnings above)"
+
+
+def filter_summary(stats: Any, seconds: float, skipped: int) -> list[str]:
     dropped = sum(stats.dropped.values())
     rate = stats.paragraphs / seconds if seconds > 0 else 0.0
     return [
         "Summary",
-        f"  documents   {stats.documents:,} read, {stats.written:,} written, {stats.emptied:,} emptied (every paragraph dropped), {stats.dropped_documents:,} dropped whole",
+        f"  documents   {stats.documents:,} read, {stats.written:,} written, {stats.emptied:,} emptied (every paragraph dropped), {stats.dropped_documents:,} dropped whole, {skipped:,} inputs skipped",
         f"  paragraphs  {stats.paragraphs:,} read, {stats.kept:,} kept, {dropped:,} dropped",
         f"  dropped     {stats.dropped['index']:,} already in the index, {stats.dropped['input']:,} repeating earlier input, {stats.dropped['document']:,} with their document",
         f"  throughput  {rate:,.0f} paragraphs/s ({seconds:.2f} s)",
@@ -430,11 +466,13 @@ def filter_command(
                 progress.advance()
             shown = flt.stats.documents
     seconds = time.perf_counter() - start
-    for reader in readers:
-        for skip in reader.skipped:
-            warn(f"skipped {skip}")
-    for line in filter_summary(flt.stats, seconds):
+    skipped = [skip for reader in readers for skip in reader.skipped]
+    for skip in skipped:
+        warn(f"skipped {skip}")
+    for line in filter_summary(flt.stats, seconds, len(skipped)):
         click.echo(line, err=True)
+    if flt.stats.documents == 0 and skipped:
+        fail(nothing_read(len(skipped)))
 
 
 @main.group("index")

@@ -21,6 +21,8 @@ __all__ = ["Document", "Skip", "InputError", "DocumentReader", "as_documents", "
 
 STDIN = "-"
 DEFAULT_GLOBS = ("*.txt", "*.md")
+# Files named so are JSON Lines whatever ``jsonl`` says; ``jsonl`` makes every input JSON Lines.
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
 # Bytes read to decide whether a file is binary, as git and grep do: a NUL byte is a sure sign.
 SNIFF_BYTES = 8192
 
@@ -60,6 +62,8 @@ class DocumentReader:
     """Reads documents from paths, in the order given (directories in sorted order).
 
     Iterating yields :class:`Document`\\ s; afterwards ``skipped`` lists what was left out.
+    Files named ``*.jsonl`` or ``*.ndjson`` are read as JSON Lines, and with ``jsonl`` every
+    input is, standard input included.
 
     >>> reader = DocumentReader(["seeds/003_2475bc7a0b5db3b5.txt"])
     >>> [d.name for d in reader]
@@ -91,7 +95,7 @@ class DocumentReader:
         for source in self.sources:
             if source == STDIN:
                 stream = self.stdin if self.stdin is not None else sys.stdin.buffer
-                yield from self._read_stream("<stdin>", stream)
+                yield from self._read_stream("<stdin>", stream, self.jsonl)
                 continue
             path = Path(source)
             files = sorted(self._walk(path)) if path.is_dir() else [path]
@@ -99,7 +103,7 @@ class DocumentReader:
                 name = str(file) if path.is_dir() else source
                 try:
                     with open(file, "rb") as stream:
-                        yield from self._read_stream(name, stream)
+                        yield from self._read_stream(name, stream, self.jsonl or file.name.lower().endswith(JSONL_SUFFIXES))
                 except OSError as err:
                     self.skipped.append(Skip(name, f"cannot read: {err.strerror or err}"))
 
@@ -110,8 +114,8 @@ class DocumentReader:
                 if any(fnmatch.fnmatch(name, pattern) for pattern in self.globs):
                     yield Path(root) / name
 
-    def _read_stream(self, name: str, stream: IO[bytes]) -> Iterator[Document]:
-        if self.jsonl:
+    def _read_stream(self, name: str, stream: IO[bytes], jsonl: bool) -> Iterator[Document]:
+        if jsonl:
             yield from self._read_jsonl(name, stream)
             return
         raw = stream.read()

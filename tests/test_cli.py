@@ -252,3 +252,56 @@ def test_json_output_is_the_result_as_a_dict(paths: list[str]) -> None:
     written = json.loads(invoke("report", *paths, "--format", "json").stdout)
     assert written == json.loads(json.dumps(result_dict(result)))
     assert written["clusters"] or len(paths) == 1
+
+
+def run_on_a_terminal(args: list[str], cwd: Path) -> tuple[int, str]:
+    """Run ``dedup ARGS`` with stderr on a pseudo-terminal (where the progress display is on);
+    return the exit code and what the terminal showed."""
+    import pty
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "dedup", *args], cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=follower, env={**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm"})
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    return proc.wait(timeout=300), shown.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("command", [pytest.param(["report", "seeds"], id="report"), pytest.param(["filter", "--index", "{tmp}/idx", "seeds", "-o", "{tmp}/out.jsonl"], id="filter")])
+def test_progress_on_a_terminal(command: list[str], tmp_path: Path) -> None:
+    code, shown = run_on_a_terminal([arg.format(tmp=tmp_path) for arg in command], ROOT)
+    assert code == 0, shown
+    assert "Traceback" not in shown and "error" not in shown
+
+
+def test_a_file_named_jsonl_is_read_as_json_lines(tmp_path: Path) -> None:
+    (tmp_path / "docs.jsonl").write_text(json.dumps({"id": "x", "text": DUP}) + "\n" + json.dumps({"id": "y", "text": "Intro.\n\n" + DUP}) + "\n")
+    report = json.loads(invoke("report", str(tmp_path / "docs.jsonl"), "--format", "json").stdout)
+    assert report["clusters"][0]["documents"] == ["x", "y"]
+
+
+def test_filter_with_every_input_skipped_is_an_error(tmp_path: Path) -> None:
+    result = invoke("filter", "--index", str(tmp_path / "idx"), stdin="plain text, not JSON\n\nmore\n")
+    assert result.exit_code == 2
+    assert "inputs skipped" in result.stderr
+    assert "dedup: error: no documents to read (2 inputs skipped" in result.stderr
+
+
+def test_many_overlong_paragraphs_are_warned_in_one_line_past_the_first(docs: Path) -> None:
+    result = invoke("report", str(docs), "--max-chars", "5")
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("dedup: warning:")]
+    assert result.exit_code == 0
+    assert len(warnings) == 5 and all("--max-chars 5" in w for w in warnings)  # 5 paragraphs, all listed
+    many = docs / "many.txt"
+    many.write_text("\n\n".join(f"paragraph number {k}" for k in range(30)))
+    result = invoke("report", str(many), "--max-chars", "5")
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("dedup: warning:")]
+    assert len(warnings) == 21 and warnings[-1].startswith("dedup: warning: 10 more paragraphs over --max-chars 5")
