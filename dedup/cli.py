@@ -498,14 +498,15 @@ def index_stats(spec: str, as_json: bool) -> None:
 
     with open_index(spec, None, create=False) as index:
         stats = index.stats()
+    for key in ("oldest", "newest"):  # times as in the rejects file: ISO 8601, UTC
+        if stats.get(key) is not None:
+            stats[key] = iso_time(stats[key])
     if as_json:
         click.echo(json.dumps(stats, indent=2))
         return
     for key, value in stats.items():
         if key == "params":
             value = ", ".join(f"{k} {v}" for k, v in value.items())
-        elif key in ("oldest", "newest") and value is not None:
-            value = iso_time(value)
         elif isinstance(value, int):
             value = f"{value:,}"
         click.echo(f"{key.replace('_', ' '):<26} {value}")
@@ -527,6 +528,8 @@ def index_remove(spec: str, doc_ids: tuple[str, ...]) -> None:
     with open_index(spec, None, create=False) as index:
         count = index.remove(list(doc_ids))
     click.echo(f"removed {count:,} paragraphs of {len(doc_ids):,} document id{'s' if len(doc_ids) != 1 else ''}", err=True)
+    if count == 0:
+        warn("none of these document ids is in the index (ids are as the documents were named when filtered)")
 
 
 def parse_date(value: str) -> float:
@@ -575,8 +578,8 @@ def index_prune(spec: str, before: str) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-", help="Write here (default: stdout).")
 @handle_errors
 def index_export(spec: str, output: str) -> None:
-    """Every paragraph of the index as JSONL: pid, doc, paragraph, ingested_at (Unix seconds)
-    and shingles (the size of its shingle set), by ingest time.
+    """Every paragraph of the index as JSONL: pid, doc, paragraph, ingested_at (ISO 8601,
+    UTC) and shingles (the size of its shingle set), by ingest time.
 
     \b
     Example:
@@ -584,8 +587,10 @@ def index_export(spec: str, output: str) -> None:
     """
     import json
 
+    from dedup.filter import iso_time
     from dedup.index import open_index
 
     with open_index(spec, None, create=False) as index, open_output(output) as out:
         for row in index.export():
+            row["ingested_at"] = iso_time(row["ingested_at"])
             out.write(json.dumps(row, ensure_ascii=False) + "\n")

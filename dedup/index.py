@@ -162,6 +162,9 @@ def open_index(spec: str, params: IndexParams | None = None, *, create: bool = T
         from dedup.index_redis import RedisIndex
 
         return RedisIndex.open(spec, params, create=create)
+    if spec.lower().startswith(("redis:", "rediss:", "unix:")):
+        # A mistyped URL would otherwise become a directory named "redis:".
+        raise IndexError_(f"{spec}: not a Redis URL; write redis://host:port/db (or a path without the scheme)")
     from dedup.index_sqlite import SQLiteIndex
 
     return SQLiteIndex.open(spec, params, create=create)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import os
 import subprocess
 import sys
@@ -183,9 +184,14 @@ def test_index_stats_remove_prune_export(tmp_path: Path) -> None:
     rows = jsonl(invoke("index", "export", idx).stdout)
     assert len(rows) == 46 and {r["doc"] for r in rows} == {S003, S004}
     assert set(rows[0]) == {"pid", "doc", "paragraph", "ingested_at", "shingles"}
+    # Times are ISO 8601 UTC everywhere: in the export, the stats and the rejects file.
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", rows[0]["ingested_at"])
+    assert stats["oldest"] <= stats["newest"] and stats["oldest"].endswith("Z")
 
     removed = invoke("index", "remove", idx, S003, "no-such-doc")
     assert removed.exit_code == 0 and "removed 31 paragraphs" in removed.stderr
+    unknown = invoke("index", "remove", idx, "no-such-doc")
+    assert unknown.exit_code == 0 and "warning: none of these document ids is in the index" in unknown.stderr
     # 003 is forgotten: 004's reused paragraphs are new again; its own were indexed.
     again = invoke("filter", "--index", idx, S004)
     (kept,) = jsonl(again.stdout)
@@ -253,3 +259,12 @@ def test_a_file_that_is_not_an_index_is_refused_and_left_unchanged(tmp_path: Pat
         no_traceback(result)
     assert hashlib.sha256(target.read_bytes()).hexdigest() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["important.db"]
+
+
+@pytest.mark.parametrize("spec", ["redis:/localhost/0", "REDIS:localhost", "unix:/tmp/sock"])
+def test_a_mistyped_redis_url_is_refused_not_made_a_directory(spec: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = invoke("filter", "--index", spec, S003)
+    assert result.exit_code == 2
+    assert "not a Redis URL" in result.stderr
+    assert list(tmp_path.iterdir()) == []
