@@ -1,4 +1,4 @@
-"""``python -m benchmarks {hashing,report,scaling} [options]``; see ``benchmarks/README.md``."""
+"""``python -m benchmarks {hashing,report,scaling,filter} [options]``; see ``benchmarks/README.md``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,13 @@ def _positive(text: str) -> int:
     value = int(text.replace("_", "").replace(",", ""))
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {text!r}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text.replace("_", "").replace(",", ""))
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, not {text!r}")
     return value
 
 
@@ -25,7 +32,7 @@ def _sizes(text: str) -> tuple[int, ...]:
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m benchmarks", description="dedup against its peers, in the same run; each peer in a fresh process.")
-    suites = root.add_subparsers(dest="suite", required=True, metavar="{hashing,report,scaling}")
+    suites = root.add_subparsers(dest="suite", required=True, metavar="{hashing,report,scaling,filter}")
 
     hashing = suites.add_parser("hashing", help="paragraph text -> MinHash signature matrix")
     hashing.add_argument("--paragraphs", type=_positive, default=60_000, help="corpus size (default 60,000)")
@@ -43,7 +50,13 @@ def parser() -> argparse.ArgumentParser:
     scaling.add_argument("--sizes", type=_sizes, default=(10_000, 100_000, 1_000_000), help="comma-separated paragraph counts (default 10000,100000,1000000)")
     scaling.add_argument("--no-library", action="store_true", help="run only the CLI, not the library call with its per-stage timings")
 
-    for sub in (hashing, report, scaling):
+    filter_ = suites.add_parser("filter", help="pre-ingest stream: query then insert per paragraph, empty and preloaded index")
+    filter_.add_argument("--paragraphs", type=_positive, default=60_000, help="paragraphs in the stream (default 60,000)")
+    filter_.add_argument("--preload", type=_non_negative, default=1_000_000, help="paragraphs indexed before the stream, from another corpus; 0 skips that setting (default 1,000,000)")
+    filter_.add_argument("--redis-sample", type=_positive, default=2_000, help="paragraphs for the slow datasketch Redis peer (default 2,000)")
+    filter_.add_argument("--datasketch-preload", type=_non_negative, default=100_000, help="at most this many preloaded into datasketch in memory (default 100,000)")
+
+    for sub in (hashing, report, scaling, filter_):
         sub.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH")
         sub.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
     return root
@@ -59,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import report
 
         return report.run(args.paragraphs, args.json, args.repeat, args.seed)
+    if args.suite == "filter":
+        from benchmarks import filter as filter_suite
+
+        return filter_suite.run(args.paragraphs, args.json, args.seed, args.preload, args.redis_sample, args.datasketch_preload)
     from benchmarks import scaling
 
     return scaling.run(args.sizes, args.json, args.seed, library=not args.no_library)
