@@ -14,7 +14,10 @@ The stages are the report's: paragraphs (:mod:`dedup.paragraphs`), normalization
 (within the batch by :class:`~dedup.lsh.BandedLSH`, against the index by
 :meth:`~dedup.index.Index.query`), and exact verification of every candidate on the shingle
 sets. As in the report, LSH may miss a pair (about 13% of pairs exactly at the threshold at the
-default settings, 1% of pairs 0.1 above it); nothing below the threshold is ever dropped.
+default settings, 1% of pairs 0.1 above it); nothing below the threshold is ever dropped. And as
+the report pairs a paragraph with at most 64 neighbours per bucket, the index gives a query at
+most 64 paragraphs per bucket (the earliest; see :mod:`dedup.index_sqlite`), so a band key that
+very many paragraphs share cannot make a batch fetch and verify all of them.
 Paragraphs with nothing left after normalization, shorter than ``min_words`` or longer than
 ``max_chars`` are kept without matching and are not indexed.
 
@@ -44,7 +47,9 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 import numpy as np
+from numba import njit, prange
 
+from dedup import _kernel
 from dedup.cluster import first_seen
 from dedup.documents import Document, as_documents
 from dedup.index import Fetched, Index, IndexParams
@@ -53,7 +58,7 @@ from dedup.normalization import NormalizedBatch, normalize_batch
 from dedup.paragraphs import Paragraph, _spans
 from dedup.pipeline import DEFAULT_MAX_CHARS, DEFAULT_THRESHOLD, Config
 from dedup.shingling import DEFAULT_SHINGLE, ShingleSpec
-from dedup.signatures import shingle_sets_of, signatures_of
+from dedup.signatures import permutations
 
 __all__ = [
     "Filter",
@@ -237,16 +242,74 @@ class _Prepared:
         return Paragraph(doc, self.numbers[i], self.lines[i], start, end, self.texts[i])
 
 
-def _gather(batch: NormalizedBatch, rows: np.ndarray) -> NormalizedBatch:
-    """The normalized text of ``rows`` only."""
-    if len(rows) == len(batch):
-        return batch
-    starts = batch.offsets[rows]
-    lengths = batch.offsets[rows + 1] - starts
-    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    index = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1], dtype=np.int64)
-    return NormalizedBatch(batch.data[index], offsets)
+@njit(parallel=True, cache=True)
+def hash_rows(data, offsets, rows, kind, n, a, b, bands, rows_per_band):  # pragma: no cover - compiled
+    """Band keys and exact shingle sets of paragraphs ``rows`` of a normalized batch, in one pass.
+
+    The same values as :func:`dedup._kernel.minhash` then :func:`dedup._kernel.band_keys`
+    (``(bands, len(rows))`` uint64) and :func:`dedup._kernel.shingle_sets` (sorted unique 64-bit
+    hashes, concatenated, with their offsets), from the same primitives: each shingle's bounds are
+    found once and its seed-0 xxHash32 serves both the signature and the low half of its 64-bit
+    hash, and the signature lives only in a per-thread scratch row."""
+    m = len(rows)
+    keys = np.empty((bands, m), dtype=np.uint64)
+    upper = np.zeros(m + 1, dtype=np.int64)
+    for k in range(m):
+        i = rows[k]
+        upper[k + 1] = upper[k] + max(offsets[i + 1] - offsets[i], 1)
+    scratch = np.empty(upper[m], dtype=np.uint64)
+    sizes = np.zeros(m, dtype=np.int64)
+    nchunks = (m + _kernel.CHUNK - 1) // _kernel.CHUNK
+    for c in prange(nchunks):
+        lo = c * _kernel.CHUNK
+        hi = min(m, lo + _kernel.CHUNK)
+        longest = 0
+        for k in range(lo, hi):
+            i = rows[k]
+            longest = max(longest, offsets[i + 1] - offsets[i])
+        starts = np.empty(longest + 1, dtype=np.int64)
+        ends = np.empty(longest + 1, dtype=np.int64)
+        mixed = np.empty(longest + 1, dtype=np.uint32)
+        row = np.empty(len(a), dtype=np.uint32)
+        for k in range(lo, hi):
+            i = rows[k]
+            count = _kernel.shingle_bounds(data, offsets[i], offsets[i + 1], kind, n, starts, ends)
+            base = upper[k]
+            for s in range(count):
+                low = _kernel.xxh32(data, starts[s], ends[s], 0)
+                scratch[base + s] = (_kernel.xxh32(data, starts[s], ends[s], _kernel.SEED_HI) << np.uint64(32)) | low
+                mixed[s] = np.uint32(_kernel.fmix32(low))
+            row[:] = np.uint32(0xFFFFFFFF)
+            for s in range(count):
+                h = mixed[s]
+                for j in range(len(row)):
+                    row[j] = min(row[j], np.uint32(a[j] * h + b[j]))
+            for band in range(bands):
+                keys[band, k] = _kernel._band_key(row, band, rows_per_band)
+            segment = scratch[base : base + count]
+            if count <= 32:
+                for x in range(1, count):
+                    value = segment[x]
+                    y = x - 1
+                    while y >= 0 and segment[y] > value:
+                        segment[y + 1] = segment[y]
+                        y -= 1
+                    segment[y + 1] = value
+            else:
+                segment.sort()
+            unique = 0
+            for s in range(count):
+                if s == 0 or segment[s] != segment[s - 1]:
+                    segment[unique] = segment[s]
+                    unique += 1
+            sizes[k] = unique
+    set_offsets = np.zeros(m + 1, dtype=np.int64)
+    for k in range(m):
+        set_offsets[k + 1] = set_offsets[k] + sizes[k]
+    hashes = np.empty(set_offsets[m], dtype=np.uint64)
+    for k in prange(m):
+        hashes[set_offsets[k] : set_offsets[k + 1]] = scratch[upper[k] : upper[k] + sizes[k]]
+    return keys, hashes, set_offsets
 
 
 class Filter:
@@ -352,8 +415,6 @@ class Filter:
     # -- hashing -----------------------------------------------------------------------------
 
     def _prepare(self, docs: list[Document], doc_spans: list[list[tuple[int, int, int]]]) -> _Prepared:
-        from dedup import _kernel
-
         doc_of: list[int] = []
         numbers: list[int] = []
         lines: list[int] = []
@@ -368,11 +429,10 @@ class Filter:
                 texts.append(doc.text[start:end])
         batch = normalize_batch(texts)
         rows = np.flatnonzero(self._eligible(batch, texts))
-        sub = _gather(batch, rows)
-        signatures = signatures_of(sub, self.shingle, self.config.num_perm, self.config.seed)
-        keys = _kernel.band_keys(signatures, self.lsh.bands, self.lsh.rows)
-        hashes, offsets = shingle_sets_of(sub, self.shingle, np.arange(len(rows)))
-        pairs = self.lsh.candidate_pairs(signatures)
+        a, b = permutations(self.config.num_perm, self.config.seed)
+        keys, hashes, offsets = hash_rows(batch.data, batch.offsets, rows, self.shingle.code, self.shingle.n, a, b, self.lsh.bands, self.lsh.rows)
+        # What BandedLSH.candidate_pairs(signatures) computes: the low 32 bits of the band keys.
+        pairs = self.lsh.pairs_from_keys(keys.astype(np.uint32))
         left, right = pairs[:, 0].copy(), pairs[:, 1].copy()
         jaccard, containment = _kernel.set_similarities(hashes, offsets, left, right)
         ok = jaccard >= self.config.threshold
@@ -412,8 +472,6 @@ class Filter:
     def _index_matches(self, p: _Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray, Fetched | None]:
         """For each matched row, its earliest indexed paragraph at or above the threshold:
         ``(its position in fetched or -1, jaccard, containment, fetched)``."""
-        from dedup import _kernel
-
         m = len(p.rows)
         found = np.full(m, -1, dtype=np.int64)
         sim_j = np.zeros(m)
@@ -501,6 +559,8 @@ class Filter:
             np.cumsum(sizes, out=offsets[1:])
             index = np.repeat(p.offsets[add_rows] - offsets[:-1], sizes) + np.arange(offsets[-1], dtype=np.int64)
             rows = p.rows[add_rows]
+            # An index that can reuse its query's sort of the band keys says so.
+            hint = {"queried": add_rows} if getattr(self.index, "reuses_query_sort", False) else {}
             pids = self.index.add(
                 [p.docs[d].name for d in p.doc_of[rows].tolist()],
                 np.asarray([p.numbers[int(i)] for i in rows], dtype=np.int64),
@@ -508,6 +568,7 @@ class Filter:
                 p.hashes[index],
                 offsets,
                 now,
+                **hint,
             )
         pid_of_row = np.full(m, -1, dtype=np.int64)
         pid_of_row[add_rows] = pids

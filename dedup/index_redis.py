@@ -39,6 +39,16 @@ script that wakes the next waiter. A worker that dies holding it blocks the othe
 ``ttl``. ``remove`` and ``prune`` take it too (per chunk), so a batch never sees paragraphs
 vanish between its query and its fetch.
 
+Crowded buckets: a query takes at most ``bucket_cap`` pids (default 64) from a bucket, as the
+embedded index does, so a band key shared by very many paragraphs (boilerplate that differs a
+little every time is kept, yet shares bands) does not bring them all back to be fetched and
+verified. Redis sets have no order, so the pids taken from a crowded bucket are a random
+sample of it (``SRANDMEMBER``), not the earliest ones; the trade-off is the embedded index's
+(see :mod:`dedup.index_sqlite`): a duplicate that shares only such a bucket with its match, and
+is not in the sample, is missed through that band. A crowded bucket is noticed from the size of
+a paragraph's union of buckets, so the server still reads it once per such query; it never
+sends it. The paragraphs of the batch in progress (not yet in Redis) are not capped.
+
 Memory: about 4.2 KB of Redis memory per stored paragraph at 31 bands and 40 shingles (one small
 set per band per paragraph is most of it).
 """
@@ -75,6 +85,8 @@ DEFAULT_PREFIX = "dedup:"
 # others resume soon after a worker dies holding it.
 DEFAULT_LOCK_TTL = 10.0
 DEFAULT_LOCK_WAIT = 300.0
+# Pids a query takes from one bucket (see the module's doc), as the embedded index does.
+DEFAULT_BUCKET_CAP = 64
 # A waiter asks for the lock at least every POLL seconds; one silent for STALE_MS has died.
 POLL = 0.05
 STALE_MS = 3000
@@ -102,11 +114,14 @@ class LockLost(IndexError_):
 # script slices it instead of receiving thousands of arguments. Lua's unpack() stops near 8,000
 # values, so variadic calls go in chunks of 2,000.
 
-# ARGV: bands, blob of n * bands bucket names, n. Returns "q pid q pid ...": every (query, pid)
-# pair sharing a band key, unique per query. One SUNION per paragraph, so the server looks up
-# each bucket once and the reply carries only hits.
+# ARGV: bands, blob of n * bands bucket names, n, cap. Returns "q pid q pid ...": every (query,
+# pid) pair sharing a band key, unique per query. One SUNION per paragraph, so the server looks
+# up each bucket once and the reply carries only hits. When a paragraph's union holds more than
+# ``cap`` pids, a bucket may be crowded: its buckets are read again one by one, and a bucket of
+# more than ``cap`` gives ``cap`` of its pids (SRANDMEMBER: a set has no order), so a query never
+# carries a huge bucket back.
 _QUERY = """
-local bands, blob = tonumber(ARGV[1]), ARGV[2]
+local bands, blob, cap = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[4])
 local call, sub = redis.call, string.sub
 local width = #blob / (bands * tonumber(ARGV[3]))
 local out, keys = {}, {}
@@ -116,7 +131,26 @@ for i = 0, tonumber(ARGV[3]) - 1 do
     keys[b] = sub(blob, s + 1, s + width)
     s = s + width
   end
-  for _, pid in ipairs(call('SUNION', unpack(keys))) do
+  local found = call('SUNION', unpack(keys))
+  if #found > cap then
+    local seen = {}
+    found = {}
+    for b = 1, bands do
+      local members
+      if call('SCARD', keys[b]) > cap then
+        members = call('SRANDMEMBER', keys[b], cap)
+      else
+        members = call('SMEMBERS', keys[b])
+      end
+      for _, pid in ipairs(members) do
+        if not seen[pid] then
+          seen[pid] = true
+          found[#found + 1] = pid
+        end
+      end
+    end
+  end
+  for _, pid in ipairs(found) do
     out[#out + 1] = i
     out[#out + 1] = pid
   end
@@ -378,9 +412,13 @@ class RedisIndex(Index):
         *,
         lock_ttl: float = DEFAULT_LOCK_TTL,
         lock_wait: float = DEFAULT_LOCK_WAIT,
+        bucket_cap: int = DEFAULT_BUCKET_CAP,
     ) -> None:
         if lock_ttl <= 0 or lock_wait < 0:
             raise ValueError("lock_ttl must be positive and lock_wait at least 0")
+        if bucket_cap < 1:
+            raise ValueError("bucket_cap must be at least 1")
+        self.bucket_cap = bucket_cap
         self._r = client
         self.params = params
         self.where = where
@@ -423,6 +461,7 @@ class RedisIndex(Index):
         lock_ttl: float = DEFAULT_LOCK_TTL,
         lock_wait: float = DEFAULT_LOCK_WAIT,
         socket_timeout: float = 60.0,
+        bucket_cap: int = DEFAULT_BUCKET_CAP,
     ) -> RedisIndex:
         """Open the index at ``spec`` (``redis://[:password@]host:port/N[?prefix=P]``, also
         ``rediss://`` and ``unix://path?db=N``). With ``params``, create it if missing (when
@@ -446,7 +485,7 @@ class RedisIndex(Index):
             stored = _read_or_create_params(client, where, prefix, params, create)
             if params is not None:
                 params.check_same(stored, f"the index at {where} (prefix {prefix!r})")
-            return cls(client, stored, where, prefix, lock_ttl=lock_ttl, lock_wait=lock_wait)
+            return cls(client, stored, where, prefix, lock_ttl=lock_ttl, lock_wait=lock_wait, bucket_cap=bucket_cap)
         except BaseException:
             client.close()
             raise
@@ -603,7 +642,7 @@ class RedisIndex(Index):
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
         self._check_lock()
         with self._talking():
-            reply = self._query(args=[self.params.bands, self._bucket_names(keys), n])
+            reply = self._query(args=[self.params.bands, self._bucket_names(keys), n, self.bucket_cap])
         flat = np.array(reply.split(), dtype=np.int64)
         qi, pids = flat[0::2], flat[1::2]
         if self._pending_pids:

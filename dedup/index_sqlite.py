@@ -19,8 +19,27 @@ the lookup is a log-structured merge of sorted arrays:
 - segments of similar size are merged ``merge_fanout`` at a time (size-tiered, as in LSM
   trees) by a background thread, which swaps its result in under the write lock; so a lookup
   searches a handful of arrays whatever the index's size, and a batch never waits for a merge;
-- a query sorts its keys once and walks each array with a galloping search: a batch of queries
-  costs about one pass over the pages it touches, not a binary search per key.
+- a query sorts its keys once; a segment of a million entries or more has a *key filter*, a
+  Bloom filter with each key's bits in one 64-bit word (12 bits per key, built in memory at its
+  first search, about 0.7% of absent keys pass), and only the keys that pass it are searched;
+  smaller segments are walked with a galloping search (a batch of queries costs about one pass
+  over the pages it touches); the tail's runs share one key filter. Nearly every band key of a
+  new paragraph is in no bucket, so a query costs about one word read per segment per key. The
+  filters are memory, not files: 1.5 bytes per entry, about 45 MB at a million paragraphs of
+  30 bands; a new segment's filter is built by the first query that meets it.
+- the sort of a batch's query keys is reused for its insert (the kept paragraphs' keys are a
+  subset of what was queried), so a batch sorts its keys once.
+
+Crowded buckets: a query takes at most ``bucket_cap`` pids (default 64) from each bucket, the
+earliest (lowest pids: sources are searched in pid order and equal keys are stored in pid
+order). A bucket can hold very many paragraphs that share one band, such as boilerplate that
+differs a little every time (kept, since it is below the threshold, yet sharing a band), and
+without a cap every new paragraph in it would fetch and verify all of them. The trade-off: a
+paragraph whose only shared band with its duplicate is such a bucket, with the duplicate beyond
+the first 64, is not found through that band; it is still found through any other band it
+shares, and first-seen matches, the earliest, are the ones kept. The report's LSH makes the
+same trade with its window of 64 neighbours per bucket. Removed paragraphs that a merge has not
+yet dropped from a segment count against the cap.
 
 Documents and ingest times are stored beside each row, and also as pid ranges (tables
 ``documents`` and ``ingests``), which is what ``remove`` and ``prune`` use: an index on a
@@ -56,6 +75,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import math
 import os
@@ -75,7 +95,7 @@ from numba import njit, prange
 
 from dedup.index import SCHEMA_VERSION, Fetched, Index, IndexError_, IndexMismatch, IndexParams
 
-__all__ = ["SQLiteIndex", "DB_NAME", "SEGMENTS_DIR", "DEFAULT_SEGMENT_ROWS", "DEFAULT_MERGE_FANOUT"]
+__all__ = ["SQLiteIndex", "DB_NAME", "SEGMENTS_DIR", "DEFAULT_SEGMENT_ROWS", "DEFAULT_MERGE_FANOUT", "DEFAULT_BUCKET_CAP"]
 
 DB_NAME = "index.db"
 SEGMENTS_DIR = "segments"
@@ -86,6 +106,14 @@ APPLICATION_ID = 0x64647570
 # 64k rows) cheap, and its segments large enough that merges are rare.
 DEFAULT_SEGMENT_ROWS = 65_536
 DEFAULT_MERGE_FANOUT = 4
+# Segments of at least this many entries get a key filter of this many bits per entry.
+FILTER_MIN_ENTRIES = 1 << 20
+FILTER_BITS_PER_KEY = 12
+# Tail runs kept apart before they are merged into one.
+MAX_RUNS = 16
+# Pids a query takes from one bucket (a band key shared by many paragraphs), the earliest ones:
+# the report's LSH pairs each paragraph with at most 64 neighbours per bucket too.
+DEFAULT_BUCKET_CAP = 64
 # Entries (16 bytes each) merged per step: bounds a merge's memory whatever the segments' size.
 MERGE_CHUNK = 1_000_000
 # How long a batch waits for another process's batch before giving up.
@@ -235,23 +263,184 @@ def sorted_ranges(keys, queries):
     return lo, hi
 
 
-def _expand(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(query position, entry position)`` for every entry inside the ranges ``[lo, hi)``."""
-    counts = hi - lo
-    hit = np.flatnonzero(counts)
-    if not len(hit):
-        empty = np.empty(0, dtype=np.int64)
-        return empty, empty
-    c = counts[hit]
-    ends = np.cumsum(c)
-    entries = np.repeat(lo[hit] - (ends - c), c) + np.arange(ends[-1], dtype=np.int64)
-    return np.repeat(hit, c), entries
+@njit(inline="always", cache=True)
+def _filter_word(key, words):
+    """The word of a key filter that holds ``key``: monotone in the key, so sorted keys (and
+    sorted queries) walk the filter in order."""
+    return np.int64(((key >> np.uint64(32)) * np.uint64(words)) >> np.uint64(32))
+
+
+@njit(inline="always", cache=True)
+def _filter_mask(key):
+    """Four bits of a 64-bit word, from bits of the key that :func:`_filter_word` does not use."""
+    one = np.uint64(1)
+    six = np.uint64(63)
+    return (one << (key & six)) | (one << ((key >> np.uint64(6)) & six)) | (one << ((key >> np.uint64(12)) & six)) | (one << ((key >> np.uint64(18)) & six))
+
+
+def filter_words(entries: int) -> int:
+    """Words of a key filter for ``entries`` keys: :data:`FILTER_BITS_PER_KEY` bits per key."""
+    return max(1, -(-entries * FILTER_BITS_PER_KEY // 64))
+
+
+@njit(parallel=True, cache=True)
+def fill_filter(bloom, keys):
+    """Add the ascending ``keys`` to the key filter ``bloom``: a Bloom filter with each key's
+    four bits in one 64-bit word, so that a test reads one word. At 12 bits per key about 0.7%
+    of absent keys pass. Filled in parallel over ranges of words, each from its own keys.
+
+    >>> import numpy as np
+    >>> keys = np.sort(np.array([5, 2**40, 2**63 + 7], dtype=np.uint64))
+    >>> bloom = np.zeros(4, dtype=np.uint64)
+    >>> fill_filter(bloom, keys)
+    >>> probe_filter(bloom, np.array([5, 6, 2**40, 2**63 + 7], dtype=np.uint64)).tolist()
+    [True, False, True, True]
+    """
+    words = len(bloom)
+    n = len(keys)
+    chunks = max(1, min(64, n // 65536))
+    for c in prange(chunks):
+        first_word = c * words // chunks
+        last_word = (c + 1) * words // chunks
+        # The first key at or after first_word: a binary search on the monotone word function.
+        lo = 0
+        hi = n
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if _filter_word(keys[mid], words) < first_word:
+                lo = mid + 1
+            else:
+                hi = mid
+        i = lo
+        while i < n:
+            key = keys[i]
+            w = _filter_word(key, words)
+            if w >= last_word:
+                break
+            bloom[w] |= _filter_mask(key)
+            i += 1
+
+
+@njit(parallel=True, cache=True)
+def probe_filter(bloom, queries):
+    """Which ``queries`` may be in the key filter ``bloom`` (every key in it passes)."""
+    m = len(queries)
+    words = len(bloom)
+    out = np.empty(m, dtype=np.bool_)
+    chunks = max(1, min(64, m // 8192))
+    for c in prange(chunks):
+        for j in range(c * m // chunks, (c + 1) * m // chunks):
+            q = queries[j]
+            mask = _filter_mask(q)
+            out[j] = (bloom[_filter_word(q, words)] & mask) == mask
+    return out
+
+
+@njit(parallel=True, cache=True)
+def search_at(keys, queries, at):
+    """:func:`sorted_ranges` for the few queries ``queries[at]``. Band keys are hashes, spread
+    evenly over 64 bits, so each search starts where its key should be (``q / 2**64`` of the
+    way) and gallops from there: a few steps, on a page or two."""
+    n = len(keys)
+    m = len(at)
+    lo = np.empty(m, dtype=np.int64)
+    hi = np.empty(m, dtype=np.int64)
+    scale = n / 18446744073709551616.0
+    chunks = max(1, min(64, m // 256))
+    for c in prange(chunks):
+        for k in range(c * m // chunks, (c + 1) * m // chunks):
+            q = queries[at[k]]
+            # Bracket the first index with keys >= q in (a, b].
+            g = min(max(np.int64(np.float64(q) * scale), 0), n - 1) if n else 0
+            if n == 0:
+                a = -1
+                b = 0
+            elif keys[g] < q:
+                a = g
+                step = 1
+                b = a + 1
+                while b < n and keys[b] < q:
+                    a = b
+                    step *= 2
+                    b = a + step
+                if b > n:
+                    b = n
+            else:
+                b = g
+                step = 1
+                a = b - 1
+                while a >= 0 and keys[a] >= q:
+                    b = a
+                    step *= 2
+                    a = b - step
+                if a < -1:
+                    a = -1
+            a += 1
+            while a < b:
+                mid = (a + b) >> 1
+                if keys[mid] < q:
+                    a = mid + 1
+                else:
+                    b = mid
+            lo[k] = a
+            while a < n and keys[a] == q:
+                a += 1
+            hi[k] = a
+    return lo, hi
+
+
+@njit(cache=True)
+def select_sorted(queries, order, n, slot):
+    """From the sorted band keys of a query (``queries``, ``order``: positions in the raveled
+    ``(bands, n)`` keys), those of the paragraphs with ``slot[column] >= 0``, in the same
+    order, with that slot: a stable sort of the subset, without sorting again."""
+    m = len(queries)
+    keys = np.empty(m, dtype=np.uint64)
+    slots = np.empty(m, dtype=np.int64)
+    count = 0
+    for j in range(m):
+        k = slot[order[j] % n]
+        if k >= 0:
+            keys[count] = queries[j]
+            slots[count] = k
+            count += 1
+    return keys[:count], slots[:count]
+
+
+@njit(cache=True)
+def _merge_two(keys, pids, lo, mid, hi, out_keys, out_pids):
+    """Merge the sorted runs ``[lo, mid)`` and ``[mid, hi)`` into ``out[lo:hi]``; on equal keys
+    the first run's entries come first."""
+    i = lo
+    j = mid
+    o = lo
+    while i < mid and j < hi:
+        if keys[j] < keys[i]:
+            out_keys[o] = keys[j]
+            out_pids[o] = pids[j]
+            j += 1
+        else:
+            out_keys[o] = keys[i]
+            out_pids[o] = pids[i]
+            i += 1
+        o += 1
+    while i < mid:
+        out_keys[o] = keys[i]
+        out_pids[o] = pids[i]
+        i += 1
+        o += 1
+    while j < hi:
+        out_keys[o] = keys[j]
+        out_pids[o] = pids[j]
+        j += 1
+        o += 1
 
 
 @njit(cache=True)
 def merge_runs(keys, pids, bounds):
     """Merge the sorted runs ``keys[bounds[r]:bounds[r + 1]]`` (with ``pids`` beside them) into
-    one sorted run, in one pass; equal keys keep the order of their runs.
+    one sorted run; equal keys keep the order of their runs. Adjacent runs are merged two at a
+    time, level by level: ``n log2(runs)`` steps of a two-way merge, not ``n * runs``.
 
     >>> import numpy as np
     >>> k, p = merge_runs(np.array([1, 4, 2, 4], dtype=np.uint64), np.array([10, 11, 20, 21], dtype=np.uint64), np.array([0, 2, 4]))
@@ -259,22 +448,32 @@ def merge_runs(keys, pids, bounds):
     ([1, 2, 4, 4], [10, 20, 11, 21])
     """
     runs = len(bounds) - 1
-    n = bounds[runs] - bounds[0]
-    out_keys = np.empty(n, dtype=np.uint64)
-    out_pids = np.empty(n, dtype=np.uint64)
-    heads = bounds[:runs].copy()
-    for o in range(n):
-        best = -1
-        best_key = np.uint64(0)
-        for r in range(runs):
-            h = heads[r]
-            if h < bounds[r + 1] and (best < 0 or keys[h] < best_key):
-                best = r
-                best_key = keys[h]
-        out_keys[o] = best_key
-        out_pids[o] = pids[heads[best]]
-        heads[best] += 1
-    return out_keys, out_pids
+    base = bounds[0]
+    n = bounds[runs] - base
+    src_keys = keys[base : base + n].copy()
+    src_pids = pids[base : base + n].copy()
+    dst_keys = np.empty(n, dtype=np.uint64)
+    dst_pids = np.empty(n, dtype=np.uint64)
+    edges = bounds - base
+    while len(edges) > 2:
+        count = len(edges) - 1
+        merged = np.empty(count // 2 + count % 2 + 1, dtype=np.int64)
+        k = 0
+        for r in range(0, count - 1, 2):
+            _merge_two(src_keys, src_pids, edges[r], edges[r + 1], edges[r + 2], dst_keys, dst_pids)
+            merged[k] = edges[r]
+            k += 1
+        if count % 2:
+            lo = edges[count - 1]
+            dst_keys[lo : edges[count]] = src_keys[lo : edges[count]]
+            dst_pids[lo : edges[count]] = src_pids[lo : edges[count]]
+            merged[k] = lo
+            k += 1
+        merged[k] = edges[count]
+        edges = merged
+        src_keys, dst_keys = dst_keys, src_keys
+        src_pids, dst_pids = dst_pids, src_pids
+    return src_keys, src_pids
 
 
 def _merged(pieces: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
@@ -319,6 +518,21 @@ class Segment:
     keys: np.ndarray = field(repr=False)
     pids: np.ndarray = field(repr=False)
     data_offset: int = field(repr=False)
+    bloom: np.ndarray | None = field(default=None, repr=False)
+
+    def hits(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The ascending ``queries`` found here: ``(their positions, lo, hi)`` with entries
+        ``[lo, hi)`` holding each. A large segment gets a key filter (1.5 bytes per entry, built
+        at its first search), so that a key it does not hold, nearly every one, costs one word
+        read instead of a search."""
+        if self.info.entries < FILTER_MIN_ENTRIES:
+            lo, hi = sorted_ranges(self.keys, queries)
+            at = np.flatnonzero(hi > lo)
+            return at, lo[at], hi[at]
+        if self.bloom is None:
+            self.bloom = np.zeros(filter_words(self.info.entries), dtype=np.uint64)
+            fill_filter(self.bloom, self.keys)
+        return _found(self.keys, queries, np.flatnonzero(probe_filter(self.bloom, queries)))
 
     @classmethod
     def load(cls, directory: Path, info: SegmentInfo) -> Segment:
@@ -346,6 +560,12 @@ class Segment:
         if len(keys) != count or len(pids) != count:
             raise IndexError_(f"{self.path}: segment file is truncated")
         return keys, pids
+
+
+def _found(keys: np.ndarray, queries: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    lo, hi = search_at(keys, queries, at)
+    keep = hi > lo
+    return at[keep], lo[keep], hi[keep]
 
 
 @dataclass
@@ -719,6 +939,9 @@ def _create(path: Path, params: IndexParams, segment_rows: int, merge_fanout: in
 class SQLiteIndex(Index):
     """The embedded index in directory ``path``. Use :meth:`open`."""
 
+    # add() takes ``queried`` (see there): the filter passes it.
+    reuses_query_sort = True
+
     def __init__(
         self,
         path: Path,
@@ -727,8 +950,10 @@ class SQLiteIndex(Index):
         segment_rows: int,
         merge_fanout: int,
         background: bool,
+        bucket_cap: int = DEFAULT_BUCKET_CAP,
     ) -> None:
         self.path = path
+        self.bucket_cap = bucket_cap
         self.params = params
         self.segment_rows = segment_rows
         self.merge_fanout = merge_fanout
@@ -739,8 +964,12 @@ class SQLiteIndex(Index):
         self._segments: dict[str, Segment] = {}
         self._covered = 0  # highest pid held by a segment
         self._runs: list[Run] = []  # tail entries, pids above _covered
+        self._tail_bloom: np.ndarray | None = None  # key filter of the runs in _tail_filter_runs
+        self._tail_filter_runs: list[Run] = []
         self._last_seen: int | None = None  # highest pid loaded into the tail; None: not loaded
         self._in_batch = False
+        # In a batch: the band keys of its last query, sorted, and their order (see add).
+        self._last_query: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._rows_cache: dict[int, tuple[str, int, float, bytes]] = {}
         self._doomed: list[Path] = []  # segment files to delete once their removal is committed
         self._maintainer: Maintainer | None = None
@@ -758,15 +987,19 @@ class SQLiteIndex(Index):
         merge_fanout: int = DEFAULT_MERGE_FANOUT,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         background: bool = True,
+        bucket_cap: int = DEFAULT_BUCKET_CAP,
     ) -> SQLiteIndex:
         """Open the index in directory ``spec``, creating it (with ``params``) if it does not
         exist and ``create`` is true; without ``params``, use those it stores.
 
         ``segment_rows`` and ``merge_fanout`` apply to a new index only; an existing one keeps
         those it was created with. ``busy_timeout``: seconds a batch waits for another
-        process's. ``background``: checkpoint and merge in a thread (else at batch starts)."""
+        process's. ``background``: checkpoint and merge in a thread (else at batch starts).
+        ``bucket_cap``: pids a query takes per bucket, the earliest (see the module's doc)."""
         if segment_rows < 1 or merge_fanout < 2:
             raise ValueError("segment_rows must be at least 1 and merge_fanout at least 2")
+        if bucket_cap < 1:
+            raise ValueError("bucket_cap must be at least 1")
         path = Path(spec)
         where = str(spec)
         db = path / DB_NAME
@@ -792,7 +1025,7 @@ class SQLiteIndex(Index):
                 raise IndexMismatch(f"{where}: index format version {stored.schema_version}; this dedup reads version {SCHEMA_VERSION}")
             if params is not None:
                 params.check_same(stored, where)
-            index = cls(path, conn, stored, int(meta["segment_rows"]), int(meta["merge_fanout"]), background)
+            index = cls(path, conn, stored, int(meta["segment_rows"]), int(meta["merge_fanout"]), background, bucket_cap)
             if background:
                 # Checkpoints are the maintainer's; this only bounds the log if it falls behind.
                 conn.execute("PRAGMA wal_autocheckpoint = 16384")
@@ -876,8 +1109,12 @@ class SQLiteIndex(Index):
                 raise IndexError_(f"{self.path}: index database is damaged (band keys of the wrong length)")
             self._runs.append(Run.of(keys.reshape(len(rows), self.params.bands).T, pids))
             self._last_seen = int(pids[-1])
-        # Each run costs a search per query; merging two is one linear pass.
-        if len(self._runs) > 4:
+        self._settle_runs()
+
+    def _settle_runs(self) -> None:
+        """Runs are searched behind one key filter of the whole tail, so only the few keys that
+        pass it cost a search in each run; merge them only beyond :data:`MAX_RUNS`."""
+        if len(self._runs) > MAX_RUNS:
             self._runs = [Run.merged(self._runs)]
 
     def _reset(self) -> None:
@@ -885,6 +1122,23 @@ class SQLiteIndex(Index):
         self._runs = []
         self._last_seen = None
         self._rows_cache.clear()
+
+    def _tail_filter(self) -> np.ndarray:
+        """The key filter of the tail's runs, brought up to date: runs appended since are added
+        to it; after any other change it is rebuilt."""
+        have = self._tail_filter_runs
+        runs = self._runs
+        if self._tail_bloom is None or len(have) > len(runs) or any(a is not b for a, b in zip(have, runs)):
+            entries = max(self.segment_rows * self.params.bands, sum(len(r.keys) for r in runs))
+            self._tail_bloom = np.zeros(filter_words(2 * entries), dtype=np.uint64)
+            have = []
+        elif sum(len(r.keys) for r in runs) > len(self._tail_bloom) * 64 // FILTER_BITS_PER_KEY:
+            self._tail_bloom = None
+            return self._tail_filter()
+        for run in runs[len(have) :]:
+            fill_filter(self._tail_bloom, run.keys)
+        self._tail_filter_runs = list(runs)
+        return self._tail_bloom
 
     def _tail_rows(self) -> int:
         return sum(len(r.keys) for r in self._runs) // self.params.bands
@@ -932,6 +1186,7 @@ class SQLiteIndex(Index):
                 yield
         finally:
             self._in_batch = False
+            self._last_query = None
             self._rows_cache.clear()
 
     def _maintain(self) -> None:
@@ -1000,14 +1255,32 @@ class SQLiteIndex(Index):
         if n == 0:
             return empty, empty
         queries, order = hash_sort(keys.ravel())
+        if self._in_batch:
+            self._last_query = (keys, queries, order)
         found_q, found_p = [], []
-        sources = [(s.keys, s.pids) for s in self._segments.values()] + [(r.keys, r.pids) for r in self._runs]
-        for skeys, spids in sources:
-            lo, hi = sorted_ranges(skeys, queries)
-            positions, entries = _expand(lo, hi)
-            if len(entries):
-                found_q.append(order[positions] % n)
-                found_p.append(spids[entries].astype(np.int64))
+        # Sources in pid order (segments by first pid, then the tail), so a bucket's budget
+        # goes to its earliest pids.
+        # Sources in pid order (segments by first pid, then the tail), so that a bucket's
+        # budget goes to its earliest pids.
+        found = [(*segment.hits(queries), segment.pids) for segment in self._segments.values()]
+        if self._runs:
+            maybe = np.flatnonzero(probe_filter(self._tail_filter(), queries))
+            found += [(*_found(run.keys, queries, maybe), run.pids) for run in self._runs]
+        budget = np.full(len(queries), self.bucket_cap, dtype=np.int64)
+        for at, lo, hi, spids in found:
+            if not len(at):
+                continue
+            # The first pids of each bucket, up to what is left of its budget.
+            take = np.minimum(hi - lo, budget[at])
+            budget[at] -= take
+            nonzero = take > 0
+            at, lo, take = at[nonzero], lo[nonzero], take[nonzero]
+            if not len(at):
+                continue
+            ends = np.cumsum(take)
+            entries = np.repeat(lo - (ends - take), take) + np.arange(ends[-1], dtype=np.int64)
+            found_q.append(np.repeat(order[at] % n, take))
+            found_p.append(spids[entries].astype(np.int64))
         if not found_q:
             return empty, empty
         q = np.concatenate(found_q)
@@ -1068,7 +1341,12 @@ class SQLiteIndex(Index):
         hashes: np.ndarray,
         offsets: np.ndarray,
         ingested_at: float,
+        *,
+        queried: np.ndarray | None = None,
     ) -> np.ndarray:
+        """See :meth:`Index.add`. ``queried``, optional: the positions of these paragraphs among
+        the band keys of this batch's last :meth:`query`, whose sort is then reused (checked:
+        keys that differ are sorted afresh)."""
         if not self._in_batch:
             with self.batch():
                 return self.add(doc_ids, paragraphs, band_keys, hashes, offsets, ingested_at)
@@ -1112,9 +1390,25 @@ class SQLiteIndex(Index):
             )
             conn.execute("INSERT INTO ingests (first_pid, last_pid, ingested_at) VALUES (?, ?, ?)", (first, first + n - 1, at))
             conn.execute("UPDATE counters SET value = value + ? WHERE name = 'paragraphs'", (n,))
-        self._runs.append(Run.of(keys, pids))
+        self._runs.append(self._run_of(keys, pids, queried))
+        self._settle_runs()
         self._last_seen = int(pids[-1])
         return pids
+
+    def _run_of(self, keys: np.ndarray, pids: np.ndarray, queried: np.ndarray | None) -> Run:
+        """The sorted run of new paragraphs: from the last query's sort when they are among its
+        paragraphs (``queried``: their positions in it), else sorted afresh."""
+        last = self._last_query
+        if queried is not None and last is not None:
+            band_keys, queries, order = last
+            queried = np.asarray(queried, dtype=np.int64)
+            n = band_keys.shape[1]
+            if len(queried) == keys.shape[1] and (len(queried) == 0 or (queried.min() >= 0 and queried.max() < n)) and np.array_equal(band_keys[:, queried], keys):
+                slot = np.full(n, -1, dtype=np.int64)
+                slot[queried] = np.arange(len(queried))
+                sorted_keys, slots = select_sorted(queries, order, n, slot)
+                return Run(sorted_keys, pids.astype(np.uint64)[slots])
+        return Run.of(keys, pids)
 
     def _delete_ranges(self, ranges: list[tuple[int, int]], doc_id: str | None = None) -> int:
         """Delete the paragraphs with pids in ``ranges`` (of document ``doc_id`` only, if given);

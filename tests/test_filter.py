@@ -278,3 +278,24 @@ def test_a_drop_names_its_match_unless_its_document_took_it() -> None:
         "match": {"doc": "e", "paragraph": 2, "ingested_at": "1970-01-01T00:00:00.000Z", "pid": 7},
         "text": "text",
     }
+
+
+@pytest.mark.parametrize("shingle", ["word:3", "word:1", "char:5"])
+def test_hashing_in_one_pass_gives_the_report_s_keys_and_sets(shingle: str) -> None:
+    import numpy as np
+
+    from dedup import _kernel
+    from dedup.filter import hash_rows
+    from dedup.normalization import normalize_batch
+    from dedup.shingling import ShingleSpec
+    from dedup.signatures import permutations, shingle_sets_of, signatures_of
+
+    texts = [SOLDIERS, SOLDIERS_ALSO, "", "Two words", "a b c", " ".join(["same"] * 80), " ".join(unique(k) for k in range(30)), KABA, OTHER]
+    batch = normalize_batch(texts)
+    rows = np.flatnonzero(batch.lengths() > 0)
+    spec = ShingleSpec.parse(shingle)
+    a, b = permutations(128, 1)
+    keys, hashes, offsets = hash_rows(batch.data, batch.offsets, rows, spec.code, spec.n, a, b, 30, 4)
+    assert keys.tolist() == _kernel.band_keys(signatures_of(batch, spec, 128, 1)[rows], 30, 4).tolist()
+    want_hashes, want_offsets = shingle_sets_of(batch, spec, rows)
+    assert hashes.tolist() == want_hashes.tolist() and offsets.tolist() == want_offsets.tolist()

@@ -505,3 +505,29 @@ def assert_clear(error: IndexError_, port: int) -> None:
     assert type(error) is IndexError_
     assert str(error).startswith(f"lost connection to Redis at 127.0.0.1:{port}: ")
     assert error.__cause__ is None and error.__suppress_context__  # no redis-py traceback
+
+
+def test_a_crowded_bucket_gives_at_most_the_cap(url: str) -> None:
+    with RedisIndex.open(url, PARAMS, bucket_cap=16) as index:
+        ids = list(range(1, 201))
+        keys = keys_of(*ids)
+        keys[0, :] = 999_999  # band 0: one bucket for all 200
+        hashes, offsets = sets_of(*ids)
+        with index.batch():
+            pids = index.add(["doc"] * 200, np.arange(200), keys, hashes, offsets, 1.0)
+        query = keys_of(5_000)
+        query[0, 0] = 999_999
+        query[3, 0] = keys_of(150)[3, 0]  # and one other band shared with paragraph 150
+        query_index, found = index.query(query)
+        got = set(found.tolist())
+        assert len(got) == len(found) and set(query_index.tolist()) == {0}
+        assert int(pids[149]) in got
+        assert len(got - {int(pids[149])}) in (15, 16) and got <= set(pids.tolist())
+        # a query that touches no crowded bucket is not capped
+        query_index, found = index.query(keys_of(7, 8))
+        assert sorted(found.tolist()) == [int(pids[6]), int(pids[7])]
+    with RedisIndex.open(url, PARAMS) as index:
+        assert index.bucket_cap == 64
+        query = keys_of(5_000)
+        query[0, 0] = 999_999
+        assert len(index.query(query)[1]) == 64
