@@ -43,8 +43,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import socket
-import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -52,9 +50,10 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._harness import Row, WorkerFailed, current_rss_mb, machine, print_machine, print_table, run_worker, write_json
+from benchmarks._redis import RedisServer
 from benchmarks.corpus import make_corpus, read_documents, write_corpus
 
-__all__ = ["PEERS", "run", "run_peer", "RedisProcess", "TARGET_EMBEDDED_RATE", "TARGET_EMBEDDED_RSS_MB", "TARGET_REDIS_RATE", "TARGET_VS_DATASKETCH_REDIS"]
+__all__ = ["PEERS", "run", "run_peer", "TARGET_EMBEDDED_RATE", "TARGET_EMBEDDED_RSS_MB", "TARGET_REDIS_RATE", "TARGET_VS_DATASKETCH_REDIS"]
 
 THRESHOLD = 0.5
 NUM_PERM = 128
@@ -73,89 +72,6 @@ PEERS = (
 REDIS_PEERS = {"datasketch_redis", "dedup_redis"}
 # What each peer is compared with: its datasketch counterpart on the same kind of storage.
 BASELINE_OF = {"datasketch_memory": "datasketch_memory", "dedup_sqlite": "datasketch_memory", "datasketch_redis": "datasketch_redis", "dedup_redis": "datasketch_redis"}
-
-
-# ---------------------------------------------------------------------------------------------
-# A redis-server of the suite's own.
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class RedisProcess:
-    """A ``redis-server`` on 127.0.0.1 at a free port, without persistence, in ``workdir``;
-    always stopped by :meth:`stop` (or leaving the ``with`` block)."""
-
-    def __init__(self, workdir: Path, binary: str | None = None) -> None:
-        found = binary or shutil.which("redis-server")
-        if found is None:
-            raise FileNotFoundError("redis-server is not installed (apt-get install redis-server)")
-        self.binary = found
-        self.workdir = workdir
-        self.port = 0
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> RedisProcess:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        for _ in range(5):  # a free port can be taken between finding and binding it
-            self.port = _free_port()
-            args = [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.workdir), "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes", "--logfile", str(self.workdir / "redis.log")]
-            self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            if self._ready():
-                return self
-            self.stop()
-        log = self.workdir / "redis.log"
-        raise RuntimeError(f"redis-server did not start:\n{log.read_text(errors='replace')[-2000:] if log.exists() else ''}")
-
-    def _ready(self) -> bool:
-        deadline = time.monotonic() + 10.0
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                return False
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(64).startswith(b"+PONG"):
-                        return True
-            except OSError:
-                pass
-            time.sleep(0.02)
-        return False
-
-    def peak_rss_mb(self) -> float:
-        """The server's own peak resident memory (``VmHWM``)."""
-        if self.process is None:
-            return float("nan")
-        try:
-            with open(f"/proc/{self.process.pid}/status", encoding="utf-8") as f:
-                for line in f:
-                    if line.startswith("VmHWM:"):
-                        return int(line.split()[1]) / 1024
-        except OSError:
-            pass
-        return float("nan")
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-
-    def __enter__(self) -> RedisProcess:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -431,7 +347,7 @@ def run(
                 }
                 if key == "datasketch_redis":
                     spec["sample"] = redis_sample
-                server = RedisProcess(work / "redis", redis_binary) if key in REDIS_PEERS else None
+                server = RedisServer(work / "redis", binary=redis_binary) if key in REDIS_PEERS else None
                 try:
                     if server is not None:
                         server.start()

@@ -423,6 +423,29 @@ def hash64(data, start, end):
     return (xxh32(data, start, end, SEED_HI) << U64(32)) | xxh32(data, start, end, 0)
 
 
+@njit(inline="always", cache=True)
+def _sort_unique(segment):
+    """Sort ``segment`` in place and move its distinct values to the front; return how many.
+    Most paragraphs have a few dozen shingles, where an insertion sort beats the general one."""
+    count = len(segment)
+    if count <= 32:
+        for x in range(1, count):
+            value = segment[x]
+            y = x - 1
+            while y >= 0 and segment[y] > value:
+                segment[y + 1] = segment[y]
+                y -= 1
+            segment[y + 1] = value
+    else:
+        segment.sort()
+    unique = 0
+    for s in range(count):
+        if s == 0 or segment[s] != segment[s - 1]:
+            segment[unique] = segment[s]
+            unique += 1
+    return unique
+
+
 @njit(parallel=True, cache=True)
 def shingle_sets(data, offsets, kind, n, rows):
     """The shingle sets of paragraphs ``rows``, as sorted unique 64-bit hashes, concatenated.
@@ -452,14 +475,7 @@ def shingle_sets(data, offsets, kind, n, rows):
             base = upper[k]
             for s in range(count):
                 scratch[base + s] = hash64(data, starts[s], ends[s])
-            segment = scratch[base : base + count]
-            segment.sort()
-            unique = 0
-            for s in range(count):
-                if s == 0 or segment[s] != segment[s - 1]:
-                    segment[unique] = segment[s]
-                    unique += 1
-            sizes[k] = unique
+            sizes[k] = _sort_unique(scratch[base : base + count])
     set_offsets = np.zeros(m + 1, dtype=np.int64)
     for k in range(m):
         set_offsets[k + 1] = set_offsets[k] + sizes[k]
@@ -467,6 +483,60 @@ def shingle_sets(data, offsets, kind, n, rows):
     for k in prange(m):
         hashes[set_offsets[k] : set_offsets[k + 1]] = scratch[upper[k] : upper[k] + sizes[k]]
     return hashes, set_offsets
+
+
+@njit(parallel=True, cache=True)
+def hash_rows(data, offsets, rows, kind, n, a, b, bands, rows_per_band):
+    """Band keys and exact shingle sets of paragraphs ``rows`` of a normalized batch, in one pass.
+
+    The same values as :func:`dedup.minhash` then :func:`dedup.band_keys`
+    (``(bands, len(rows))`` uint64) and :func:`dedup.shingle_sets` (sorted unique 64-bit
+    hashes, concatenated, with their offsets), from the same primitives: each shingle's bounds are
+    found once and its seed-0 xxHash32 serves both the signature and the low half of its 64-bit
+    hash, and the signature lives only in a per-thread scratch row."""
+    m = len(rows)
+    keys = np.empty((bands, m), dtype=np.uint64)
+    upper = np.zeros(m + 1, dtype=np.int64)
+    for k in range(m):
+        i = rows[k]
+        upper[k + 1] = upper[k] + max(offsets[i + 1] - offsets[i], 1)
+    scratch = np.empty(upper[m], dtype=np.uint64)
+    sizes = np.zeros(m, dtype=np.int64)
+    nchunks = (m + CHUNK - 1) // CHUNK
+    for c in prange(nchunks):
+        lo = c * CHUNK
+        hi = min(m, lo + CHUNK)
+        longest = 0
+        for k in range(lo, hi):
+            i = rows[k]
+            longest = max(longest, offsets[i + 1] - offsets[i])
+        starts = np.empty(longest + 1, dtype=np.int64)
+        ends = np.empty(longest + 1, dtype=np.int64)
+        mixed = np.empty(longest + 1, dtype=np.uint32)
+        row = np.empty(len(a), dtype=np.uint32)
+        for k in range(lo, hi):
+            i = rows[k]
+            count = shingle_bounds(data, offsets[i], offsets[i + 1], kind, n, starts, ends)
+            base = upper[k]
+            for s in range(count):
+                low = xxh32(data, starts[s], ends[s], 0)
+                scratch[base + s] = (xxh32(data, starts[s], ends[s], SEED_HI) << np.uint64(32)) | low
+                mixed[s] = np.uint32(fmix32(low))
+            row[:] = np.uint32(0xFFFFFFFF)
+            for s in range(count):
+                h = mixed[s]
+                for j in range(len(row)):
+                    row[j] = min(row[j], np.uint32(a[j] * h + b[j]))
+            for band in range(bands):
+                keys[band, k] = _band_key(row, band, rows_per_band)
+            sizes[k] = _sort_unique(scratch[base : base + count])
+    set_offsets = np.zeros(m + 1, dtype=np.int64)
+    for k in range(m):
+        set_offsets[k + 1] = set_offsets[k] + sizes[k]
+    hashes = np.empty(set_offsets[m], dtype=np.uint64)
+    for k in prange(m):
+        hashes[set_offsets[k] : set_offsets[k + 1]] = scratch[upper[k] : upper[k] + sizes[k]]
+    return keys, hashes, set_offsets
 
 
 @njit(parallel=True, cache=True)
@@ -646,6 +716,322 @@ def lsh_pairs(keys, window):
         order = orders[band]
         _bucket_pairs(keys[band][order], order, window, by_row, heads, band, left, right, counts[band], True)
     return left, right
+
+
+# ---------------------------------------------------------------------------------------------
+# The embedded index: sorted runs of band keys, their key filters and their searches.
+
+
+@njit(cache=True)
+def hash_sort(keys):
+    """``(sorted keys, order)`` for uniformly spread 64-bit keys (hashes), in O(n): a counting
+    sort on the top bits, then an insertion sort within each bucket (a few keys each). Stable.
+    About 5x faster than ``np.argsort`` on 300,000 keys; a bucket that is crowded all the same
+    (many equal keys, as from copies of one paragraph) falls back to a merge sort.
+
+    >>> import numpy as np
+    >>> keys, order = hash_sort(np.array([2**63, 5, 2**64 - 1, 5, 0], dtype=np.uint64))
+    >>> keys.tolist(), order.tolist()
+    ([0, 5, 5, 9223372036854775808, 18446744073709551615], [4, 1, 3, 0, 2])
+    """
+    n = len(keys)
+    bits = 4
+    while bits < 24 and (np.int64(1) << (bits + 3)) < n:
+        bits += 1
+    shift = np.uint64(64 - bits)
+    buckets = np.int64(1) << bits
+    starts = np.zeros(buckets + 1, dtype=np.int64)
+    for i in range(n):
+        starts[np.int64(keys[i] >> shift) + 1] += 1
+    for b in range(buckets):
+        starts[b + 1] += starts[b]
+    fill = starts[:-1].copy()
+    out = np.empty(n, dtype=np.uint64)
+    order = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        b = np.int64(keys[i] >> shift)
+        p = fill[b]
+        fill[b] = p + 1
+        out[p] = keys[i]
+        order[p] = i
+    for b in range(buckets):
+        lo = starts[b]
+        hi = starts[b + 1]
+        if hi - lo > 48:
+            sub = np.argsort(out[lo:hi], kind="mergesort")
+            out[lo:hi] = out[lo:hi][sub]
+            order[lo:hi] = order[lo:hi][sub]
+            continue
+        for i in range(lo + 1, hi):
+            key = out[i]
+            at = order[i]
+            j = i - 1
+            while j >= lo and out[j] > key:
+                out[j + 1] = out[j]
+                order[j + 1] = order[j]
+                j -= 1
+            out[j + 1] = key
+            order[j + 1] = at
+    return out, order
+
+
+@njit(parallel=True, cache=True)
+def sorted_ranges(keys, queries):
+    """For each of the ascending ``queries``, the range ``[lo, hi)`` of equal values in the
+    ascending ``keys``. A galloping search from the previous answer: a batch of queries costs
+    about ``q * log(n / q)`` steps rather than ``q * log(n)``, and reads ``keys`` in order. The
+    queries are cut into chunks searched in parallel.
+
+    >>> import numpy as np
+    >>> lo, hi = sorted_ranges(np.array([1, 3, 3, 8], dtype=np.uint64), np.array([0, 3, 3, 9], dtype=np.uint64))
+    >>> lo.tolist(), hi.tolist()
+    ([0, 1, 1, 4], [0, 3, 3, 4])
+    """
+    n = len(keys)
+    m = len(queries)
+    lo = np.empty(m, dtype=np.int64)
+    hi = np.empty(m, dtype=np.int64)
+    chunks = max(1, min(64, m // 8192))
+    for c in prange(chunks):
+        first = c * m // chunks
+        last = (c + 1) * m // chunks
+        if first >= last:
+            continue
+        pos = np.searchsorted(keys, queries[first])
+        for j in range(first, last):
+            q = queries[j]
+            if pos < n and keys[pos] < q:
+                a = pos  # keys[a] < q
+                b = pos + 1
+                step = 1
+                while b < n and keys[b] < q:
+                    a = b
+                    step *= 2
+                    b = a + step
+                if b > n:
+                    b = n
+                a += 1
+                while a < b:  # the first index in [a, b) with keys >= q, else b
+                    mid = (a + b) >> 1
+                    if keys[mid] < q:
+                        a = mid + 1
+                    else:
+                        b = mid
+                pos = a
+            lo[j] = pos
+            end = pos
+            while end < n and keys[end] == q:
+                end += 1
+            hi[j] = end
+    return lo, hi
+
+
+@njit(inline="always", cache=True)
+def _filter_word(key, words):
+    """The word of a key filter that holds ``key``: monotone in the key, so sorted keys (and
+    sorted queries) walk the filter in order."""
+    return np.int64(((key >> np.uint64(32)) * np.uint64(words)) >> np.uint64(32))
+
+
+@njit(inline="always", cache=True)
+def _filter_mask(key):
+    """Four bits of a 64-bit word, from bits of the key that :func:`_filter_word` does not use."""
+    one = np.uint64(1)
+    six = np.uint64(63)
+    return (one << (key & six)) | (one << ((key >> np.uint64(6)) & six)) | (one << ((key >> np.uint64(12)) & six)) | (one << ((key >> np.uint64(18)) & six))
+
+
+@njit(parallel=True, cache=True)
+def fill_filter(bloom, keys):
+    """Add the ascending ``keys`` to the key filter ``bloom``: a Bloom filter with each key's
+    four bits in one 64-bit word, so that a test reads one word. At 12 bits per key about 0.7%
+    of absent keys pass. Filled in parallel over ranges of words, each from its own keys.
+
+    >>> import numpy as np
+    >>> keys = np.sort(np.array([5, 2**40, 2**63 + 7], dtype=np.uint64))
+    >>> bloom = np.zeros(4, dtype=np.uint64)
+    >>> fill_filter(bloom, keys)
+    >>> probe_filter(bloom, np.array([5, 6, 2**40, 2**63 + 7], dtype=np.uint64)).tolist()
+    [True, False, True, True]
+    """
+    words = len(bloom)
+    n = len(keys)
+    chunks = max(1, min(64, n // 65536))
+    for c in prange(chunks):
+        first_word = c * words // chunks
+        last_word = (c + 1) * words // chunks
+        # The first key at or after first_word: a binary search on the monotone word function.
+        lo = 0
+        hi = n
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if _filter_word(keys[mid], words) < first_word:
+                lo = mid + 1
+            else:
+                hi = mid
+        i = lo
+        while i < n:
+            key = keys[i]
+            w = _filter_word(key, words)
+            if w >= last_word:
+                break
+            bloom[w] |= _filter_mask(key)
+            i += 1
+
+
+@njit(parallel=True, cache=True)
+def probe_filter(bloom, queries):
+    """Which ``queries`` may be in the key filter ``bloom`` (every key in it passes)."""
+    m = len(queries)
+    words = len(bloom)
+    out = np.empty(m, dtype=np.bool_)
+    chunks = max(1, min(64, m // 8192))
+    for c in prange(chunks):
+        for j in range(c * m // chunks, (c + 1) * m // chunks):
+            q = queries[j]
+            mask = _filter_mask(q)
+            out[j] = (bloom[_filter_word(q, words)] & mask) == mask
+    return out
+
+
+@njit(parallel=True, cache=True)
+def search_at(keys, queries, at):
+    """:func:`sorted_ranges` for the few queries ``queries[at]``. Band keys are hashes, spread
+    evenly over 64 bits, so each search starts where its key should be (``q / 2**64`` of the
+    way) and gallops from there: a few steps, on a page or two."""
+    n = len(keys)
+    m = len(at)
+    lo = np.empty(m, dtype=np.int64)
+    hi = np.empty(m, dtype=np.int64)
+    scale = n / 18446744073709551616.0
+    chunks = max(1, min(64, m // 256))
+    for c in prange(chunks):
+        for k in range(c * m // chunks, (c + 1) * m // chunks):
+            q = queries[at[k]]
+            # Bracket the first index with keys >= q in (a, b].
+            g = min(max(np.int64(np.float64(q) * scale), 0), n - 1) if n else 0
+            if n == 0:
+                a = -1
+                b = 0
+            elif keys[g] < q:
+                a = g
+                step = 1
+                b = a + 1
+                while b < n and keys[b] < q:
+                    a = b
+                    step *= 2
+                    b = a + step
+                if b > n:
+                    b = n
+            else:
+                b = g
+                step = 1
+                a = b - 1
+                while a >= 0 and keys[a] >= q:
+                    b = a
+                    step *= 2
+                    a = b - step
+                if a < -1:
+                    a = -1
+            a += 1
+            while a < b:
+                mid = (a + b) >> 1
+                if keys[mid] < q:
+                    a = mid + 1
+                else:
+                    b = mid
+            lo[k] = a
+            while a < n and keys[a] == q:
+                a += 1
+            hi[k] = a
+    return lo, hi
+
+
+@njit(cache=True)
+def select_sorted(queries, order, n, slot):
+    """From the sorted band keys of a query (``queries``, ``order``: positions in the raveled
+    ``(bands, n)`` keys), those of the paragraphs with ``slot[column] >= 0``, in the same
+    order, with that slot: a stable sort of the subset, without sorting again."""
+    m = len(queries)
+    keys = np.empty(m, dtype=np.uint64)
+    slots = np.empty(m, dtype=np.int64)
+    count = 0
+    for j in range(m):
+        k = slot[order[j] % n]
+        if k >= 0:
+            keys[count] = queries[j]
+            slots[count] = k
+            count += 1
+    return keys[:count], slots[:count]
+
+
+@njit(cache=True)
+def _merge_two(keys, pids, lo, mid, hi, out_keys, out_pids):
+    """Merge the sorted runs ``[lo, mid)`` and ``[mid, hi)`` into ``out[lo:hi]``; on equal keys
+    the first run's entries come first."""
+    i = lo
+    j = mid
+    o = lo
+    while i < mid and j < hi:
+        if keys[j] < keys[i]:
+            out_keys[o] = keys[j]
+            out_pids[o] = pids[j]
+            j += 1
+        else:
+            out_keys[o] = keys[i]
+            out_pids[o] = pids[i]
+            i += 1
+        o += 1
+    while i < mid:
+        out_keys[o] = keys[i]
+        out_pids[o] = pids[i]
+        i += 1
+        o += 1
+    while j < hi:
+        out_keys[o] = keys[j]
+        out_pids[o] = pids[j]
+        j += 1
+        o += 1
+
+
+@njit(cache=True)
+def merge_runs(keys, pids, bounds):
+    """Merge the sorted runs ``keys[bounds[r]:bounds[r + 1]]`` (with ``pids`` beside them) into
+    one sorted run; equal keys keep the order of their runs. Adjacent runs are merged two at a
+    time, level by level: ``n log2(runs)`` steps of a two-way merge, not ``n * runs``.
+
+    >>> import numpy as np
+    >>> k, p = merge_runs(np.array([1, 4, 2, 4], dtype=np.uint64), np.array([10, 11, 20, 21], dtype=np.uint64), np.array([0, 2, 4]))
+    >>> k.tolist(), p.tolist()
+    ([1, 2, 4, 4], [10, 20, 11, 21])
+    """
+    runs = len(bounds) - 1
+    base = bounds[0]
+    n = bounds[runs] - base
+    src_keys = keys[base : base + n].copy()
+    src_pids = pids[base : base + n].copy()
+    dst_keys = np.empty(n, dtype=np.uint64)
+    dst_pids = np.empty(n, dtype=np.uint64)
+    edges = bounds - base
+    while len(edges) > 2:
+        count = len(edges) - 1
+        merged = np.empty(count // 2 + count % 2 + 1, dtype=np.int64)
+        k = 0
+        for r in range(0, count - 1, 2):
+            _merge_two(src_keys, src_pids, edges[r], edges[r + 1], edges[r + 2], dst_keys, dst_pids)
+            merged[k] = edges[r]
+            k += 1
+        if count % 2:
+            lo = edges[count - 1]
+            dst_keys[lo : edges[count]] = src_keys[lo : edges[count]]
+            dst_pids[lo : edges[count]] = src_pids[lo : edges[count]]
+            merged[k] = lo
+            k += 1
+        merged[k] = edges[count]
+        edges = merged
+        src_keys, dst_keys = dst_keys, src_keys
+        src_pids, dst_pids = dst_pids, src_pids
+    return src_keys, src_pids
 
 
 # ---------------------------------------------------------------------------------------------

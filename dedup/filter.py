@@ -47,7 +47,6 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 import numpy as np
-from numba import njit, prange
 
 from dedup import _kernel
 from dedup.cluster import first_seen
@@ -242,76 +241,6 @@ class _Prepared:
         return Paragraph(doc, self.numbers[i], self.lines[i], start, end, self.texts[i])
 
 
-@njit(parallel=True, cache=True)
-def hash_rows(data, offsets, rows, kind, n, a, b, bands, rows_per_band):  # pragma: no cover - compiled
-    """Band keys and exact shingle sets of paragraphs ``rows`` of a normalized batch, in one pass.
-
-    The same values as :func:`dedup._kernel.minhash` then :func:`dedup._kernel.band_keys`
-    (``(bands, len(rows))`` uint64) and :func:`dedup._kernel.shingle_sets` (sorted unique 64-bit
-    hashes, concatenated, with their offsets), from the same primitives: each shingle's bounds are
-    found once and its seed-0 xxHash32 serves both the signature and the low half of its 64-bit
-    hash, and the signature lives only in a per-thread scratch row."""
-    m = len(rows)
-    keys = np.empty((bands, m), dtype=np.uint64)
-    upper = np.zeros(m + 1, dtype=np.int64)
-    for k in range(m):
-        i = rows[k]
-        upper[k + 1] = upper[k] + max(offsets[i + 1] - offsets[i], 1)
-    scratch = np.empty(upper[m], dtype=np.uint64)
-    sizes = np.zeros(m, dtype=np.int64)
-    nchunks = (m + _kernel.CHUNK - 1) // _kernel.CHUNK
-    for c in prange(nchunks):
-        lo = c * _kernel.CHUNK
-        hi = min(m, lo + _kernel.CHUNK)
-        longest = 0
-        for k in range(lo, hi):
-            i = rows[k]
-            longest = max(longest, offsets[i + 1] - offsets[i])
-        starts = np.empty(longest + 1, dtype=np.int64)
-        ends = np.empty(longest + 1, dtype=np.int64)
-        mixed = np.empty(longest + 1, dtype=np.uint32)
-        row = np.empty(len(a), dtype=np.uint32)
-        for k in range(lo, hi):
-            i = rows[k]
-            count = _kernel.shingle_bounds(data, offsets[i], offsets[i + 1], kind, n, starts, ends)
-            base = upper[k]
-            for s in range(count):
-                low = _kernel.xxh32(data, starts[s], ends[s], 0)
-                scratch[base + s] = (_kernel.xxh32(data, starts[s], ends[s], _kernel.SEED_HI) << np.uint64(32)) | low
-                mixed[s] = np.uint32(_kernel.fmix32(low))
-            row[:] = np.uint32(0xFFFFFFFF)
-            for s in range(count):
-                h = mixed[s]
-                for j in range(len(row)):
-                    row[j] = min(row[j], np.uint32(a[j] * h + b[j]))
-            for band in range(bands):
-                keys[band, k] = _kernel._band_key(row, band, rows_per_band)
-            segment = scratch[base : base + count]
-            if count <= 32:
-                for x in range(1, count):
-                    value = segment[x]
-                    y = x - 1
-                    while y >= 0 and segment[y] > value:
-                        segment[y + 1] = segment[y]
-                        y -= 1
-                    segment[y + 1] = value
-            else:
-                segment.sort()
-            unique = 0
-            for s in range(count):
-                if s == 0 or segment[s] != segment[s - 1]:
-                    segment[unique] = segment[s]
-                    unique += 1
-            sizes[k] = unique
-    set_offsets = np.zeros(m + 1, dtype=np.int64)
-    for k in range(m):
-        set_offsets[k + 1] = set_offsets[k] + sizes[k]
-    hashes = np.empty(set_offsets[m], dtype=np.uint64)
-    for k in prange(m):
-        hashes[set_offsets[k] : set_offsets[k + 1]] = scratch[upper[k] : upper[k] + sizes[k]]
-    return keys, hashes, set_offsets
-
-
 class Filter:
     """A pipeline step: documents in, documents out, each with only its kept paragraphs.
 
@@ -430,7 +359,7 @@ class Filter:
         batch = normalize_batch(texts)
         rows = np.flatnonzero(self._eligible(batch, texts))
         a, b = permutations(self.config.num_perm, self.config.seed)
-        keys, hashes, offsets = hash_rows(batch.data, batch.offsets, rows, self.shingle.code, self.shingle.n, a, b, self.lsh.bands, self.lsh.rows)
+        keys, hashes, offsets = _kernel.hash_rows(batch.data, batch.offsets, rows, self.shingle.code, self.shingle.n, a, b, self.lsh.bands, self.lsh.rows)
         # What BandedLSH.candidate_pairs(signatures) computes: the low 32 bits of the band keys.
         pairs = self.lsh.pairs_from_keys(keys.astype(np.uint32))
         left, right = pairs[:, 0].copy(), pairs[:, 1].copy()

@@ -285,7 +285,7 @@ def test_hashing_in_one_pass_gives_the_report_s_keys_and_sets(shingle: str) -> N
     import numpy as np
 
     from dedup import _kernel
-    from dedup.filter import hash_rows
+    from dedup._kernel import hash_rows
     from dedup.normalization import normalize_batch
     from dedup.shingling import ShingleSpec
     from dedup.signatures import permutations, shingle_sets_of, signatures_of

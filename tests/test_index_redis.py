@@ -18,7 +18,7 @@ import pytest
 
 redis = pytest.importorskip("redis")
 
-from redis_server import RedisServer, redis_server  # noqa: E402, F401 - the session fixture
+from redis_server import RedisServer, redis_server, require_redis_server  # noqa: E402, F401 - the session fixture
 
 from dedup.index import Fetched, IndexError_, IndexMismatch, IndexParams  # noqa: E402
 from dedup.index_redis import LockLost, RedisIndex  # noqa: E402
@@ -472,7 +472,7 @@ def test_threads_with_their_own_indexes_share_one_lock(url: str) -> None:
 
 
 def test_server_killed_mid_run_gives_clear_errors(tmp_path: Path) -> None:
-    server = RedisServer(tmp_path / "redis", persist=True).start()
+    server = RedisServer(tmp_path / "redis", persist=True, binary=require_redis_server()).start()
     port = server.port
     try:
         idx = RedisIndex.open(server.url(), PARAMS)
