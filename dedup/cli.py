@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import os
 import stat
 import sys
@@ -298,6 +299,9 @@ def report(
     if result.stats.documents == 0:
         fail(nothing_read(len(reader.skipped)))
     start = time.perf_counter()
+    # The result lives until the process ends: spare it the collector's passes while the
+    # report's many small objects are made.
+    gc.freeze()
     with open_output(output) as out:
         write_report(result, out, fmt)
     timer.seconds["output"] += time.perf_counter() - start

@@ -157,9 +157,6 @@ class ParagraphTable:
         starts = (np.frombuffer(self._start, dtype=np.int64) if len(self) else np.zeros(0, dtype=np.int64)) + bases[doc]
         return "".join(self.doc_texts), starts, starts + self.lengths()
 
-    def doc_index(self, i: int) -> int:
-        return self._doc[i]
-
     def text(self, i: int) -> str:
         return self.doc_texts[self._doc[i]][self._start[i] : self._end[i]]
 

@@ -12,6 +12,8 @@ LSH candidates → verified pairs → clusters.
 
 from __future__ import annotations
 
+import gc
+
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -280,19 +282,18 @@ def find_duplicates(
     with timer.stage("verify"):
         verified = verify(batch, config.shingle, firsts[candidates], config.threshold)
 
-    with timer.stage("cluster"):
+    with timer.stage("cluster"), _collector_paused():
         left = np.searchsorted(firsts, verified.left)
         right = np.searchsorted(firsts, verified.right)
         inner = first_seen(len(firsts), left, right, verified.jaccard, verified.containment)
         local = with_copies(inner, canonical, np.searchsorted(rows, firsts))
         assignment = Assignment(rows[local.rep], local.jaccard, local.containment)
         clusters = _clusters(table, rows, assignment, config)
+        per_doc_total = np.bincount(table.doc, minlength=len(table.docs))
+        duplicates = np.fromiter((m.index for c in clusters for m in c.members[1:]), dtype=np.int64)
+        per_doc_dups = np.bincount(table.doc[duplicates], minlength=len(table.docs))
+        per_document = {name: (int(per_doc_total[k]), int(per_doc_dups[k])) for k, name in enumerate(table.docs)}
 
-    per_doc_total = np.bincount(table.doc, minlength=len(table.docs)) if n else np.zeros(len(table.docs), dtype=np.int64)
-    per_doc_dups = np.zeros(len(table.docs), dtype=np.int64)
-    for cluster in clusters:
-        for member in cluster.members[1:]:
-            per_doc_dups[table.doc_index(member.index)] += 1
     stats = Stats(
         documents=len(table.docs),
         paragraphs=n,
@@ -305,10 +306,24 @@ def find_duplicates(
         duplicate_paragraphs=sum(c.size - 1 for c in clusters),
         candidate_pairs=verified.checked,
         verified_pairs=len(verified),
-        per_document={name: (int(per_doc_total[k]), int(per_doc_dups[k])) for k, name in enumerate(table.docs)},
+        per_document=per_document,
     )
     long_ones = [table.paragraph(int(i)) for i in np.flatnonzero(too_long)]
     return Result(clusters, stats, config, list(skipped or []), timer.seconds, long_ones)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Building the result makes hundreds of thousands of small objects, none of them in a
+    cycle: the collector's passes over everything alive would only add time that grows faster
+    than the input."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _clusters(table: ParagraphTable, rows: np.ndarray, assignment: Assignment, config: Config) -> list[Cluster]:
