@@ -30,6 +30,18 @@ def _sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
+# The filter suite's peers (benchmarks.filter.PEERS), named here so that --help needs no import.
+_PEER_KEYS = ("datasketch_memory", "datasketch_redis", "dedup_sqlite", "dedup_redis")
+
+
+def _peers(text: str) -> tuple[str, ...]:
+    peers = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [p for p in peers if p not in _PEER_KEYS]
+    if unknown or not peers:
+        raise argparse.ArgumentTypeError(f"peers are {', '.join(_PEER_KEYS)}, not {text!r}")
+    return peers
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m benchmarks", description="dedup against its peers, in the same run; each peer in a fresh process.")
     suites = root.add_subparsers(dest="suite", required=True, metavar="{hashing,report,scaling,filter}")
@@ -55,6 +67,7 @@ def parser() -> argparse.ArgumentParser:
     filter_.add_argument("--preload", type=_non_negative, default=1_000_000, help="paragraphs indexed before the stream, from another corpus; 0 skips that setting (default 1,000,000)")
     filter_.add_argument("--redis-sample", type=_positive, default=2_000, help="paragraphs for the slow datasketch Redis peer (default 2,000)")
     filter_.add_argument("--datasketch-preload", type=_non_negative, default=100_000, help="at most this many preloaded into datasketch in memory (default 100,000)")
+    filter_.add_argument("--peers", type=_peers, default=None, help="comma-separated peers to run (default all): " + ", ".join(_PEER_KEYS))
 
     for sub in (hashing, report, scaling, filter_):
         sub.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH")
@@ -75,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.suite == "filter":
         from benchmarks import filter as filter_suite
 
-        return filter_suite.run(args.paragraphs, args.json, args.seed, args.preload, args.redis_sample, args.datasketch_preload)
+        peers = args.peers or tuple(_PEER_KEYS)
+        return filter_suite.run(args.paragraphs, args.json, args.seed, args.preload, args.redis_sample, args.datasketch_preload, peers=peers)
     from benchmarks import scaling
 
     return scaling.run(args.sizes, args.json, args.seed, library=not args.no_library)

@@ -289,6 +289,7 @@ def run(
     redis_sample: int = 2_000,
     datasketch_preload: int = 100_000,
     threshold: float = THRESHOLD,
+    peers: tuple[str, ...] = tuple(key for key, _ in PEERS),
 ) -> int:
     """Run the filter suite and print its table; returns the exit status."""
     from dedup.filter import index_params
@@ -321,6 +322,8 @@ def run(
         del pre
         for setting, count in settings:
             for key, label in PEERS:
+                if key not in peers:
+                    continue
                 name = f"{label}, {setting}"
                 if key == "datasketch_redis" and count:
                     skipped[f"{key}:{setting}"] = "not preloaded: at its rate a preload would take hours"

@@ -110,3 +110,18 @@ def test_no_redis_server_is_left_running(suite: tuple[dict[str, Any], str]) -> N
     # The suite's servers run from its temporary directory, which is gone once it ends.
     done = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True)
     assert "dedup-bench-filter-" not in done.stdout
+
+
+def test_peers_can_be_chosen(tmp_path: Path) -> None:
+    out = tmp_path / "rows.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "filter", "--paragraphs", "100", "--preload", "0", "--peers", "dedup_sqlite", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr
+    assert set(rows_by(json.loads(out.read_text()))) == {("dedup_sqlite", "empty")}
+    wrong = subprocess.run([sys.executable, "-m", "benchmarks", "filter", "--peers", "nope"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert wrong.returncode == 2 and "peers are" in wrong.stderr
