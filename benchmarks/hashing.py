@@ -201,11 +201,7 @@ def shingle_counts(texts: list[str]) -> np.ndarray:
     """How many word 3-grams (repeats included) each paragraph has under dedup's rules."""
     from dedup.normalization import normalize_batch
 
-    batch = normalize_batch(texts)
-    lengths = batch.lengths()
-    marks = np.zeros(len(batch.data) + 1, dtype=np.int64)
-    np.cumsum(batch.data == 32, out=marks[1:])
-    words = np.where(lengths == 0, 0, marks[batch.offsets[1:]] - marks[batch.offsets[:-1]] + 1)
+    words = normalize_batch(texts).word_counts()
     return np.where(words == 0, 0, np.maximum(words - 2, 1))
 
 

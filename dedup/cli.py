@@ -30,6 +30,9 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     sys.exit(code)
 
 
+# A lone surrogate (JSON text may carry one, as "\ud800") has no UTF-8 form: it is written as
+# that escape, which inside a JSON string reads back as the same character.
+UNENCODABLE = "backslashreplace"
 # Warnings of one kind listed one by one before the rest are counted in one line.
 MAX_LISTED = 20
 
@@ -150,6 +153,7 @@ def open_output(path: str) -> Iterator[IO[str]]:
     file had (or a new file's). Anything that is not a regular file (``/dev/null``, a FIFO) is
     written in place."""
     if path == "-":
+        sys.stdout.reconfigure(errors=UNENCODABLE)  # type: ignore[union-attr]
         yield sys.stdout
         sys.stdout.flush()
         return
@@ -158,7 +162,7 @@ def open_output(path: str) -> Iterator[IO[str]]:
     except FileNotFoundError:
         existing = None
     if existing is not None and not stat.S_ISREG(existing.st_mode):
-        with open(path, "w", encoding="utf-8", newline="") as out:
+        with open(path, "w", encoding="utf-8", errors=UNENCODABLE, newline="") as out:
             yield out
         return
     directory = os.path.dirname(os.path.abspath(path))
@@ -174,7 +178,7 @@ def open_output(path: str) -> Iterator[IO[str]]:
             os.umask(umask)
             mode = 0o666 & ~umask
         os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+        with os.fdopen(fd, "w", encoding="utf-8", errors=UNENCODABLE, newline="") as out:
             yield out
         os.replace(tmp, path)
     except BaseException:
@@ -358,7 +362,7 @@ def open_stream(path: str) -> Iterator[IO[bytes]]:
 def _jsonl(rows: list[dict[str, Any]]) -> bytes:
     import json
 
-    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8", "surrogatepass")
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8", UNENCODABLE)
 
 
 def nothing_read(skipped: int) -> str:
@@ -497,7 +501,7 @@ def index_stats(spec: str, as_json: bool) -> None:
     """
     import json
 
-    from dedup.filter import iso_time
+    from dedup.index import iso_time
     from dedup.index import open_index
 
     with open_index(spec, None, create=False) as index:
@@ -564,7 +568,7 @@ def index_prune(spec: str, before: str) -> None:
     Example:
       dedup index prune idx/ --before 2024-01-01
     """
-    from dedup.filter import iso_time
+    from dedup.index import iso_time
     from dedup.index import open_index
 
     try:
@@ -591,7 +595,7 @@ def index_export(spec: str, output: str) -> None:
     """
     import json
 
-    from dedup.filter import iso_time
+    from dedup.index import iso_time
     from dedup.index import open_index
 
     with open_index(spec, None, create=False) as index, open_output(output) as out:

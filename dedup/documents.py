@@ -86,7 +86,7 @@ class DocumentReader:
             path = Path(source)
             if not path.exists():
                 raise InputError(f"{source}: no such file or directory")
-            if path.is_dir() and not any(True for _ in self._walk(path)):
+            if path.is_dir() and not any(True for _ in self._walk(path, record=False)):
                 patterns = ", ".join(self.globs)
                 raise InputError(f"{source}: directory holds no files matching {patterns} (use --glob to choose others)")
 
@@ -107,8 +107,12 @@ class DocumentReader:
                 except OSError as err:
                     self.skipped.append(Skip(name, f"cannot read: {err.strerror or err}"))
 
-    def _walk(self, directory: Path) -> Iterator[Path]:
-        for root, dirs, files in os.walk(directory):
+    def _walk(self, directory: Path, record: bool = True) -> Iterator[Path]:
+        def unreadable(err: OSError) -> None:  # os.walk would pass over it without a word
+            if record:
+                self.skipped.append(Skip(str(err.filename), f"cannot read directory: {err.strerror or err}"))
+
+        for root, dirs, files in os.walk(directory, onerror=unreadable):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in files:
                 if any(fnmatch.fnmatch(name, pattern) for pattern in self.globs):

@@ -43,7 +43,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Literal
 
 import numpy as np
@@ -51,11 +50,11 @@ import numpy as np
 from dedup import _kernel
 from dedup.cluster import first_seen
 from dedup.documents import Document, as_documents
-from dedup.index import Fetched, Index, IndexParams
+from dedup.index import Fetched, Index, IndexParams, iso_time
 from dedup.lsh import DEFAULT_WINDOW, BandedLSH, lsh_params
-from dedup.normalization import NormalizedBatch, normalize_batch
+from dedup.normalization import normalize_batch
 from dedup.paragraphs import Paragraph, _spans
-from dedup.pipeline import DEFAULT_MAX_CHARS, DEFAULT_THRESHOLD, Config
+from dedup.pipeline import DEFAULT_MAX_CHARS, DEFAULT_THRESHOLD, Config, left_out
 from dedup.shingling import DEFAULT_SHINGLE, ShingleSpec
 from dedup.signatures import permutations
 
@@ -95,15 +94,6 @@ def index_params(
     config = Config(threshold=threshold, shingle=shingle, num_perm=num_perm, seed=seed)  # checks every value
     bands, rows = lsh_params(config.threshold, config.num_perm)
     return IndexParams(num_perm=config.num_perm, seed=config.seed, shingle=str(config.shingle), threshold=config.threshold, bands=bands, rows=rows)
-
-
-def iso_time(seconds: float) -> str:
-    """Unix seconds as ISO 8601 UTC, to the millisecond.
-
-    >>> iso_time(0)
-    '1970-01-01T00:00:00.000Z'
-    """
-    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -356,8 +346,10 @@ class Filter:
                 lines.append(line)
                 spans.append((start, end))
                 texts.append(doc.text[start:end])
-        batch = normalize_batch(texts)
-        rows = np.flatnonzero(self._eligible(batch, texts))
+        too_long = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) > self.config.max_chars
+        batch = normalize_batch([text if not long else "" for text, long in zip(texts, too_long.tolist())])
+        empty, short = left_out(batch, too_long, self.config)
+        rows = np.flatnonzero(~(too_long | empty | short))
         a, b = permutations(self.config.num_perm, self.config.seed)
         keys, hashes, offsets = _kernel.hash_rows(batch.data, batch.offsets, rows, self.shingle.code, self.shingle.n, a, b, self.lsh.bands, self.lsh.rows)
         # What BandedLSH.candidate_pairs(signatures) computes: the low 32 bits of the band keys.
@@ -381,20 +373,6 @@ class Filter:
             jaccard[ok],
             containment[ok],
         )
-
-    def _eligible(self, batch: NormalizedBatch, texts: list[str]) -> np.ndarray:
-        """Paragraphs that take part in matching: not empty after normalization, not longer
-        than ``max_chars``, not shorter than ``min_words`` (the report's rules)."""
-        lengths = batch.lengths()
-        empty = lengths == 0
-        too_long = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) > self.config.max_chars
-        eligible = ~empty & ~too_long
-        if self.config.min_words > 0 and len(batch.data):
-            marks = np.zeros(len(batch.data) + 1, dtype=np.int64)
-            marks[1:] = np.cumsum(batch.data == 32)
-            words = marks[batch.offsets[1:]] - marks[batch.offsets[:-1]] + 1
-            eligible &= words >= self.config.min_words
-        return eligible
 
     # -- deciding ----------------------------------------------------------------------------
 
@@ -528,7 +506,9 @@ class Filter:
                 reason: Reason = "input" if own[k] else "index"
                 match = Match(pid, fetched.doc_ids[f], int(fetched.paragraphs[f]), float(fetched.ingested_at[f]))
                 drops_of[d].append(Drop(p.paragraph(i, names[d]), reason, float(index_j[k]), float(index_c[k]), match))
-            elif k >= 0 and by_input[k]:
+            elif k >= 0 and by_input[k] and pid_of_row[rep[k]] >= 0:
+                # (A repeat of a paragraph that was never written, its document being dropped
+                # whole, is dropped with its own document: the branch below.)
                 r = int(rep[k])
                 rep_i = int(p.rows[r])
                 j, c = verified[(r, k)]

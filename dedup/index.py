@@ -21,13 +21,39 @@ import abc
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 
-__all__ = ["IndexParams", "IndexError_", "IndexMismatch", "Index", "Fetched", "open_index", "SCHEMA_VERSION"]
+__all__ = ["IndexParams", "IndexError_", "IndexMismatch", "Index", "Fetched", "open_index", "SCHEMA_VERSION", "stored_doc_id", "loaded_doc_id", "iso_time"]
 
 SCHEMA_VERSION = 1
+
+
+def iso_time(seconds: float) -> str:
+    """Unix seconds as ISO 8601 UTC, to the millisecond.
+
+    >>> iso_time(0)
+    '1970-01-01T00:00:00.000Z'
+    """
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def stored_doc_id(doc: str) -> str | bytes:
+    """A document id as a store keeps it: the text, or, for an id that is not valid Unicode
+    (a lone surrogate, from an undecodable file name or a JSON escape), its bytes, kept with
+    ``surrogatepass`` so that it round-trips (:func:`loaded_doc_id`)."""
+    try:
+        doc.encode("utf-8")
+    except UnicodeEncodeError:
+        return doc.encode("utf-8", "surrogatepass")
+    return doc
+
+
+def loaded_doc_id(value: str | bytes) -> str:
+    """The id :func:`stored_doc_id` stored."""
+    return value.decode("utf-8", "surrogatepass") if isinstance(value, bytes) else value
 
 
 class IndexError_(Exception):

@@ -93,7 +93,7 @@ from urllib.request import pathname2url
 import numpy as np
 
 from dedup._kernel import fill_filter, hash_sort, merge_runs, probe_filter, search_at, select_sorted, sorted_ranges
-from dedup.index import SCHEMA_VERSION, Fetched, Index, IndexError_, IndexMismatch, IndexParams
+from dedup.index import SCHEMA_VERSION, Fetched, Index, IndexError_, IndexMismatch, IndexParams, loaded_doc_id, stored_doc_id
 
 __all__ = ["SQLiteIndex", "DB_NAME", "SEGMENTS_DIR", "DEFAULT_SEGMENT_ROWS", "DEFAULT_MERGE_FANOUT", "DEFAULT_BUCKET_CAP"]
 
@@ -1014,7 +1014,7 @@ class SQLiteIndex(Index):
         np.cumsum(sizes, out=offsets[1:])
         return Fetched(
             pids=pids,
-            doc_ids=[r[0] for r in rows],
+            doc_ids=[loaded_doc_id(r[0]) for r in rows],
             paragraphs=np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows)),
             ingested_at=np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows)),
             hashes=np.frombuffer(b"".join(r[3] for r in rows), dtype="<u8").astype(np.uint64),
@@ -1046,7 +1046,7 @@ class SQLiteIndex(Index):
             raise ValueError("doc_ids, paragraphs, band keys and offsets must describe the same paragraphs")
         if n == 0:
             return np.empty(0, dtype=np.int64)
-        names = [str(d) for d in doc_ids]
+        names = [stored_doc_id(str(d)) for d in doc_ids]
         at = float(ingested_at)
         # One bytes object each, sliced: much cheaper than a numpy tobytes() per row.
         key_bytes = np.ascontiguousarray(keys.T, dtype="<u8").tobytes()
@@ -1098,7 +1098,7 @@ class SQLiteIndex(Index):
                 return Run(sorted_keys, pids.astype(np.uint64)[slots])
         return Run.of(keys, pids)
 
-    def _delete_ranges(self, ranges: list[tuple[int, int]], doc_id: str | None = None) -> int:
+    def _delete_ranges(self, ranges: list[tuple[int, int]], doc_id: str | bytes | None = None) -> int:
         """Delete the paragraphs with pids in ``ranges`` (of document ``doc_id`` only, if given);
         list their pids as removed, for merges to drop from the segments."""
         where = "pid BETWEEN ? AND ?" + ("" if doc_id is None else " AND doc_id = ?")
@@ -1123,7 +1123,7 @@ class SQLiteIndex(Index):
     def remove(self, doc_ids: list[str]) -> int:
         count = 0
         with self._removing(), self._sql() as conn:
-            for doc in sorted({str(d) for d in doc_ids}):
+            for doc in map(stored_doc_id, sorted({str(d) for d in doc_ids})):
                 ranges = conn.execute("SELECT first_pid, last_pid FROM documents WHERE doc_id = ?", (doc,)).fetchall()
                 count += self._delete_ranges(ranges, doc)
                 conn.execute("DELETE FROM documents WHERE doc_id = ?", (doc,))
@@ -1156,7 +1156,10 @@ class SQLiteIndex(Index):
             finally:
                 if own:
                     conn.execute("COMMIT")
-        size = sum(f.stat().st_size for f in self.path.rglob("*") if f.is_file())
+        size = 0
+        for f in self.path.rglob("*"):
+            with contextlib.suppress(FileNotFoundError):  # a merge may remove a segment meanwhile
+                size += f.stat().st_size if f.is_file() else 0
         return {
             "backend": "sqlite",
             "location": str(self.path),
@@ -1183,7 +1186,7 @@ class SQLiteIndex(Index):
                 cursor = conn.execute("SELECT pid, doc_id, paragraph, ingested_at, length(hashes) / 8 FROM paragraphs ORDER BY pid")
                 while rows := cursor.fetchmany(10_000):
                     for pid, doc, number, at, shingles in rows:
-                        yield {"pid": pid, "doc": doc, "paragraph": number, "ingested_at": at, "shingles": shingles}
+                        yield {"pid": pid, "doc": loaded_doc_id(doc), "paragraph": number, "ingested_at": at, "shingles": shingles}
             finally:
                 conn.close()
 

@@ -209,6 +209,18 @@ class NormalizedBatch:
     def lengths(self) -> np.ndarray:
         return np.diff(self.offsets)
 
+    def word_counts(self) -> np.ndarray:
+        """Words in each paragraph: normalized text has one space between words and none at
+        the ends, so it is the spaces plus one (zero for an empty paragraph).
+
+        >>> normalize_batch(["Two words.", "", "one"]).word_counts().tolist()
+        [2, 0, 1]
+        """
+        spaces = np.zeros(len(self.data) + 1, dtype=np.int64)
+        np.cumsum(self.data == 32, out=spaces[1:])
+        counts = spaces[self.offsets[1:]] - spaces[self.offsets[:-1]] + 1
+        return np.where(self.lengths() == 0, 0, counts)
+
 
 def normalize_batch(texts: list[str]) -> NormalizedBatch:
     """Normalize a batch of paragraphs at once; the result equals :func:`normalize` on each.

@@ -190,21 +190,16 @@ def _timed_documents(documents: Iterable[Document], timer: Timer) -> Iterator[Do
         yield doc
 
 
-def _eligible(batch: NormalizedBatch, lengths: np.ndarray, config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Masks of paragraphs that are empty after normalization, too short, and too long."""
-    empty = batch.lengths() == 0
-    too_long = lengths > config.max_chars
+def left_out(batch: NormalizedBatch, too_long: np.ndarray, config: Config) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the paragraphs left out of matching besides the ``too_long`` ones (which are
+    not normalized at all): those empty after normalization, and those shorter than
+    ``min_words``. The three masks do not overlap."""
+    empty = (batch.lengths() == 0) & ~too_long
     if config.min_words > 0:
-        spaces = np.zeros(len(batch), dtype=np.int64)
-        if len(batch.data):
-            marks = np.zeros(len(batch.data) + 1, dtype=np.int64)
-            marks[1:] = np.cumsum(batch.data == 32)
-            spaces = marks[batch.offsets[1:]] - marks[batch.offsets[:-1]]
-        words = np.where(empty, 0, spaces + 1)
-        short = ~empty & (words < config.min_words)
+        short = ~empty & ~too_long & (batch.word_counts() < config.min_words)
     else:
         short = np.zeros(len(batch), dtype=bool)
-    return empty, short & ~too_long, too_long & ~empty
+    return empty, short
 
 
 def _distinct(batch: NormalizedBatch, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -261,9 +256,10 @@ def find_duplicates(
 
     with timer.stage("normalize"):
         joined, starts, ends = table.global_spans()
-        batch = normalize_spans(joined, starts, ends)
+        too_long = ends - starts > config.max_chars
+        batch = normalize_spans(joined, starts, np.where(too_long, starts, ends))  # not the long ones
         del joined
-        empty, short, too_long = _eligible(batch, ends - starts, config)
+        empty, short = left_out(batch, too_long, config)
         rows = np.flatnonzero(~(empty | short | too_long))
         # Exact copies are settled here; only distinct texts go on to hashing and LSH.
         firsts, canonical = _distinct(batch, rows)
@@ -286,13 +282,16 @@ def find_duplicates(
         left = np.searchsorted(firsts, verified.left)
         right = np.searchsorted(firsts, verified.right)
         inner = first_seen(len(firsts), left, right, verified.jaccard, verified.containment)
-        local = with_copies(inner, canonical, np.searchsorted(rows, firsts))
-        assignment = Assignment(rows[local.rep], local.jaccard, local.containment)
+        assignment = with_copies(inner, canonical, firsts)
         clusters = _clusters(table, rows, assignment, config)
         per_doc_total = np.bincount(table.doc, minlength=len(table.docs))
         duplicates = np.fromiter((m.index for c in clusters for m in c.members[1:]), dtype=np.int64)
         per_doc_dups = np.bincount(table.doc[duplicates], minlength=len(table.docs))
-        per_document = {name: (int(per_doc_total[k]), int(per_doc_dups[k])) for k, name in enumerate(table.docs)}
+        # Names can repeat (the same id in two JSONL files): their counts add up.
+        per_document: dict[str, tuple[int, int]] = {}
+        for name, total, dups in zip(table.docs, per_doc_total.tolist(), per_doc_dups.tolist()):
+            before = per_document.get(name, (0, 0))
+            per_document[name] = (before[0] + total, before[1] + dups)
 
     stats = Stats(
         documents=len(table.docs),

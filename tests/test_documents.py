@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -263,3 +264,19 @@ def test_unreadable_file_in_a_directory_is_skipped(tmp_path: Path) -> None:
     documents, skipped = read([str(tmp_path)])
     assert [Path(d.name).name for d in documents] == ["a.txt"]
     assert [(Path(s.source).name, s.reason.startswith("cannot read: ")) for s in skipped] == [("b.txt", True)]
+
+
+def test_an_unreadable_subdirectory_is_skipped_with_its_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a.txt").write_text("Readable text.\n")
+    locked = tmp_path / "locked"
+    real_walk = os.walk
+
+    def walk(top, onerror=None, **kwargs):  # as os.walk does for a directory it cannot list
+        if onerror is not None:
+            onerror(PermissionError(13, "Permission denied", str(locked)))
+        yield from real_walk(top, onerror=onerror, **kwargs)
+
+    monkeypatch.setattr("dedup.documents.os.walk", walk)
+    reader = DocumentReader([str(tmp_path)])
+    assert [d.name for d in reader] == [str(tmp_path / "a.txt")]
+    assert [(s.source, s.reason) for s in reader.skipped] == [(str(locked), "cannot read directory: Permission denied")]

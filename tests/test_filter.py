@@ -187,6 +187,16 @@ def test_a_document_above_the_ratio_is_dropped_and_not_indexed(index: SQLiteInde
     assert index.stats()["paragraphs"] == 2 + 2 + 1
 
 
+def test_a_repeat_within_a_dropped_document_points_at_nothing_unwritten(index: SQLiteIndex) -> None:
+    # The document repeats its own first paragraph and is dropped whole: its first paragraph was
+    # never written, so the repeat is dropped with the document, not matched against it.
+    outcomes, _ = run(index, [("a", f"{SOLDIERS}\n\n{SOLDIERS}\n\n{unique(4)}")], drop_doc_above=0.3)
+    (outcome,) = outcomes
+    assert outcome.status == "dropped"
+    assert [d.reason for d in outcome.drops] == ["document", "document", "document"]
+    assert all(d.match is None for d in outcome.drops)
+
+
 def test_dropping_a_document_reconsiders_later_ones_in_the_same_batch(index: SQLiteIndex) -> None:
     # b is dropped whole; c's second paragraph repeated b's own: with b gone, it is kept, and
     # then c is no longer above the ratio either.

@@ -268,3 +268,21 @@ def test_a_mistyped_redis_url_is_refused_not_made_a_directory(spec: str, tmp_pat
     assert result.exit_code == 2
     assert "not a Redis URL" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+REPEATED = "Soldiers are on standby for armed police after scores of officers stood down.\n"
+
+
+def test_document_ids_that_are_not_valid_text_round_trip(tmp_path: Path) -> None:
+    # A file name with a byte that is not UTF-8 becomes an id with a lone surrogate; so does a
+    # JSON id such as "\udcff". The index keeps it, and every output writes it as an escape.
+    idx = str(tmp_path / "idx")
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": "bad\udcff", "text": REPEATED}) + "\n" + json.dumps({"id": "ok", "text": REPEATED}) + "\n")
+    rejects = tmp_path / "rejects.jsonl"
+    first = invoke("filter", "--index", idx, str(source), "--rejects", str(rejects))
+    assert first.exit_code == 0, first.stderr
+    assert [row["id"] for row in jsonl(first.stdout)] == ["bad\udcff"]
+    assert [row["match"]["doc"] for row in jsonl(rejects.read_text())] == ["bad\udcff"]
+    assert {row["doc"] for row in jsonl(invoke("index", "export", idx).stdout)} == {"bad\udcff"}
+    assert invoke("index", "remove", idx, "bad\udcff").stderr.startswith("removed 1 paragraphs")

@@ -387,3 +387,16 @@ def test_cluster_needs_two_members() -> None:
     member = Member(Paragraph("a", 1, 1, 0, 1, "x"), 0, 1.0, 1.0)
     with pytest.raises(ValueError):
         Cluster(1, (member,))
+
+
+def test_documents_with_the_same_name_add_up_in_the_stats() -> None:
+    result = find_duplicates([("x", "a b c d\n\nother text"), ("x", "a b c d"), ("y", "zzz")])
+    assert result.stats.per_document == {"x": (3, 1), "y": (1, 0)}
+    assert result.stats.paragraphs == 4
+
+
+def test_a_paragraph_over_max_chars_is_too_long_whatever_it_holds() -> None:
+    result = find_duplicates([("a", "!" * 20 + "\n\nfine words\n\n" + "x " * 20)], Config(max_chars=15))
+    stats = result.stats
+    assert (stats.too_long, stats.empty, stats.matched) == (2, 0, 1)
+    assert [p.line for p in result.too_long] == [1, 5]
