@@ -466,8 +466,6 @@ class Filter:
             np.cumsum(sizes, out=offsets[1:])
             index = np.repeat(p.offsets[add_rows] - offsets[:-1], sizes) + np.arange(offsets[-1], dtype=np.int64)
             rows = p.rows[add_rows]
-            # An index that can reuse its query's sort of the band keys says so.
-            hint = {"queried": add_rows} if getattr(self.index, "reuses_query_sort", False) else {}
             pids = self.index.add(
                 [p.docs[d].name for d in p.doc_of[rows].tolist()],
                 np.asarray([p.numbers[int(i)] for i in rows], dtype=np.int64),
@@ -475,7 +473,7 @@ class Filter:
                 p.hashes[index],
                 offsets,
                 now,
-                **hint,
+                queried=add_rows,
             )
         pid_of_row = np.full(m, -1, dtype=np.int64)
         pid_of_row[add_rows] = pids

@@ -148,9 +148,13 @@ class Index(abc.ABC):
         hashes: np.ndarray,
         offsets: np.ndarray,
         ingested_at: float,
+        *,
+        queried: np.ndarray | None = None,
     ) -> np.ndarray:
         """Store paragraphs (band keys shape ``(bands, n)``; shingle sets as in :class:`Fetched`)
-        and return their new pids. Call inside :meth:`batch`."""
+        and return their new pids. Call inside :meth:`batch`. ``queried``, optional: where these
+        paragraphs stand among the band keys of this batch's last :meth:`query`, for a backend
+        that can reuse work done for it (others ignore it)."""
 
     @abc.abstractmethod
     def remove(self, doc_ids: list[str]) -> int:

@@ -68,7 +68,7 @@ from typing import Any
 
 import numpy as np
 
-from dedup.index import Fetched, Index, IndexError_, IndexMismatch, IndexParams
+from dedup.index import Fetched, Index, IndexError_, IndexParams
 
 try:  # redis is needed only for this backend; `open_index` on a path never imports it.
     import redis
@@ -736,9 +736,11 @@ class RedisIndex(Index):
         hashes: np.ndarray,
         offsets: np.ndarray,
         ingested_at: float,
+        *,
+        queried: np.ndarray | None = None,
     ) -> np.ndarray:
         """Reserve pids and stage the paragraphs; they are written when the batch exits cleanly.
-        Outside :meth:`batch`, the call is a batch of its own."""
+        Outside :meth:`batch`, the call is a batch of its own. ``queried`` is not needed here."""
         if self._token is None:
             with self.batch():
                 return self.add(doc_ids, paragraphs, band_keys, hashes, offsets, ingested_at)
@@ -969,9 +971,5 @@ def _read_or_create_params(client: Any, where: str, prefix: str, params: IndexPa
         return IndexParams.from_dict(record)
     except UnicodeDecodeError as err:
         raise IndexError_(f"{location} has an unreadable parameters record ({err})") from None
-    except IndexMismatch:
-        raise
-    except IndexError_ as err:
+    except IndexError_ as err:  # from_dict turns every bad value into this
         raise IndexError_(f"{location} has an unreadable parameters record: {err}") from None
-    except ValueError as err:  # IndexParams.__post_init__
-        raise IndexError_(f"{location} has an unreadable parameters record ({err})") from None

@@ -399,15 +399,16 @@ def merge_segments(
         ).astype(np.uint64)
     )
     total = sum(s.info.entries for s in sources)
-    if len(dead):
-        kept = total - sum(int(np.isin(s.read(0, s.info.entries)[1], dead).sum()) for s in sources)
-    else:
-        kept = total
     parts = max(1, -(-total // MERGE_CHUNK))
     # Band keys are hashes, spread evenly over 64 bits: equal slices of the key space make
     # chunks of about equal size.
     bounds = np.array([(k << 64) // parts for k in range(1, parts)], dtype=np.uint64)
     cuts = [np.concatenate([[0], np.searchsorted(s.keys, bounds, "left"), [s.info.entries]]) for s in sources]
+    kept = total
+    if len(dead):  # counted chunk by chunk too, so that no step reads a whole segment at once
+        for s, c in zip(sources, cuts):
+            for part in range(parts):
+                kept -= int(np.isin(s.read(int(c[part]), int(c[part + 1]))[1], dead).sum())
 
     def chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for part in range(parts):
@@ -626,9 +627,6 @@ def _create(path: Path, params: IndexParams, segment_rows: int, merge_fanout: in
 
 class SQLiteIndex(Index):
     """The embedded index in directory ``path``. Use :meth:`open`."""
-
-    # add() takes ``queried`` (see there): the filter passes it.
-    reuses_query_sort = True
 
     def __init__(
         self,
@@ -946,8 +944,6 @@ class SQLiteIndex(Index):
         if self._in_batch:
             self._last_query = (keys, queries, order)
         found_q, found_p = [], []
-        # Sources in pid order (segments by first pid, then the tail), so a bucket's budget
-        # goes to its earliest pids.
         # Sources in pid order (segments by first pid, then the tail), so that a bucket's
         # budget goes to its earliest pids.
         found = [(*segment.hits(queries), segment.pids) for segment in self._segments.values()]
@@ -1032,9 +1028,8 @@ class SQLiteIndex(Index):
         *,
         queried: np.ndarray | None = None,
     ) -> np.ndarray:
-        """See :meth:`Index.add`. ``queried``, optional: the positions of these paragraphs among
-        the band keys of this batch's last :meth:`query`, whose sort is then reused (checked:
-        keys that differ are sorted afresh)."""
+        """See :meth:`Index.add`. With ``queried``, the sort of the band keys done for this
+        batch's last :meth:`query` is reused (checked: keys that differ are sorted afresh)."""
         if not self._in_batch:
             with self.batch():
                 return self.add(doc_ids, paragraphs, band_keys, hashes, offsets, ingested_at)
