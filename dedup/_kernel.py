@@ -340,15 +340,22 @@ def _signature(data, start, end, kind, n, a, b, starts, ends, hashes, row):
     ``(a[k] * h + b[k]) mod 2**32``, minimised: datasketch's affine32 scheme. ``a``, ``b`` and
     ``row`` are uint32, so the multiply wraps as datasketch's does and the loop over ``k``
     compiles to SIMD."""
-    row[:] = U32(0xFFFFFFFF)
     count = shingle_bounds(data, start, end, kind, n, starts, ends)
     for s in range(count):
         hashes[s] = U32(fmix32(xxh32(data, starts[s], ends[s], 0)))
+    _minimise(hashes, count, a, b, row)
+    return count
+
+
+@njit(inline="always", cache=True)
+def _minimise(mixed, count, a, b, row):
+    """``row[k] = min over s < count of (a[k] * mixed[s] + b[k]) mod 2**32``, all uint32 (the
+    all-ones row for no shingles)."""
+    row[:] = U32(0xFFFFFFFF)
     for s in range(count):
-        h = hashes[s]
+        h = mixed[s]
         for k in range(len(row)):
             row[k] = min(row[k], U32(a[k] * h + b[k]))
-    return count
 
 
 @njit(parallel=True, cache=True)
@@ -522,11 +529,7 @@ def hash_rows(data, offsets, rows, kind, n, a, b, bands, rows_per_band):
                 low = xxh32(data, starts[s], ends[s], 0)
                 scratch[base + s] = (xxh32(data, starts[s], ends[s], SEED_HI) << np.uint64(32)) | low
                 mixed[s] = np.uint32(fmix32(low))
-            row[:] = np.uint32(0xFFFFFFFF)
-            for s in range(count):
-                h = mixed[s]
-                for j in range(len(row)):
-                    row[j] = min(row[j], np.uint32(a[j] * h + b[j]))
+            _minimise(mixed, count, a, b, row)
             for band in range(bands):
                 keys[band, k] = _band_key(row, band, rows_per_band)
             sizes[k] = _sort_unique(scratch[base : base + count])
