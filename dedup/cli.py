@@ -188,16 +188,19 @@ def open_output(path: str) -> Iterator[IO[str]]:
 
 
 class Progress:
-    """A live count of documents read, on stderr, only when stderr is a terminal: the input's
-    length is unknown (standard input, JSON Lines), so it counts rather than fills a bar."""
+    """Documents read so far, on stderr, only when stderr is a terminal: a bar when their
+    number is known beforehand (text files: one document each), else a live count (standard
+    input, JSON Lines)."""
 
     INTERVAL = 0.1  # seconds between redraws
+    BAR = 24
 
-    def __init__(self, enabled: bool, label: str) -> None:
+    def __init__(self, enabled: bool, label: str, total: int | None = None) -> None:
         import time
 
         self.enabled = enabled
         self.label = label
+        self.total = total or None
         self.count = 0
         self.clock = time.monotonic
         self.started = self.next_draw = self.clock()
@@ -211,8 +214,14 @@ class Progress:
     def draw(self) -> None:
         now = self.clock()
         elapsed = now - self.started
-        rate = f", {self.count / elapsed:,.0f}/s" if elapsed > 0.5 else ""
-        line = f"{self.label}: {self.count:,} documents ({elapsed:.0f} s{rate})"
+        rate = self.count / elapsed if elapsed > 0.5 else 0.0
+        if self.total:
+            done = min(self.count / self.total, 1.0)
+            filled = int(done * self.BAR)
+            left = f", {(self.total - self.count) / rate:,.0f} s left" if rate else ""
+            line = f"{self.label} [{'#' * filled}{'-' * (self.BAR - filled)}] {self.count:,}/{self.total:,} documents {100 * done:3.0f}%{left}"
+        else:
+            line = f"{self.label}: {self.count:,} documents ({elapsed:.0f} s" + (f", {rate:,.0f}/s)" if rate else ")")
         sys.stderr.write("\r" + line.ljust(self.width))
         sys.stderr.flush()
         self.width = len(line)
@@ -289,7 +298,7 @@ def report(
     reader = DocumentReader(list(paths), globs=tuple(globs) or DEFAULT_GLOBS, jsonl=jsonl, text_field=text_field, id_field=id_field)
     reader.check()
     timer = Timer()
-    progress = Progress(stderr_is_terminal(), "Reading")
+    progress = Progress(stderr_is_terminal(), "Reading", reader.file_count() if stderr_is_terminal() else None)
     try:
         result = find_duplicates(reader, config, skipped=reader.skipped, timer=timer, on_document=progress.advance)
     finally:
@@ -457,7 +466,8 @@ def filter_command(
         )
         out = stack.enter_context(open_stream(output))
         rejected = stack.enter_context(open(rejects, "wb")) if rejects else None
-        progress = Progress(stderr_is_terminal(), "Filtering")
+        counts = [reader.file_count() for reader in readers] if stderr_is_terminal() else [None]
+        progress = Progress(stderr_is_terminal(), "Filtering", None if None in counts else sum(counts))
         stack.callback(progress.close)
         shown = 0
         # Closed before the index: an error here rolls the batch in flight back first.

@@ -90,6 +90,20 @@ class DocumentReader:
                 patterns = ", ".join(self.globs)
                 raise InputError(f"{source}: directory holds no files matching {patterns} (use --glob to choose others)")
 
+    def file_count(self) -> int | None:
+        """How many documents the sources hold, when that is known before reading them: text
+        files are one document each; standard input and JSON Lines are not known (``None``)."""
+        if self.jsonl or STDIN in self.sources:
+            return None
+        count = 0
+        for source in self.sources:
+            path = Path(source)
+            files = list(self._walk(path, record=False)) if path.is_dir() else [path]
+            if any(f.name.lower().endswith(JSONL_SUFFIXES) for f in files):
+                return None
+            count += len(files)
+        return count
+
     def __iter__(self) -> Iterator[Document]:
         self.check()
         for source in self.sources:

@@ -305,3 +305,33 @@ def test_many_overlong_paragraphs_are_warned_in_one_line_past_the_first(docs: Pa
     result = invoke("report", str(many), "--max-chars", "5")
     warnings = [line for line in result.stderr.splitlines() if line.startswith("dedup: warning:")]
     assert len(warnings) == 21 and warnings[-1].startswith("dedup: warning: 10 more paragraphs over --max-chars 5")
+
+
+def test_progress_draws_a_bar_when_the_total_is_known_and_a_count_when_not(capsys: pytest.CaptureFixture[str]) -> None:
+    from dedup.cli import Progress
+
+    ticks = iter([0.0, 0.0, 2.0, 2.0])
+    bar = Progress(True, "Reading", total=4)
+    bar.clock = lambda: next(ticks)
+    bar.started = bar.next_draw = 0.0
+    bar.advance()  # drawn at t=0
+    bar.advance()  # drawn at t=2: 2 of 4 at 1/s
+    bar.close()
+    shown = capsys.readouterr().err.split("\r")
+    assert "Reading [############------------] 2/4 documents  50%, 2 s left" in [s.strip() for s in shown]
+    count = Progress(True, "Filtering")
+    count.advance()
+    assert "Filtering: 1 documents" in capsys.readouterr().err
+    quiet = Progress(False, "Reading", total=3)
+    quiet.advance()
+    quiet.close()
+    assert capsys.readouterr().err == ""
+
+
+def test_file_count_is_known_for_text_files_only(docs: Path, tmp_path: Path) -> None:
+    from dedup.documents import DocumentReader
+
+    assert DocumentReader([str(docs)]).file_count() == 2
+    assert DocumentReader([str(docs / "a.txt"), "-"]).file_count() is None
+    (tmp_path / "x.jsonl").write_text("{}\n")
+    assert DocumentReader([str(tmp_path / "x.jsonl")]).file_count() is None
