@@ -404,10 +404,7 @@ def minhash_band_keys(data, offsets, rows_of, kind, n, a, b, bands, rows):
     for c in prange(nchunks):
         lo = c * CHUNK
         hi = min(m, lo + CHUNK)
-        longest = 0
-        for k in range(lo, hi):
-            i = rows_of[k]
-            longest = max(longest, offsets[i + 1] - offsets[i])
+        longest = _longest(offsets, rows_of, lo, hi)
         starts = np.empty(longest + 1, dtype=np.int64)
         ends = np.empty(longest + 1, dtype=np.int64)
         hashes = np.empty(longest + 1, dtype=np.uint32)
@@ -428,6 +425,42 @@ def minhash_band_keys(data, offsets, rows_of, kind, n, a, b, bands, rows):
 def hash64(data, start, end):
     """A 64-bit hash of ``data[start:end]``: two independent xxHash32s side by side."""
     return (xxh32(data, start, end, SEED_HI) << U64(32)) | xxh32(data, start, end, 0)
+
+
+@njit(inline="always", cache=True)
+def _longest(offsets, rows, lo, hi):
+    """The longest of paragraphs ``rows[lo:hi]``, in bytes: the scratch a chunk needs."""
+    longest = 0
+    for k in range(lo, hi):
+        i = rows[k]
+        longest = max(longest, offsets[i + 1] - offsets[i])
+    return longest
+
+
+@njit(cache=True)
+def _set_room(offsets, rows):
+    """Where each paragraph's shingle hashes go in a scratch buffer: a paragraph of ``L``
+    bytes has at most ``L`` shingles (one, at least)."""
+    m = len(rows)
+    upper = np.zeros(m + 1, dtype=np.int64)
+    for k in range(m):
+        i = rows[k]
+        upper[k + 1] = upper[k] + max(offsets[i + 1] - offsets[i], 1)
+    return upper
+
+
+@njit(parallel=True, cache=True)
+def _pack_sets(scratch, upper, sizes):
+    """Pack set ``k`` (the first ``sizes[k]`` values from ``scratch[upper[k]:]``) end to end:
+    ``(hashes, set_offsets)``."""
+    m = len(sizes)
+    set_offsets = np.zeros(m + 1, dtype=np.int64)
+    for k in range(m):
+        set_offsets[k + 1] = set_offsets[k] + sizes[k]
+    hashes = np.empty(set_offsets[m], dtype=np.uint64)
+    for k in prange(m):
+        hashes[set_offsets[k] : set_offsets[k + 1]] = scratch[upper[k] : upper[k] + sizes[k]]
+    return hashes, set_offsets
 
 
 @njit(inline="always", cache=True)
@@ -460,20 +493,14 @@ def shingle_sets(data, offsets, kind, n, rows):
     Returns ``(hashes, set_offsets)``: set ``k`` (of paragraph ``rows[k]``) is
     ``hashes[set_offsets[k]:set_offsets[k+1]]``."""
     m = len(rows)
-    upper = np.zeros(m + 1, dtype=np.int64)
-    for k in range(m):
-        i = rows[k]
-        upper[k + 1] = upper[k] + max(offsets[i + 1] - offsets[i], 1)
+    upper = _set_room(offsets, rows)
     scratch = np.empty(upper[m], dtype=np.uint64)
     sizes = np.zeros(m, dtype=np.int64)
     nchunks = (m + CHUNK - 1) // CHUNK
     for c in prange(nchunks):
         lo = c * CHUNK
         hi = min(m, lo + CHUNK)
-        longest = 0
-        for k in range(lo, hi):
-            i = rows[k]
-            longest = max(longest, offsets[i + 1] - offsets[i])
+        longest = _longest(offsets, rows, lo, hi)
         starts = np.empty(longest + 1, dtype=np.int64)
         ends = np.empty(longest + 1, dtype=np.int64)
         for k in range(lo, hi):
@@ -483,12 +510,7 @@ def shingle_sets(data, offsets, kind, n, rows):
             for s in range(count):
                 scratch[base + s] = hash64(data, starts[s], ends[s])
             sizes[k] = _sort_unique(scratch[base : base + count])
-    set_offsets = np.zeros(m + 1, dtype=np.int64)
-    for k in range(m):
-        set_offsets[k + 1] = set_offsets[k] + sizes[k]
-    hashes = np.empty(set_offsets[m], dtype=np.uint64)
-    for k in prange(m):
-        hashes[set_offsets[k] : set_offsets[k + 1]] = scratch[upper[k] : upper[k] + sizes[k]]
+    hashes, set_offsets = _pack_sets(scratch, upper, sizes)
     return hashes, set_offsets
 
 
@@ -503,20 +525,14 @@ def hash_rows(data, offsets, rows, kind, n, a, b, bands, rows_per_band):
     hash, and the signature lives only in a per-thread scratch row."""
     m = len(rows)
     keys = np.empty((bands, m), dtype=np.uint64)
-    upper = np.zeros(m + 1, dtype=np.int64)
-    for k in range(m):
-        i = rows[k]
-        upper[k + 1] = upper[k] + max(offsets[i + 1] - offsets[i], 1)
+    upper = _set_room(offsets, rows)
     scratch = np.empty(upper[m], dtype=np.uint64)
     sizes = np.zeros(m, dtype=np.int64)
     nchunks = (m + CHUNK - 1) // CHUNK
     for c in prange(nchunks):
         lo = c * CHUNK
         hi = min(m, lo + CHUNK)
-        longest = 0
-        for k in range(lo, hi):
-            i = rows[k]
-            longest = max(longest, offsets[i + 1] - offsets[i])
+        longest = _longest(offsets, rows, lo, hi)
         starts = np.empty(longest + 1, dtype=np.int64)
         ends = np.empty(longest + 1, dtype=np.int64)
         mixed = np.empty(longest + 1, dtype=np.uint32)
@@ -533,12 +549,7 @@ def hash_rows(data, offsets, rows, kind, n, a, b, bands, rows_per_band):
             for band in range(bands):
                 keys[band, k] = _band_key(row, band, rows_per_band)
             sizes[k] = _sort_unique(scratch[base : base + count])
-    set_offsets = np.zeros(m + 1, dtype=np.int64)
-    for k in range(m):
-        set_offsets[k + 1] = set_offsets[k] + sizes[k]
-    hashes = np.empty(set_offsets[m], dtype=np.uint64)
-    for k in prange(m):
-        hashes[set_offsets[k] : set_offsets[k + 1]] = scratch[upper[k] : upper[k] + sizes[k]]
+    hashes, set_offsets = _pack_sets(scratch, upper, sizes)
     return keys, hashes, set_offsets
 
 
