@@ -172,6 +172,33 @@ class Index(abc.ABC):
     def export(self) -> Iterator[dict[str, Any]]:
         """Every stored paragraph as a JSON-ready row, for ``dedup index export``."""
 
+    # -- argument checks shared by the backends ---------------------------------------------
+
+    def _band_keys(self, band_keys: np.ndarray) -> np.ndarray:
+        """``band_keys`` as a contiguous uint64 array of shape ``(bands, n)``."""
+        keys = np.asarray(band_keys)
+        if keys.ndim != 2 or keys.shape[0] != self.params.bands:
+            raise ValueError(f"band_keys must have shape ({self.params.bands}, n), not {keys.shape}")
+        return np.ascontiguousarray(keys, dtype=np.uint64)
+
+    def _added(
+        self, doc_ids: list[str], paragraphs: np.ndarray, band_keys: np.ndarray, hashes: np.ndarray, offsets: np.ndarray, ingested_at: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+        """The arguments of :meth:`add`, checked: ``(keys, paragraphs, hashes, offsets, at)``."""
+        keys = self._band_keys(band_keys)
+        n = keys.shape[1]
+        numbers = np.asarray(paragraphs, dtype=np.int64)
+        offsets = np.asarray(offsets, dtype=np.int64)
+        hashes = np.asarray(hashes).astype("<u8", copy=False)
+        if len(doc_ids) != n or len(numbers) != n or len(offsets) != n + 1:
+            raise ValueError("doc_ids, paragraphs, band keys and offsets must describe the same paragraphs")
+        if n and (offsets[0] < 0 or offsets[-1] > len(hashes) or np.any(np.diff(offsets) < 0) or np.any(numbers < 0)):
+            raise ValueError("offsets must be non-decreasing and within hashes, and paragraph numbers at least 0")
+        at = float(ingested_at)
+        if not np.isfinite(at):
+            raise ValueError("ingested_at must be a finite number of seconds")
+        return keys, numbers, hashes, offsets, at
+
     def close(self) -> None:  # noqa: B027 - optional for backends
         """Release the index."""
 

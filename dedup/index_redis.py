@@ -629,14 +629,8 @@ class RedisIndex(Index):
         names["key"] = band_keys.T
         return names.tobytes()
 
-    def _check_band_keys(self, band_keys: np.ndarray) -> np.ndarray:
-        keys = np.asarray(band_keys)
-        if keys.ndim != 2 or keys.shape[0] != self.params.bands:
-            raise ValueError(f"band_keys must have shape ({self.params.bands}, n), not {keys.shape}")
-        return keys.astype(np.uint64, copy=False)
-
     def query(self, band_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        keys = self._check_band_keys(band_keys)
+        keys = self._band_keys(band_keys)
         n = keys.shape[1]
         if n == 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
@@ -744,18 +738,8 @@ class RedisIndex(Index):
         if self._token is None:
             with self.batch():
                 return self.add(doc_ids, paragraphs, band_keys, hashes, offsets, ingested_at)
-        keys = self._check_band_keys(band_keys)
+        keys, paragraphs, hashes, offsets, at = self._added(doc_ids, paragraphs, band_keys, hashes, offsets, ingested_at)
         n = keys.shape[1]
-        paragraphs = np.asarray(paragraphs, dtype=np.int64)
-        offsets = np.asarray(offsets, dtype=np.int64)
-        hashes = np.asarray(hashes).astype("<u8", copy=False)
-        if len(doc_ids) != n or len(paragraphs) != n or len(offsets) != n + 1:
-            raise ValueError("doc_ids, paragraphs, band_keys and offsets must describe the same paragraphs")
-        if n and (offsets[0] < 0 or offsets[-1] > len(hashes) or np.any(np.diff(offsets) < 0) or np.any(paragraphs < 0)):
-            raise ValueError("offsets must be non-decreasing and within hashes, and paragraph numbers at least 0")
-        at = float(ingested_at)
-        if not np.isfinite(at):
-            raise ValueError("ingested_at must be a finite number of seconds")
         if n == 0:
             return np.empty(0, dtype=np.int64)
         self._check_lock()

@@ -926,14 +926,8 @@ class SQLiteIndex(Index):
 
     # -- the interface ---------------------------------------------------------------------
 
-    def _check_keys(self, band_keys: np.ndarray) -> np.ndarray:
-        keys = np.ascontiguousarray(band_keys, dtype=np.uint64)
-        if keys.ndim != 2 or keys.shape[0] != self.params.bands:
-            raise ValueError(f"band keys must have shape ({self.params.bands}, n), not {band_keys.shape}")
-        return keys
-
     def query(self, band_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        keys = self._check_keys(band_keys)
+        keys = self._band_keys(band_keys)
         n = keys.shape[1]
         if not self._in_batch:
             self._refresh(locked=False)
@@ -1033,16 +1027,13 @@ class SQLiteIndex(Index):
         if not self._in_batch:
             with self.batch():
                 return self.add(doc_ids, paragraphs, band_keys, hashes, offsets, ingested_at)
-        keys = self._check_keys(band_keys)
+        keys, numbers, hashes, offsets, at = self._added(doc_ids, paragraphs, band_keys, hashes, offsets, ingested_at)
         n = keys.shape[1]
-        numbers = np.asarray(paragraphs, dtype=np.int64)
-        offsets = np.asarray(offsets, dtype=np.int64)
-        if len(doc_ids) != n or len(numbers) != n or len(offsets) != n + 1 or (n and offsets[-1] != len(hashes)):
+        if n and offsets[-1] != len(hashes):
             raise ValueError("doc_ids, paragraphs, band keys and offsets must describe the same paragraphs")
         if n == 0:
             return np.empty(0, dtype=np.int64)
         names = [stored_doc_id(str(d)) for d in doc_ids]
-        at = float(ingested_at)
         # One bytes object each, sliced: much cheaper than a numpy tobytes() per row.
         key_bytes = np.ascontiguousarray(keys.T, dtype="<u8").tobytes()
         width = 8 * self.params.bands

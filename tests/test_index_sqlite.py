@@ -589,3 +589,11 @@ def test_an_insert_reuses_its_batch_query_sort_only_for_the_same_keys(index: SQL
         more = index.add(["e"] * 2, np.arange(1, 3), other, hashes, offsets, 0.0, queried=np.array([0, 1]))
         assert index._runs[-1].keys.tolist() == index_sqlite.Run.of(other, more).keys.tolist()
     assert _lookup(index, [1, 5, 6, 30, 100, 101, 2]) == {1: [1], 5: [2], 6: [3], 30: [4], 100: [5], 101: [6], 2: []}
+
+
+@pytest.mark.parametrize("at", [float("nan"), float("inf")])
+def test_add_refuses_a_time_that_is_not_a_number_of_seconds(path: Path, at: float) -> None:
+    # The same checks as the Redis backend: a NaN time would make prune and export meaningless.
+    with SQLiteIndex.open(path, PARAMS, background=False) as index, index.batch():
+        with pytest.raises(ValueError, match="ingested_at"):
+            index.add(["d"], np.array([1]), keys_of(1), np.array([1, 2], dtype=np.uint64), np.array([0, 2]), at)
