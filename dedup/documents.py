@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -77,6 +78,7 @@ class DocumentReader:
     id_field: str = "id"
     stdin: BinaryIO | None = None
     skipped: list[Skip] = field(default_factory=list)
+    _listings: dict[str, tuple[list[str], list[Skip]]] = field(default_factory=dict, init=False, repr=False)
 
     def check(self) -> None:
         """Raise :class:`InputError` for a source that does not exist or holds no input files."""
@@ -86,7 +88,7 @@ class DocumentReader:
             path = Path(source)
             if not path.exists():
                 raise InputError(f"{source}: no such file or directory")
-            if path.is_dir() and not any(True for _ in self._walk(path, record=False)):
+            if path.is_dir() and not self._listing(path)[0]:
                 patterns = ", ".join(self.globs)
                 raise InputError(f"{source}: directory holds no files matching {patterns} (use --glob to choose others)")
 
@@ -98,8 +100,8 @@ class DocumentReader:
         count = 0
         for source in self.sources:
             path = Path(source)
-            files = list(self._walk(path, record=False)) if path.is_dir() else [path]
-            if any(f.name.lower().endswith(JSONL_SUFFIXES) for f in files):
+            files = self._listing(path)[0] if path.is_dir() else [source]
+            if any(f.lower().endswith(JSONL_SUFFIXES) for f in files):
                 return None
             count += len(files)
         return count
@@ -111,26 +113,39 @@ class DocumentReader:
                 stream = self.stdin if self.stdin is not None else sys.stdin.buffer
                 yield from self._read_stream("<stdin>", stream, self.jsonl)
                 continue
-            path = Path(source)
-            files = sorted(self._walk(path)) if path.is_dir() else [path]
-            for file in files:
-                name = str(file) if path.is_dir() else source
+            if os.path.isdir(source):
+                files, unreadable = self._listing(Path(source))
+                self.skipped.extend(unreadable)
+            else:
+                files = [source]
+            for name in files:
                 try:
-                    with open(file, "rb") as stream:
-                        yield from self._read_stream(name, stream, self.jsonl or file.name.lower().endswith(JSONL_SUFFIXES))
+                    with open(name, "rb") as stream:
+                        yield from self._read_stream(name, stream, self.jsonl or name.lower().endswith(JSONL_SUFFIXES))
                 except OSError as err:
                     self.skipped.append(Skip(name, f"cannot read: {err.strerror or err}"))
 
-    def _walk(self, directory: Path, record: bool = True) -> Iterator[Path]:
-        def unreadable(err: OSError) -> None:  # os.walk would pass over it without a word
-            if record:
-                self.skipped.append(Skip(str(err.filename), f"cannot read directory: {err.strerror or err}"))
+    def _listing(self, directory: Path) -> tuple[list[str], list[Skip]]:
+        """The files under ``directory`` that match the globs, as paths ordered part by part
+        (what sorting :class:`~pathlib.Path`\\ s gives), and the subdirectories that could not
+        be listed. Listed once per reader, so checking, counting and reading see the same files."""
+        top = str(directory)
+        if top not in self._listings:
+            matches = re.compile("|".join(fnmatch.translate(pattern) for pattern in self.globs)).match
+            unreadable: list[Skip] = []
 
-        for root, dirs, files in os.walk(directory, onerror=unreadable):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in files:
-                if any(fnmatch.fnmatch(name, pattern) for pattern in self.globs):
-                    yield Path(root) / name
+            def record(err: OSError) -> None:  # os.walk would pass over it without a word
+                unreadable.append(Skip(str(err.filename), f"cannot read directory: {err.strerror or err}"))
+
+            keyed = []
+            for root, dirs, files in os.walk(top, onerror=record):
+                dirs[:] = [d for d in dirs if not d.startswith(".")]
+                relative = root[len(top) :].strip(os.sep)
+                parts = tuple(relative.split(os.sep)) if relative else ()
+                keyed.extend((parts + (name,), os.path.join(root, name)) for name in files if matches(name))
+            keyed.sort()
+            self._listings[top] = ([path for _, path in keyed], unreadable)
+        return self._listings[top]
 
     def _read_stream(self, name: str, stream: IO[bytes], jsonl: bool) -> Iterator[Document]:
         if jsonl:

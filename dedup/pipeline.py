@@ -182,9 +182,11 @@ class Timer:
 
 def _timed_documents(documents: Iterable[Document], timer: Timer) -> Iterator[Document]:
     iterator = iter(documents)
+    clock, seconds = time.perf_counter, timer.seconds
     while True:
-        with timer.stage("read"):
-            doc = next(iterator, None)
+        start = clock()
+        doc = next(iterator, None)
+        seconds["read"] += clock() - start
         if doc is None:
             return
         yield doc
