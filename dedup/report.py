@@ -15,6 +15,8 @@ from typing import IO, Any
 from dedup.lsh import lsh_params
 from dedup.pipeline import Cluster, Member, Result
 
+_json_string = json.encoder.encode_basestring  # the C encoder's, as json.dumps(..., ensure_ascii=False) uses
+
 __all__ = ["FORMATS", "write_report", "cluster_dict", "result_dict"]
 
 
@@ -30,6 +32,26 @@ def member_dict(member: Member) -> dict[str, Any]:
         "jaccard": round(member.jaccard, 6),
         "containment": round(member.containment, 6),
     }
+
+
+def member_json(member: Member) -> str:
+    """:func:`member_dict` as JSON text, written out directly: a report holds one per
+    paragraph, and the general encoder's set-up per call cost more than the encoding."""
+    p = member.paragraph
+    return (
+        f'{{"doc": {_json_string(p.doc)}, "paragraph": {p.number}, "line": {p.line}, "start": {p.start}, '
+        f'"end": {p.end}, "text": {_json_string(p.text)}, "jaccard": {round(member.jaccard, 6)!r}, '
+        f'"containment": {round(member.containment, 6)!r}}}'
+    )
+
+
+def _cluster_json(cluster: Cluster, indent: str = "") -> str:
+    """One cluster as JSON text. With ``indent``, each member is on a line of its own at that
+    indent, and the closing bracket two spaces less; without, all is on one line."""
+    documents = ", ".join(map(_json_string, cluster.documents))
+    members = map(member_json, cluster.members)
+    listed = f"\n{indent}" + f",\n{indent}".join(members) + f"\n{indent[:-2]}" if indent else ", ".join(members)
+    return f'{{"id": {cluster.id}, "size": {cluster.size}, "documents": [{documents}], "members": [{listed}]}}'
 
 
 def cluster_dict(cluster: Cluster) -> dict[str, Any]:
@@ -116,23 +138,19 @@ def write_text(result: Result, out: IO[str]) -> None:
 
 
 def write_json(result: Result, out: IO[str]) -> None:
-    """:func:`result_dict` as JSON, one member a line. Written cluster by cluster with the
-    C encoder: ``json.dump(..., indent=2)`` falls back to the pure-Python one, which took most
-    of a million-paragraph run's output time."""
+    """:func:`result_dict` as JSON, one member a line, written cluster by cluster so that a
+    million-paragraph report is never one string in memory."""
     encode = json.JSONEncoder(ensure_ascii=False).encode
     out.write('{\n  "clusters": [')
     for k, cluster in enumerate(result.clusters):
-        head = encode({"id": cluster.id, "size": cluster.size, "documents": cluster.documents})
-        out.write(("\n    " if k == 0 else ",\n    ") + head[:-1] + ', "members": [\n      ')
-        out.write(",\n      ".join(encode(member_dict(m)) for m in cluster.members))
-        out.write("\n    ]}")
+        out.write(("\n    " if k == 0 else ",\n    ") + _cluster_json(cluster, "      "))
     out.write("\n  ]" if result.clusters else "]")
     out.write(f',\n  "stats": {encode(stats_dict(result))},\n  "params": {encode(params_dict(result))}\n}}\n')
 
 
 def write_jsonl(result: Result, out: IO[str]) -> None:
     for cluster in result.clusters:
-        out.write(json.dumps(cluster_dict(cluster), ensure_ascii=False))
+        out.write(_cluster_json(cluster))
         out.write("\n")
 
 
