@@ -329,31 +329,40 @@ def _collector_paused() -> Iterator[None]:
 
 def _clusters(table: ParagraphTable, rows: np.ndarray, assignment: Assignment, config: Config) -> list[Cluster]:
     """Build :class:`Cluster` objects for representatives with at least one member, ordered by
-    size, then by the representative's position."""
+    size, then by the representative's position; each cluster's members in input order."""
     reps = assignment.rep
     is_member = np.flatnonzero(reps != rows)
-    if not len(is_member):
-        return []
     # Group members by representative; a stable sort keeps each group in input order.
     order = is_member[np.argsort(reps[is_member], kind="stable")]
     group_reps, group_starts, sizes = np.unique(reps[order], return_index=True, return_counts=True)
-    bounds = np.append(group_starts, len(order))
-    if config.scope == "cross-doc":
+    group_of = np.repeat(np.arange(len(group_reps)), sizes)
+    if config.scope == "cross-doc" and len(order):
         doc = table.doc
-        spans = [
-            g
-            for g in range(len(group_reps))
-            if np.any(doc[rows[order[bounds[g] : bounds[g + 1]]]] != doc[group_reps[g]])
-        ]
+        keep = np.logical_or.reduceat(doc[rows[order]] != doc[group_reps][group_of], group_starts)
     else:
-        spans = list(range(len(group_reps)))
-    spans.sort(key=lambda g: (-int(sizes[g]), int(group_reps[g])))
-    clusters = []
-    for cluster_id, g in enumerate(spans, start=1):
-        rep = int(group_reps[g])
-        members = [Member(table.paragraph(rep), rep, 1.0, 1.0)]
-        for k in order[bounds[g] : bounds[g + 1]].tolist():
-            i = int(rows[k])
-            members.append(Member(table.paragraph(i), i, float(assignment.jaccard[k]), float(assignment.containment[k])))
-        clusters.append(Cluster(cluster_id, tuple(members)))
-    return clusters
+        keep = np.ones(len(group_reps), dtype=bool)
+    kept = np.flatnonzero(keep)
+    kept = kept[np.lexsort((group_reps[kept], -sizes[kept]))]
+    if not len(kept):
+        return []
+    # Lay the clusters out one after another, each as its representative then its members.
+    rank = np.full(len(group_reps), len(kept))
+    rank[kept] = np.arange(len(kept))
+    listed = order[keep[group_of]]
+    listed = listed[np.argsort(rank[group_of[keep[group_of]]], kind="stable")]
+    ends = np.cumsum(sizes[kept] + 1)
+    heads = ends - sizes[kept] - 1
+    is_head = np.zeros(ends[-1], dtype=bool)
+    is_head[heads] = True
+    index = np.empty(ends[-1], dtype=np.int64)
+    index[heads] = group_reps[kept]
+    index[~is_head] = rows[listed]
+    jaccard = np.ones(ends[-1])
+    jaccard[~is_head] = assignment.jaccard[listed]
+    containment = np.ones(ends[-1])
+    containment[~is_head] = assignment.containment[listed]
+    members = list(map(Member, table.paragraphs(index), index.tolist(), jaccard.tolist(), containment.tolist()))
+    return [
+        Cluster(cluster_id, tuple(members[head:end]))
+        for cluster_id, (head, end) in enumerate(zip(heads.tolist(), ends.tolist()), start=1)
+    ]
