@@ -597,18 +597,53 @@ def text_hashes(data, offsets):
     return out
 
 
-@njit(cache=True)
-def same_bytes(data, offsets, i, j):
-    """Whether paragraphs ``i`` and ``j`` have the same normalized bytes."""
+@njit(inline="always", cache=True)
+def _same_bytes(data, offsets, i, j):
     a0 = offsets[i]
     b0 = offsets[j]
     length = offsets[i + 1] - a0
     if offsets[j + 1] - b0 != length:
         return False
-    for k in range(length):
-        if data[a0 + k] != data[b0 + k]:
+    for p in range(length):
+        if data[a0 + p] != data[b0 + p]:
             return False
     return True
+
+
+@njit(cache=True)
+def group_texts(data, offsets, rows, hashes):
+    """Group paragraphs ``rows`` (in input order) by identical normalized bytes.
+
+    Returns ``(canonical, firsts)``: ``firsts`` are the rows that are first occurrences, in input
+    order, and ``canonical[k]`` is the index into ``firsts`` of ``rows[k]``'s first occurrence.
+    ``hashes[row]`` (from :func:`text_hashes`) places texts in an open-addressing table; equal
+    hashes are confirmed byte for byte, so a collision only costs a comparison."""
+    m = len(rows)
+    size = 1
+    while size < 2 * m:
+        size *= 2
+    mask = U64(size - 1)
+    slots = np.full(size, -1, dtype=np.int64)
+    firsts = np.empty(m, dtype=np.int64)
+    canonical = np.empty(m, dtype=np.int64)
+    groups = 0
+    for k in range(m):
+        row = rows[k]
+        h = hashes[row]
+        s = h & mask
+        while True:
+            g = slots[s]
+            if g < 0:
+                slots[s] = groups
+                firsts[groups] = row
+                canonical[k] = groups
+                groups += 1
+                break
+            if hashes[firsts[g]] == h and _same_bytes(data, offsets, firsts[g], row):
+                canonical[k] = g
+                break
+            s = (s + U64(1)) & mask
+    return canonical, firsts[:groups]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -211,22 +211,8 @@ def _distinct(batch: NormalizedBatch, rows: np.ndarray) -> tuple[np.ndarray, np.
     order; ``canonical[k]`` is the index into ``firsts`` of ``rows[k]``'s first occurrence."""
     from dedup import _kernel
 
-    hashes = _kernel.text_hashes(batch.data, batch.offsets)[rows]
-    _, first_pos, inverse = np.unique(hashes, return_index=True, return_inverse=True)
-    # np.unique orders groups by hash; renumber them by first occurrence instead.
-    rank = np.argsort(np.argsort(first_pos))
-    canonical = rank[inverse.ravel()]
-    firsts = rows[np.sort(first_pos)]
-    # Equal 64-bit hashes are confirmed byte for byte; a collision (never seen, but possible)
-    # is split off into a group of its own.
-    for k in np.flatnonzero(rows != firsts[canonical]):
-        if not _kernel.same_bytes(batch.data, batch.offsets, rows[k], firsts[canonical[k]]):
-            firsts = np.append(firsts, rows[k])
-            canonical[k] = len(firsts) - 1
-    if len(firsts) and np.any(np.diff(firsts) < 0):
-        order = np.argsort(firsts, kind="stable")
-        firsts = firsts[order]
-        canonical = np.argsort(order)[canonical]
+    hashes = _kernel.text_hashes(batch.data, batch.offsets)
+    canonical, firsts = _kernel.group_texts(batch.data, batch.offsets, rows, hashes)
     return firsts, canonical
 
 

@@ -154,6 +154,27 @@ def test_same_normalized_text_always_clusters_together(
     assert again.stats == result.stats
 
 
+@settings(max_examples=30, deadline=None)
+@given(planted_corpus())
+def test_colliding_text_hashes_never_merge_different_texts(documents: dict[str, str]) -> None:
+    """Exact copies are grouped by a 64-bit hash of their text, confirmed byte for byte: with
+    every hash made equal, the result must not change."""
+    import numpy as np
+
+    from dedup import _kernel
+
+    config = Config(threshold=1.0)
+    expected = find_duplicates(documents, config)
+    real = _kernel.text_hashes
+    _kernel.text_hashes = lambda data, offsets: np.zeros(len(offsets) - 1, dtype=np.uint64)
+    try:
+        colliding = find_duplicates(documents, config)
+    finally:
+        _kernel.text_hashes = real
+    assert colliding.clusters == expected.clusters
+    assert colliding.stats == expected.stats
+
+
 def reference_clusters(documents: dict[str, str], config: Config) -> list[list[tuple[str, int, float, float]]]:
     """The pipeline written plainly: datasketch MinHash LSH for candidates, Python sets for the
     exact check, first-seen representatives; exact copies join their first occurrence."""
