@@ -51,7 +51,7 @@ def parser() -> argparse.ArgumentParser:
     hashing.add_argument("--repeat", type=_positive, default=3, help="best of K runs per peer, fewer once a peer has spent --budget (default 3)")
     hashing.add_argument("--sample", type=_positive, default=5_000, help="paragraphs for the slow datasketch update loop (default 5,000)")
     hashing.add_argument("--budget", type=float, default=30.0, help="seconds per peer after which repeats stop (default 30)")
-    hashing.add_argument("--cold", action="store_true", help="also time dedup's first call with empty numba and dedup caches (compile)")
+    hashing.add_argument("--cold", action="store_true", help="also time dedup's first call with an empty dedup cache (builds the normalization table)")
     hashing.add_argument("--rensa-paths", action="store_true", help="also time each rensa batch path, to check which is fastest")
 
     report = suites.add_parser("report", help="documents -> clusters, whole pipelines")

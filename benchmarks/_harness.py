@@ -83,6 +83,18 @@ def _ram_gib() -> float:
     return float("nan")
 
 
+def _compiler() -> str:
+    """The C compiler this Python builds extensions with (so the one that built dedup's kernels)."""
+    import sysconfig
+
+    command = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    try:
+        out = subprocess.run([command, "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return command
+    return out.splitlines()[0] if out else command
+
+
 def _version(package: str) -> str:
     try:
         return metadata.version(package)
@@ -104,7 +116,7 @@ def machine() -> dict[str, Any]:
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "python": platform.python_version(),
         "numpy": _version("numpy"),
-        "numba": _version("numba"),
+        "compiler": _compiler(),
         "datasketch": _version("datasketch"),
         "rensa": _version("rensa"),
         "dedup": _version("dedup"),
@@ -114,7 +126,7 @@ def machine() -> dict[str, Any]:
 def print_machine(info: dict[str, Any]) -> None:
     print(f"machine  {info['cpu']}, {info['cores']} cores ({info['usable_cores']} usable), {info['ram_gib']} GiB RAM, load {info['load_average']}")
     print(
-        f"versions Python {info['python']}, numpy {info['numpy']}, numba {info['numba']}, "
+        f"versions Python {info['python']}, numpy {info['numpy']}, kernels built by {info['compiler']}, "
         f"datasketch {info['datasketch']}, rensa {info['rensa']}, dedup {info['dedup']}"
     )
 

@@ -9,7 +9,7 @@ layout for that threshold (30 bands of 4 rows) for every peer, so all do the sam
 The timed region is the same for all: **documents in memory in, keep/drop decisions out**.
 That is splitting documents into paragraphs, normalizing and shingling, MinHash signatures,
 the LSH query, exact verification of every candidate, and the insert of each kept paragraph.
-Not timed: starting the process, reading the corpus, warming up numba kernels (on a throwaway
+Not timed: starting the process, reading the corpus, warming up the kernels (on a throwaway
 index), opening the index and preloading it.
 
 Peers, each in a fresh process:
@@ -151,7 +151,7 @@ class _DatasketchStream:
 
 
 def _warm_dedup(index_spec: str, params: Any) -> None:
-    """Load every numba kernel of the filter path before the clock starts, on a throwaway index."""
+    """Run every kernel of the filter path once before the clock starts, on a throwaway index."""
     from dedup.filter import Filter
     from dedup.index import open_index
 

@@ -12,7 +12,7 @@ Peers, each in a fresh process on the same generated paragraphs:
   see ``RENSA_PATHS`` for the paths measured against it). Its word 3-grams are built in Python
   from ``str.lower().split()``, which is cheaper than dedup's normalization; that cost is part of
   its time.
-- ``dedup.minhash_signatures``: the numba kernel, normalization included, warmed up first.
+- ``dedup.minhash_signatures``: the compiled kernel, normalization included, warmed up first.
 
 The datasketch peers use ``hashfunc=xxhash.xxh32_intdigest`` and ``dedup.shingles``, so they
 compute exactly what dedup computes; the run checks that dedup's rows equal theirs bit for bit.
@@ -154,8 +154,8 @@ def run_peer(spec: dict[str, Any]) -> dict[str, Any]:
     peer = spec["peer"]
     result: dict[str, Any] = {"paragraphs": len(texts), "base_rss_mb": current_rss_mb()}
     if peer == "dedup":
-        # Import and first call apart: the first call loads the compiled kernels from numba's
-        # cache (or compiles them, with a cold cache) and the normalization table.
+        # Import and first call apart: the first call loads the compiled kernels and the
+        # normalization table (or builds the table, with a cold cache).
         start = time.perf_counter()
         import dedup.signatures
 
@@ -163,9 +163,9 @@ def run_peer(spec: dict[str, Any]) -> dict[str, Any]:
         start = time.perf_counter()
         dedup.signatures.minhash_signatures(["warm up the kernels, once"], num_perm=NUM_PERM, seed=SEED)
         result["first_call_s"] = time.perf_counter() - start
-        import numba
+        from dedup._kernel._lib import THREADS
 
-        result["threads"] = numba.config.NUMBA_NUM_THREADS
+        result["threads"] = THREADS
     elif peer == "rensa_paths":
         # Every rensa batch path once, on the same texts, to justify the choice of path.
         seconds = {}
@@ -247,16 +247,16 @@ def run(paragraphs: int = 60_000, json_path: str | None = None, repeat: int = 3,
             if key == "dedup":
                 notes.append(
                     f"dedup warm-up, not timed above: import {result['import_s']:.3f} s, first call {result['first_call_s']:.3f} s "
-                    f"(numba cache load, or compile when the cache is cold); {result['threads']} numba threads"
+                    f"(kernels and normalization table loaded); {result['threads']} kernel threads"
                 )
             if key.startswith("datasketch"):
                 notes.append(f"{label}: dedup.shingles alone takes {result['shingling_s']:.3f} s of it ({100 * result['shingling_s'] / result['seconds']:.0f}%)")
         if cold:
             with tempfile.TemporaryDirectory(prefix="dedup-cold-") as cache:
-                env = {"NUMBA_CACHE_DIR": os.path.join(cache, "numba"), "DEDUP_CACHE_DIR": os.path.join(cache, "dedup")}
+                env = {"DEDUP_CACHE_DIR": cache}
                 spec = {"suite": "hashing", "peer": "dedup", "corpus": str(corpus_path), "limit": 100, "repeat": 1}
                 result = run_worker(spec, env=env)
-                notes.append(f"dedup with a cold cache: first call {result['first_call_s']:.1f} s (numba compile and normalization table build)")
+                notes.append(f"dedup with a cold cache: first call {result['first_call_s']:.1f} s (normalization table build)")
 
         if rensa_paths and rensa_available():
             spec = {"suite": "hashing", "peer": "rensa_paths", "corpus": str(corpus_path), "repeat": repeat, "budget": budget}

@@ -11,10 +11,10 @@ Peers, each in a fresh process on the same generated documents:
   ``RMinHash.from_token_sets``, ``RMinHashLSH`` (32 bands: rensa needs a divisor of 128, the
   nearest to 30), ``insert_pairs`` and ``query_all``, exact Jaccard on Python sets, union-find.
 - ``dedup find_duplicates``: the library call, ``dedup.find_duplicates(docs, Config(threshold=0.5))``,
-  numba kernels warmed up first.
+  kernels warmed up first.
 - ``dedup report (CLI)``: the whole process, ``dedup report DIR --threshold 0.5 --format json``
-  with the report written to standard output and discarded: start-up, imports, the kernel cache
-  load, reading ``.txt`` files and writing the JSON report included.
+  with the report written to standard output and discarded: start-up, imports, loading the
+  kernels, reading ``.txt`` files and writing the JSON report included.
 
 The first three are timed from documents in memory to clusters. ``process s`` is the wall time
 of each peer's whole process, start-up and reading the corpus included.

@@ -1,6 +1,7 @@
 """dedup: find paragraphs repeated, exactly or nearly, across a collection of documents.
 
-The public API is imported lazily, so that ``dedup --help`` does not pay for numpy and numba.
+The public API is imported lazily, so that ``dedup --help`` does not pay for numpy and the
+compiled kernels.
 """
 
 from __future__ import annotations

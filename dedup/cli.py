@@ -1,8 +1,8 @@
 """The ``dedup`` command line. It parses arguments, calls the library and prints; nothing else.
 
 Exit codes: 0 success; 1 duplicates found with ``--fail-on-duplicates``; 2 usage or input
-errors; 130 interrupted. Heavy modules (numpy, numba) are imported inside the commands, so
-``dedup --help`` answers at once.
+errors; 130 interrupted. Heavy modules (numpy, the compiled kernels) are imported inside the
+commands, so ``dedup --help`` answers at once.
 """
 
 from __future__ import annotations

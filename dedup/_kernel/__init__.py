@@ -1,0 +1,48 @@
+"""The compiled core: every loop that runs per code point, per shingle or per pair lives here.
+
+Inputs and outputs are plain numpy arrays. The Python modules around it (``normalization``,
+``signatures``, ``lsh``, ``verify``, ``cluster``, ``filter``, ``index_sqlite``) own the meaning;
+this package owns the speed. The loops are C (``_*.c``), compiled once when dedup is installed,
+so a run starts at once and never compiles. Python calls them through ctypes with the GIL
+released, on every core where the work is large enough (``_lib.py``); each wrapper module checks
+and converts its arrays, so a bad argument is an exception, never a read out of bounds.
+
+=============  ==============================================================================
+module         kernels
+=============  ==============================================================================
+hashing        xxHash32, whole-text hashes, grouping exact copies, character to byte offsets
+normalize      normalization through the code point table, UTF-8 in and out
+sets           MinHash signatures, LSH band keys, exact shingle sets and their similarities
+lsh            candidate pairs from band keys, first-seen representatives
+index          the embedded index's sorting, searching, merging and key filters
+=============  ==============================================================================
+"""
+
+from dedup._kernel.hashing import char_to_byte_offsets, group_texts, text_hashes, xxh32
+from dedup._kernel.index import fill_filter, hash_sort, merge_runs, probe_filter, search_at, select_sorted, sorted_ranges
+from dedup._kernel.lsh import assign_representatives, lsh_pairs
+from dedup._kernel.normalize import normalize_utf8
+from dedup._kernel.sets import band_keys, hash_rows, minhash, minhash_band_keys, set_similarities, shingle_sets
+
+__all__ = [
+    "assign_representatives",
+    "band_keys",
+    "char_to_byte_offsets",
+    "fill_filter",
+    "group_texts",
+    "hash_rows",
+    "hash_sort",
+    "lsh_pairs",
+    "merge_runs",
+    "minhash",
+    "minhash_band_keys",
+    "normalize_utf8",
+    "probe_filter",
+    "search_at",
+    "select_sorted",
+    "set_similarities",
+    "shingle_sets",
+    "sorted_ranges",
+    "text_hashes",
+    "xxh32",
+]

@@ -1,0 +1,117 @@
+"""Loading the compiled kernels, and running one on every core.
+
+Each C source in this package is built into its own shared library when the package is
+installed (``setup.py``). Python calls its functions through :mod:`ctypes`, which releases the
+GIL for the call, so a kernel started from several threads at once runs on several cores. The C
+functions take raw pointers and lengths; the wrappers in the sibling modules check and convert
+the arrays, allocate the outputs and hand out the threads.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+__all__ = ["load", "ptr", "THREADS", "CHUNK", "chunks", "on_all_cores", "u8", "u32", "u64", "i64", "I64", "PTR", "U32", "F64"]
+
+I64 = ctypes.c_int64
+U32 = ctypes.c_uint32
+F64 = ctypes.c_double
+PTR = ctypes.c_void_p
+
+
+def _usable_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+# DEDUP_THREADS caps the threads a kernel uses (the cores this process may run on by default).
+THREADS = max(1, int(os.environ.get("DEDUP_THREADS", "0")) or _usable_cores())
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def _forget_pool() -> None:  # a forked child has none of its parent's threads
+    global _pool
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def load(module: str, signatures: dict[str, tuple[Any, list[Any]]]) -> ctypes.CDLL:
+    """The compiled library ``dedup._kernel.<module>``, with each function's ``(restype,
+    argtypes)`` set from ``signatures``."""
+    spec = importlib.util.find_spec(f"dedup._kernel.{module}")
+    if spec is None or spec.origin is None:
+        raise ImportError(
+            f"dedup's compiled kernels are missing (dedup._kernel.{module}): reinstall dedup with "
+            "pip, which builds them (a C compiler is needed)"
+        )
+    library = ctypes.CDLL(spec.origin)
+    for name, (restype, argtypes) in signatures.items():
+        function = getattr(library, name)
+        function.restype = restype
+        function.argtypes = argtypes
+    return library
+
+
+# Paragraphs per chunk of parallel work: CHUNK in common.h.
+CHUNK = 256
+
+
+def chunks(n: int, size: int = CHUNK) -> int:
+    """How many chunks of ``size`` cover ``n`` items."""
+    return -(-n // size)
+
+
+def u8(values: np.ndarray) -> np.ndarray:
+    """``values`` as a C-contiguous array of this dtype: the array itself when it is one already
+    (a memory-mapped index segment is not copied), else a converted copy."""
+    return np.ascontiguousarray(values, dtype=np.uint8)
+
+
+def u32(values: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(values, dtype=np.uint32)
+
+
+def u64(values: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(values, dtype=np.uint64)
+
+
+def i64(values: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(values, dtype=np.int64)
+
+
+def ptr(array: np.ndarray) -> int:
+    """The address of a C-contiguous array's first element."""
+    return array.__array_interface__["data"][0]
+
+
+def on_all_cores(kernel: Callable[..., Any], *args: Any, chunks: int) -> np.ndarray:
+    """Run ``kernel(*args, cursor)`` on up to :data:`THREADS` threads at once, where ``cursor``
+    is the shared chunk counter the C side takes chunks from (``next_chunk`` in common.h).
+    Returns the cursor (its value is no use after the call). With one chunk, or one core, the
+    call runs in this thread alone."""
+    global _pool
+    cursor = np.zeros(1, dtype=np.int64)
+    threads = min(THREADS, chunks)
+    if threads <= 1:
+        kernel(*args, ptr(cursor))
+        return cursor
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=THREADS - 1, thread_name_prefix="dedup-kernel")
+    others = [_pool.submit(kernel, *args, ptr(cursor)) for _ in range(threads - 1)]
+    kernel(*args, ptr(cursor))
+    for other in others:
+        other.result()
+    return cursor

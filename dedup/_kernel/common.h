@@ -1,0 +1,103 @@
+/* Shared by every kernel source: fixed-width types, the hashes, and the chunk cursor.
+ *
+ * The kernels are plain C over plain arrays: no Python object is touched, so Python calls them
+ * through ctypes with the GIL released. Work that runs on several cores is cut into chunks, and
+ * each thread that Python starts on the same call takes the next chunk from a shared cursor
+ * (see next_chunk), so long and short paragraphs balance out across threads.
+ */
+#ifndef DEDUP_COMMON_H
+#define DEDUP_COMMON_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXPORT __attribute__((visibility("default")))
+
+/* Paragraphs per chunk of parallel work. */
+#define CHUNK 256
+
+/* The next chunk for this thread to do, or a number >= the chunk count when all are taken. */
+static inline int64_t next_chunk(int64_t *cursor) {
+    return __atomic_fetch_add(cursor, 1, __ATOMIC_RELAXED);
+}
+
+/* xxHash32 (github.com/Cyan4973/xxHash, doc/xxhash_spec.md), equal to
+ * xxhash.xxh32_intdigest(data[start:end], seed). */
+#define XXH_P1 0x9E3779B1u
+#define XXH_P2 0x85EBCA77u
+#define XXH_P3 0xC2B2AE3Du
+#define XXH_P4 0x27D4EB2Fu
+#define XXH_P5 0x165667B1u
+
+static inline uint32_t rotl32(uint32_t x, int r) { return (x << r) | (x >> (32 - r)); }
+
+static inline uint32_t read32(const uint8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, 4); /* little-endian hosts only, as numpy's uint32 views assume too */
+    return v;
+}
+
+static inline uint32_t xxh32(const uint8_t *data, int64_t start, int64_t end, uint32_t seed) {
+    const uint8_t *p = data + start;
+    const uint8_t *stop = data + end;
+    uint32_t h;
+    int64_t length = end - start;
+    if (length >= 16) {
+        uint32_t v1 = seed + XXH_P1 + XXH_P2, v2 = seed + XXH_P2, v3 = seed, v4 = seed - XXH_P1;
+        const uint8_t *limit = stop - 16;
+        while (p <= limit) {
+            v1 = rotl32(v1 + read32(p) * XXH_P2, 13) * XXH_P1;
+            v2 = rotl32(v2 + read32(p + 4) * XXH_P2, 13) * XXH_P1;
+            v3 = rotl32(v3 + read32(p + 8) * XXH_P2, 13) * XXH_P1;
+            v4 = rotl32(v4 + read32(p + 12) * XXH_P2, 13) * XXH_P1;
+            p += 16;
+        }
+        h = rotl32(v1, 1) + rotl32(v2, 7) + rotl32(v3, 12) + rotl32(v4, 18);
+    } else {
+        h = seed + XXH_P5;
+    }
+    h += (uint32_t)length;
+    while (p + 4 <= stop) {
+        h = rotl32(h + read32(p) * XXH_P3, 17) * XXH_P4;
+        p += 4;
+    }
+    while (p < stop) {
+        h = rotl32(h + (uint32_t)(*p) * XXH_P5, 11) * XXH_P1;
+        p++;
+    }
+    h ^= h >> 15;
+    h *= XXH_P2;
+    h ^= h >> 13;
+    h *= XXH_P3;
+    h ^= h >> 16;
+    return h;
+}
+
+/* MurmurHash3's 32-bit finalizer, which datasketch's affine32 scheme applies to each hash. */
+static inline uint32_t fmix32(uint32_t h) {
+    h ^= h >> 16;
+    h *= 0x85EBCA6Bu;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35u;
+    h ^= h >> 16;
+    return h;
+}
+
+/* A second, independent seed for the upper half of the 64-bit shingle hashes. */
+#define SEED_HI 0x9747B28Cu
+
+/* A 64-bit hash of data[start:end]: two independent xxHash32s side by side. */
+static inline uint64_t hash64(const uint8_t *data, int64_t start, int64_t end) {
+    return ((uint64_t)xxh32(data, start, end, SEED_HI) << 32) | xxh32(data, start, end, 0);
+}
+
+/* Every source is also a (trivial) Python extension module, so that the build tools treat it as
+ * one and importlib can find its file; Python calls its functions through ctypes. */
+#define DEDUP_MODULE(name)                                                                         \
+    static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, #name,                          \
+                                            "dedup's compiled kernels, called through ctypes.", -1, \
+                                            NULL, NULL, NULL, NULL, NULL};                         \
+    PyMODINIT_FUNC PyInit_##name(void) { return PyModule_Create(&module_def); }
+
+#endif
