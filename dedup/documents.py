@@ -8,6 +8,7 @@ exist at all is an :class:`InputError`, raised before any work is done.
 
 from __future__ import annotations
 
+import codecs
 import fnmatch
 import json
 import os
@@ -39,6 +40,9 @@ class Document:
     name: str
     text: str
     fields: Mapping[str, object] | None = field(default=None, compare=False, repr=False)
+    # The text as UTF-8, when the reader had it already (a file's bytes): it spares encoding
+    # the text again. It must be exactly ``text.encode("utf-8")``.
+    utf8: bytes | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str):
@@ -158,7 +162,7 @@ class DocumentReader:
         if not text.strip():
             self.skipped.append(Skip(name, "empty file" if not raw else "file holds only whitespace"))
             return
-        yield Document(name, text)
+        yield Document(name, text, utf8=raw[3:] if raw.startswith(codecs.BOM_UTF8) else raw)
 
     def _decode(self, name: str, raw: bytes) -> str | None:
         if b"\x00" in raw[:SNIFF_BYTES]:

@@ -34,7 +34,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["normalize", "normalize_batch", "normalize_spans", "NormalizedBatch"]
+__all__ = ["normalize", "normalize_batch", "normalize_spans", "normalize_utf8_spans", "NormalizedBatch"]
 
 # Characters that play the part of an apostrophe in running text. They join the two halves of a
 # word ("don’t", "Kaba’s"), so they are deleted rather than turned into a word break.
@@ -245,19 +245,27 @@ def normalize_spans(text: str, starts: np.ndarray, ends: np.ndarray) -> Normaliz
     # reference path.
     src = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
     if text.isascii():
-        byte_starts, byte_ends = starts, ends
-    else:
-        points = np.empty(2 * n, dtype=np.int64)
-        points[0::2] = starts
-        points[1::2] = ends
-        if n and np.any(np.diff(points) < 0):
-            raise ValueError("spans must be in order and must not overlap")
-        byte_points = _kernel.char_to_byte_offsets(src, points)
-        byte_starts, byte_ends = byte_points[0::2].copy(), byte_points[1::2].copy()
+        return normalize_utf8_spans(src, starts, ends)
+    points = np.empty(2 * n, dtype=np.int64)
+    points[0::2] = starts
+    points[1::2] = ends
+    if n and np.any(np.diff(points) < 0):
+        raise ValueError("spans must be in order and must not overlap")
+    byte_points = _kernel.char_to_byte_offsets(src, points)
+    return normalize_utf8_spans(src, byte_points[0::2].copy(), byte_points[1::2].copy())
+
+
+def normalize_utf8_spans(src: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> NormalizedBatch:
+    """Normalize the paragraphs ``src[starts[i]:ends[i]]`` of UTF-8 bytes (as Python's encoder
+    writes them, with "surrogatepass"), spans in order and not overlapping."""
+    from dedup import _kernel
+
     table, expansions = code_point_table()
-    data, offsets, fallback = _kernel.normalize_utf8(src, byte_starts, byte_ends, table, expansions)
+    data, offsets, fallback = _kernel.normalize_utf8(src, starts, ends, table, expansions)
     if fallback.any():
-        data, offsets = _splice(data, offsets, fallback, lambda i: text[starts[i] : ends[i]])
+        data, offsets = _splice(
+            data, offsets, fallback, lambda i: bytes(src[starts[i] : ends[i]]).decode("utf-8", "surrogatepass")
+        )
     return NormalizedBatch(data, offsets)
 
 

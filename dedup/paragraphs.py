@@ -8,7 +8,8 @@ exactly ``text[start:end]``, line endings included.
 
 Paragraphs are kept in columns (:class:`ParagraphTable`), not one object each, so a million of
 them cost arrays, not a million objects. :class:`Paragraph` is the per-paragraph view the
-report and the API hand out.
+report and the API hand out. The boundaries are found by a compiled scan of the documents'
+UTF-8 (``dedup._kernel.paragraphs``), whose bytes the table keeps for normalization.
 
 >>> [(p.number, p.line, p.text) for p in segment("Title\\r\\n\\r\\nOne line\\r\\nand two\\n\\n\\f\\nLast")]
 [(1, 1, 'Title'), (2, 3, 'One line\\r\\nand two'), (3, 7, 'Last')]
@@ -16,23 +17,12 @@ report and the API hand out.
 
 from __future__ import annotations
 
-import re
-from array import array
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import repeat
 
 import numpy as np
 
-__all__ = ["Paragraph", "ParagraphTable", "segment"]
-
-# A stretch of one line, between line breaks or form feeds, that holds a non-space character,
-# from the line's first character (indentation included). The look-behind rejects every other
-# start position at once and the possessive run of spaces never backtracks, so a long line of
-# spaces costs one pass, not one pass per position.
-_FILLED = re.compile(r"(?<![^\r\n\f])[^\S\r\n\f]*+\S[^\r\n\f]*")
-# What may stand between two lines of the same paragraph: exactly one line break.
-_ONE_BREAK = ("\n", "\r\n", "\r")
+__all__ = ["Paragraph", "ParagraphTable", "segment", "spans"]
 
 
 @dataclass(frozen=True)
@@ -53,122 +43,71 @@ class Paragraph:
             raise ValueError("span must satisfy 0 <= start <= end")
 
 
-def _line_breaks(text: str, start: int, end: int) -> int:
-    return text.count("\n", start, end) + text.count("\r", start, end) - text.count("\r\n", start, end)
-
-
-# For text with only "\n" line breaks and no form feed (nearly all text), one match is one
-# whole paragraph: a run of lines, each holding a non-space character.
-_PARAGRAPH_LF = re.compile(r"(?<![^\n])[^\S\n]*+\S[^\n]*(?:\n[^\S\n]*+\S[^\n]*)*")
-
-
-def _spans(text: str) -> Iterator[tuple[int, int, int]]:
-    """(start, end, line) of each paragraph."""
-    if "\r" not in text and "\f" not in text:
-        line = 1
-        scanned = 0
-        for match in _PARAGRAPH_LF.finditer(text):
-            start, end = match.span()
-            line += text.count("\n", scanned, start)
-            scanned = start
-            yield start, end, line
-        return
-    para_start = para_end = -1
-    line = 1
-    scanned = 0  # line breaks are counted up to here
-    first_line = 1
-    for match in _FILLED.finditer(text):
-        start, end = match.span()
-        line += _line_breaks(text, scanned, start)
-        scanned = start
-        if para_start >= 0 and text[para_end:start] in _ONE_BREAK:
-            para_end = end
-            continue
-        if para_start >= 0:
-            yield para_start, para_end, first_line
-        para_start, para_end, first_line = start, end, line
-    if para_start >= 0:
-        yield para_start, para_end, first_line
-
-
 def segment(text: str, doc: str = "") -> list[Paragraph]:
     """The paragraphs of one document, as :class:`Paragraph` objects."""
-    return [
-        Paragraph(doc, number, line, start, end, text[start:end])
-        for number, (start, end, line) in enumerate(_spans(text), start=1)
-    ]
+    table = ParagraphTable([doc], [text])
+    return table.paragraphs(np.arange(len(table)))
+
+
+def spans(text: str) -> list[tuple[int, int, int]]:
+    """``(start, end, line)`` of each paragraph of ``text``."""
+    table = ParagraphTable([""], [text])
+    return list(zip(table.start.tolist(), table.end.tolist(), table.line.tolist()))
 
 
 class ParagraphTable:
-    """All paragraphs of a run, in input order, as columns.
+    """All paragraphs of a run's documents, in input order, as columns.
 
     Document texts are kept once; a paragraph is a span of its document's text. ``doc[i]``
-    indexes ``docs``; ``start``/``end`` are character offsets into that document.
+    indexes ``docs``; ``start``/``end`` are character offsets into that document, ``line`` its
+    first line there, and ``number`` its 1-based place in it. ``src`` is the UTF-8 of all the
+    documents, end to end, and ``byte_start``/``byte_end`` each paragraph's span in it.
 
-    >>> table = ParagraphTable()
-    >>> table.add_document("a", "One.\\n\\nTwo\\nlines.")
-    2
-    >>> table.paragraph(1)
-    Paragraph(doc='a', number=2, line=3, start=6, end=16, text='Two\\nlines.')
+    >>> table = ParagraphTable(["a"], ["One.\\n\\nTwo\\nlines."])
+    >>> len(table), table.paragraph(1)
+    (2, Paragraph(doc='a', number=2, line=3, start=6, end=16, text='Two\\nlines.'))
     """
 
-    def __init__(self) -> None:
-        self.docs: list[str] = []
-        self.doc_texts: list[str] = []
-        self._doc = array("q")
-        self._number = array("q")
-        self._line = array("q")
-        self._start = array("q")
-        self._end = array("q")
+    def __init__(self, names: Sequence[str], texts: Sequence[str], utf8: Sequence[bytes | None] | None = None) -> None:
+        """``utf8[d]``, where given, is ``texts[d]`` encoded already (as a file's bytes are)."""
+        from dedup import _kernel
 
-    def add_document(self, name: str, text: str) -> int:
-        """Segment a document and append its paragraphs; return how many it has."""
-        index = len(self.docs)
-        self.docs.append(name)
-        self.doc_texts.append(text)
-        count = 0
-        for number, (start, end, line) in enumerate(_spans(text), start=1):
-            self._line.append(line)
-            self._start.append(start)
-            self._end.append(end)
-            count = number
-        self._number.extend(range(1, count + 1))
-        self._doc.extend(repeat(index, count))
-        return count
+        if len(names) != len(texts) or (utf8 is not None and len(utf8) != len(texts)):
+            raise ValueError("one name (and one encoding, if any) per text")
+        self.docs = list(names)
+        self.doc_texts = list(texts)
+        # "surrogatepass" keeps lone surrogates (JSON can carry them); normalization sends
+        # them to its reference path.
+        encoded = [
+            known if known is not None else text.encode("utf-8", "surrogatepass")
+            for text, known in zip(self.doc_texts, utf8 or [None] * len(self.doc_texts))
+        ]
+        bounds = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=bounds[1:])
+        self.src = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+        del encoded
+        counts, self.start, self.end, self.byte_start, self.byte_end, self.line = _kernel.paragraph_spans(self.src, bounds)
+        self.doc = np.repeat(np.arange(len(self.docs)), counts)
+        firsts = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=firsts[1:])
+        self.number = np.arange(1, len(self.doc) + 1) - firsts[:-1][self.doc]
 
     def __len__(self) -> int:
-        return len(self._doc)
-
-    @property
-    def doc(self) -> np.ndarray:
-        return _column(self._doc)
+        return len(self.doc)
 
     def lengths(self) -> np.ndarray:
         """Characters in each paragraph."""
-        return _column(self._end) - _column(self._start)
-
-    def global_spans(self) -> tuple[str, np.ndarray, np.ndarray]:
-        """All document texts joined, and each paragraph's span in the joined text."""
-        bases = np.zeros(len(self.docs) + 1, dtype=np.int64)
-        np.cumsum(np.fromiter(map(len, self.doc_texts), dtype=np.int64, count=len(self.docs)), out=bases[1:])
-        starts = _column(self._start) + bases[self.doc]
-        return "".join(self.doc_texts), starts, starts + self.lengths()
+        return self.end - self.start
 
     def paragraphs(self, indices: np.ndarray) -> list[Paragraph]:
         """The paragraphs at ``indices``, gathered column by column: a report makes one for
         every cluster member, and a million of them one at a time took most of a second."""
         doc = self.doc[indices].tolist()
-        starts = _column(self._start)[indices].tolist()
-        ends = _column(self._end)[indices].tolist()
+        starts = self.start[indices].tolist()
+        ends = self.end[indices].tolist()
         texts = [self.doc_texts[d][start:end] for d, start, end in zip(doc, starts, ends)]
         names = list(map(self.docs.__getitem__, doc))
-        numbers = _column(self._number)[indices].tolist()
-        lines = _column(self._line)[indices].tolist()
-        return list(map(Paragraph, names, numbers, lines, starts, ends, texts))
+        return list(map(Paragraph, names, self.number[indices].tolist(), self.line[indices].tolist(), starts, ends, texts))
 
     def paragraph(self, i: int) -> Paragraph:
         return self.paragraphs(np.array([i]))[0]
-
-
-def _column(values: array) -> np.ndarray:
-    return np.frombuffer(values, dtype=np.int64) if len(values) else np.zeros(0, dtype=np.int64)

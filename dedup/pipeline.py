@@ -25,7 +25,7 @@ import numpy as np
 from dedup.cluster import Assignment, first_seen, with_copies
 from dedup.documents import Document, Skip, as_documents
 from dedup.lsh import DEFAULT_WINDOW, BandedLSH
-from dedup.normalization import NormalizedBatch, normalize_spans
+from dedup.normalization import NormalizedBatch, normalize_utf8_spans
 from dedup.paragraphs import Paragraph, ParagraphTable
 from dedup.shingling import DEFAULT_SHINGLE, ShingleSpec
 from dedup.signatures import permutations
@@ -234,19 +234,24 @@ def find_duplicates(
     timer = timer or Timer()
     from dedup import _kernel
 
-    table = ParagraphTable()
+    names: list[str] = []
+    texts: list[str] = []
+    encoded: list[bytes | None] = []
     for doc in _timed_documents(as_documents(documents), timer):
-        with timer.stage("segment"):
-            table.add_document(doc.name, doc.text)
+        names.append(doc.name)
+        texts.append(doc.text)
+        encoded.append(doc.utf8)
         if on_document is not None:
             on_document(doc)
+    with timer.stage("segment"):
+        table = ParagraphTable(names, texts, encoded)
+        del names, texts, encoded
     n = len(table)
 
     with timer.stage("normalize"):
-        joined, starts, ends = table.global_spans()
-        too_long = ends - starts > config.max_chars
-        batch = normalize_spans(joined, starts, np.where(too_long, starts, ends))  # not the long ones
-        del joined
+        too_long = table.lengths() > config.max_chars
+        # The long ones are not normalized at all.
+        batch = normalize_utf8_spans(table.src, table.byte_start, np.where(too_long, table.byte_start, table.byte_end))
         empty, short = left_out(batch, too_long, config)
         rows = np.flatnonzero(~(empty | short | too_long))
         # Exact copies are settled here; only distinct texts go on to hashing and LSH.

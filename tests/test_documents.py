@@ -80,6 +80,21 @@ def test_byte_order_mark_is_stripped(tmp_path: Path) -> None:
     assert document.text == "Title\r\n\r\nBody"
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(b"\xef\xbb\xbfTitle\r\n\r\nBody", id="bom"),
+        pytest.param("Ça été, naïve “quote”, 𝔘𝔫𝔦\n".encode(), id="non-ascii"),
+        pytest.param(b"plain\n\nascii", id="ascii"),
+    ],
+)
+def test_a_file_documents_bytes_are_its_text_encoded(tmp_path: Path, raw: bytes) -> None:
+    """The reader hands the file's bytes on (segmentation reads them, not a new encoding):
+    they must be exactly the text's UTF-8."""
+    [document], _ = read([write(tmp_path / "doc.txt", raw)])
+    assert document.utf8 == document.text.encode("utf-8")
+
+
 def test_file_holding_only_a_bom_is_skipped(tmp_path: Path) -> None:
     path = write(tmp_path / "bom.txt", b"\xef\xbb\xbf")
     documents, skipped = read([path])

@@ -123,17 +123,27 @@ def test_segment_invariants(text: str) -> None:
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.text(max_size=5), ANY_TEXT), max_size=5))
 def test_table_holds_what_segment_returns(documents: list[tuple[str, str]]) -> None:
-    table = ParagraphTable()
+    table = ParagraphTable([name for name, _ in documents], [text for _, text in documents])
     expected: list[Paragraph] = []
     doc_indices: list[int] = []
     for index, (name, text) in enumerate(documents):
         paragraphs = segment(text, doc=name)
-        assert table.add_document(name, text) == len(paragraphs)
         expected.extend(paragraphs)
         doc_indices.extend([index] * len(paragraphs))
     assert len(table) == len(expected)
     assert [table.paragraph(i) for i in range(len(table))] == expected
     assert table.doc.tolist() == doc_indices
+    # The byte spans, which normalization reads, hold the same text.
+    for i, p in enumerate(expected):
+        assert bytes(table.src[table.byte_start[i] : table.byte_end[i]]).decode("utf-8", "surrogatepass") == p.text
+
+
+def test_blank_means_what_str_isspace_says_for_every_code_point() -> None:
+    """Each character alone between blank lines: a paragraph exactly when it is not whitespace."""
+    candidates = [chr(c) for c in range(0x110000) if chr(c) not in "\n\r\f"]
+    table = ParagraphTable(["all"], ["\n\n".join(candidates)])
+    found = {table.doc_texts[0][s:e] for s, e in zip(table.start.tolist(), table.end.tolist())}
+    assert found == {c for c in candidates if not c.isspace()}
 
 
 @pytest.mark.parametrize(

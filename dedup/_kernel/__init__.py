@@ -12,6 +12,7 @@ module         kernels
 =============  ==============================================================================
 hashing        xxHash32, whole-text hashes, grouping exact copies, character to byte offsets
 normalize      normalization through the code point table, UTF-8 in and out
+paragraphs     paragraph boundaries, line numbers and character spans in UTF-8 documents
 sets           MinHash signatures, LSH band keys, exact shingle sets and their similarities
 lsh            candidate pairs from band keys, first-seen representatives
 index          the embedded index's sorting, searching, merging and key filters
@@ -22,6 +23,7 @@ from dedup._kernel.hashing import char_to_byte_offsets, group_texts, text_hashes
 from dedup._kernel.index import fill_filter, hash_sort, merge_runs, probe_filter, search_at, select_sorted, sorted_ranges
 from dedup._kernel.lsh import assign_representatives, lsh_pairs
 from dedup._kernel.normalize import normalize_utf8
+from dedup._kernel.paragraphs import paragraph_spans
 from dedup._kernel.sets import band_keys, hash_rows, minhash, minhash_band_keys, set_similarities, shingle_sets
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "minhash",
     "minhash_band_keys",
     "normalize_utf8",
+    "paragraph_spans",
     "probe_filter",
     "search_at",
     "select_sorted",

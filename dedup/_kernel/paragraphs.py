@@ -1,0 +1,46 @@
+"""Paragraph boundaries in UTF-8 text, many documents at once."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dedup._kernel._lib import I64, PTR, chunks, i64, load, on_all_cores, ptr, u8
+
+__all__ = ["paragraph_spans"]
+
+DOC_CHUNK = 16  # documents per chunk (DOC_CHUNK in _paragraphs.c)
+
+_c = load(
+    "_paragraphs",
+    {
+        "dedup_paragraph_counts": (None, [PTR, PTR, I64, PTR, PTR]),
+        "dedup_paragraph_spans": (None, [PTR, PTR, I64, PTR, PTR, PTR, PTR, PTR, PTR, PTR]),
+    },
+)
+
+
+def paragraph_spans(src: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The paragraphs of documents ``src[bounds[d]:bounds[d + 1]]`` (UTF-8), by the rules of
+    :mod:`dedup.paragraphs`, in order.
+
+    Returns ``(counts, char_start, char_end, byte_start, byte_end, line)``: ``counts[d]``
+    paragraphs for document ``d``, then per paragraph its span in characters and its first line
+    within its document, and its span in bytes within ``src``.
+
+    >>> src = np.frombuffer("é\\n\\nx y\\r\\nz".encode(), dtype=np.uint8)
+    >>> [a.tolist() for a in paragraph_spans(src, np.array([0, len(src)]))]
+    [[2], [0, 3], [1, 9], [0, 4], [2, 10], [1, 3]]
+    """
+    src, bounds = u8(src), i64(bounds)
+    docs = len(bounds) - 1
+    if docs < 0 or np.any(np.diff(bounds) < 0) or (docs and (bounds[0] < 0 or bounds[-1] > len(src))):
+        raise ValueError("bounds must be ascending offsets within src")
+    counts = np.empty(docs, dtype=np.int64)
+    on_all_cores(_c.dedup_paragraph_counts, ptr(src), ptr(bounds), docs, ptr(counts), chunks=chunks(docs, DOC_CHUNK))
+    firsts = np.zeros(docs + 1, dtype=np.int64)
+    np.cumsum(counts, out=firsts[1:])
+    columns = [np.empty(firsts[-1], dtype=np.int64) for _ in range(5)]
+    on_all_cores(
+        _c.dedup_paragraph_spans, ptr(src), ptr(bounds), docs, ptr(firsts), *map(ptr, columns), chunks=chunks(docs, DOC_CHUNK)
+    )
+    return (counts, *columns)
