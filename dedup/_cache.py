@@ -1,4 +1,4 @@
-"""Where compiled kernels and derived tables are cached between runs."""
+"""Where derived tables (normalization, LSH parameters) are cached between runs."""
 
 from __future__ import annotations
 

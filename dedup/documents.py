@@ -123,9 +123,11 @@ class DocumentReader:
             else:
                 files = [source]
             for name in files:
+                jsonl = self.jsonl or name.lower().endswith(JSONL_SUFFIXES)
                 try:
-                    with open(name, "rb") as stream:
-                        yield from self._read_stream(name, stream, self.jsonl or name.lower().endswith(JSONL_SUFFIXES))
+                    # A text file is read whole: unbuffered, it costs one read call, no buffer.
+                    with open(name, "rb", buffering=-1 if jsonl else 0) as stream:
+                        yield from self._read_stream(name, stream, jsonl)
                 except OSError as err:
                     self.skipped.append(Skip(name, f"cannot read: {err.strerror or err}"))
 

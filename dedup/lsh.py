@@ -75,12 +75,23 @@ def lsh_params(
 
 
 def _params_file() -> Path | None:
-    from importlib.metadata import version
+    """The file of known answers, named after the optimiser's source: a new datasketch that
+    changes it starts a new file. (Found without importing datasketch, or importlib.metadata:
+    either costs a small run more than its work.)"""
+    import hashlib
+    import importlib.util
 
     from dedup._cache import cache_dir
 
     directory = cache_dir()
-    return None if directory is None else directory / f"lsh-params-datasketch-{version('datasketch')}.json"
+    spec = importlib.util.find_spec("datasketch")
+    if directory is None or spec is None or spec.origin is None:
+        return None
+    try:
+        source = (Path(spec.origin).parent / "lsh.py").read_bytes()
+    except OSError:
+        return None
+    return directory / f"lsh-params-{hashlib.sha256(source).hexdigest()[:16]}.json"
 
 
 @functools.cache
