@@ -12,13 +12,17 @@ from __future__ import annotations
 import ctypes
 import importlib.util
 import os
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
-__all__ = ["load", "ptr", "THREADS", "CHUNK", "chunks", "on_all_cores", "u8", "u32", "u64", "i64", "I64", "PTR", "U32", "F64"]
+__all__ = [
+    "load", "ptr", "THREADS", "CHUNK", "chunks", "on_all_cores", "u8", "u32", "u64", "i64", "whole",
+    "check_offsets", "check_indices", "I64", "PTR", "U32", "F64",
+]
 
 I64 = ctypes.c_int64
 U32 = ctypes.c_uint32
@@ -33,15 +37,26 @@ def _usable_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-# DEDUP_THREADS caps the threads a kernel uses (the cores this process may run on by default).
-THREADS = max(1, int(os.environ.get("DEDUP_THREADS", "0")) or _usable_cores())
+def _threads() -> int:
+    """DEDUP_THREADS caps the threads a kernel uses; by default, the cores this process may use."""
+    configured = os.environ.get("DEDUP_THREADS", "").strip()
+    if not configured:
+        return _usable_cores()
+    if not configured.isdigit() or int(configured) < 1:
+        raise ValueError(f"DEDUP_THREADS must be a whole number of threads, 1 or more, not {configured!r}")
+    return int(configured)
+
+
+THREADS = _threads()
 
 _pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
 
 
 def _forget_pool() -> None:  # a forked child has none of its parent's threads
-    global _pool
+    global _pool, _pool_lock
     _pool = None
+    _pool_lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
@@ -75,21 +90,44 @@ def chunks(n: int, size: int = CHUNK) -> int:
 
 
 def u8(values: np.ndarray) -> np.ndarray:
-    """``values`` as a C-contiguous array of this dtype: the array itself when it is one already
-    (a memory-mapped index segment is not copied), else a converted copy."""
-    return np.ascontiguousarray(values, dtype=np.uint8)
+    """``values`` as a C-contiguous, aligned array of this dtype: the array itself when it is
+    one already (a memory-mapped index segment is not copied), else a converted copy."""
+    return np.require(values, dtype=np.uint8, requirements="CA")
 
 
 def u32(values: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(values, dtype=np.uint32)
+    return np.require(values, dtype=np.uint32, requirements="CA")
 
 
 def u64(values: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(values, dtype=np.uint64)
+    return np.require(values, dtype=np.uint64, requirements="CA")
 
 
 def i64(values: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(values, dtype=np.int64)
+    return np.require(values, dtype=np.int64, requirements="CA")
+
+
+def whole(value: int, name: str, low: int = 0, high: int = 2**62) -> int:
+    """``value`` as an int in ``[low, high]``: ctypes would wrap a larger one silently."""
+    value = int(value)
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be from {low} to {high}, not {value}")
+    return value
+
+
+def check_offsets(offsets: np.ndarray, size: int, what: str = "offsets") -> None:
+    """``offsets`` (int64) must ascend within ``[0, size]``, with one entry at least: the C code
+    trusts its indices, and this costs a pass over the offsets, never over the data."""
+    if len(offsets) == 0:
+        raise ValueError(f"{what} must hold at least one entry")
+    if offsets[0] < 0 or offsets[-1] > size or np.any(offsets[1:] < offsets[:-1]):
+        raise ValueError(f"{what} must ascend within 0..{size}")
+
+
+def check_indices(indices: np.ndarray, count: int, what: str) -> None:
+    """Every one of ``indices`` must lie in ``range(count)``."""
+    if len(indices) and (indices.min() < 0 or indices.max() >= count):
+        raise IndexError(f"{what} must lie within range({count})")
 
 
 def ptr(array: np.ndarray) -> int:
@@ -102,16 +140,38 @@ def on_all_cores(kernel: Callable[..., Any], *args: Any, chunks: int) -> np.ndar
     is the shared chunk counter the C side takes chunks from (``next_chunk`` in common.h).
     Returns the cursor (its value is no use after the call). With one chunk, or one core, the
     call runs in this thread alone."""
-    global _pool
     cursor = np.zeros(1, dtype=np.int64)
     threads = min(THREADS, chunks)
     if threads <= 1:
         kernel(*args, ptr(cursor))
         return cursor
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=THREADS - 1, thread_name_prefix="dedup-kernel")
-    others = [_pool.submit(kernel, *args, ptr(cursor)) for _ in range(threads - 1)]
-    kernel(*args, ptr(cursor))
-    for other in others:
-        other.result()
+    pool = _shared_pool()
+    others = [pool.submit(kernel, *args, ptr(cursor)) for _ in range(threads - 1)]
+    try:
+        kernel(*args, ptr(cursor))
+    finally:
+        _wait(others)
     return cursor
+
+
+def _shared_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=THREADS - 1, thread_name_prefix="dedup-kernel")
+        return _pool
+
+
+def _wait(others: list[Future[Any]]) -> None:
+    """Wait for every other thread of a kernel call, even through Ctrl-C: they hold raw
+    addresses of the call's arrays, which must outlive them. An interruption is raised after."""
+    interrupted: BaseException | None = None
+    for other in others:
+        while True:
+            try:
+                other.result()
+                break
+            except KeyboardInterrupt as err:
+                interrupted = err
+    if interrupted is not None:
+        raise interrupted

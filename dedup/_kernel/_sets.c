@@ -83,7 +83,13 @@ static int64_t shingle_count(const uint8_t *data, int64_t start, int64_t end, in
  * The hot loop of every signature. The baseline x86-64 target has no unsigned 32-bit vector
  * minimum (pminud), so the loader picks, once, a clone built for AVX2 or AVX-512 on the CPUs that
  * have one (GCC function multiversioning); the baseline clone serves the others. */
-#if defined(__x86_64__) && defined(__ELF__) && (defined(__clang__) || __GNUC__ >= 6)
+/* ifunc dispatch needs an ELF C library that has it: glibc or FreeBSD's (musl has none). */
+#if defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define HAVE_TARGET_CLONES 1
+#endif
+#endif
+#if defined(__x86_64__) && defined(__ELF__) && defined(HAVE_TARGET_CLONES) && (defined(__GLIBC__) || defined(__FreeBSD__))
 #define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define VECTOR_CLONES /* no ifunc dispatch here: the build target alone */

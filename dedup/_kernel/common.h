@@ -12,6 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "dedup's kernels read 32-bit words as little-endian (as xxHash's reference does on x86 and ARM)"
+#endif
+
 #define EXPORT __attribute__((visibility("default")))
 
 /* Paragraphs per chunk of parallel work. */
@@ -34,7 +38,7 @@ static inline uint32_t rotl32(uint32_t x, int r) { return (x << r) | (x >> (32 -
 
 static inline uint32_t read32(const uint8_t *p) {
     uint32_t v;
-    memcpy(&v, p, 4); /* little-endian hosts only, as numpy's uint32 views assume too */
+    memcpy(&v, p, 4); /* unaligned-safe; little-endian only (checked above) */
     return v;
 }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dedup._kernel._lib import I64, PTR, U32, chunks, i64, load, on_all_cores, ptr, u8, u64
+from dedup._kernel._lib import I64, PTR, U32, check_indices, check_offsets, chunks, i64, load, on_all_cores, ptr, u8, u64
 
 __all__ = ["xxh32", "text_hashes", "group_texts", "char_to_byte_offsets"]
 
@@ -32,6 +32,7 @@ def xxh32(data: np.ndarray, start: int, end: int, seed: int) -> int:
 def text_hashes(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """A 64-bit hash of each paragraph's whole normalized text (for grouping exact copies)."""
     data, offsets = u8(data), i64(offsets)
+    check_offsets(offsets, len(data))
     n = len(offsets) - 1
     out = np.empty(n, dtype=np.uint64)
     on_all_cores(_c.dedup_text_hashes, ptr(data), ptr(offsets), n, ptr(out), chunks=chunks(n))
@@ -47,6 +48,10 @@ def group_texts(data: np.ndarray, offsets: np.ndarray, rows: np.ndarray, hashes:
     hashes are confirmed byte for byte, so a collision only costs a comparison."""
     data, offsets, rows = u8(data), i64(offsets), i64(rows)
     hashes = u64(hashes)
+    check_offsets(offsets, len(data))
+    check_indices(rows, len(offsets) - 1, "rows")
+    if len(hashes) < len(offsets) - 1:
+        raise ValueError("hashes must hold one hash per paragraph")
     m = len(rows)
     canonical = np.empty(m, dtype=np.int64)
     firsts = np.empty(m, dtype=np.int64)

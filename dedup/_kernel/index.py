@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dedup._kernel._lib import I64, PTR, i64, load, on_all_cores, ptr, u64
+from dedup._kernel._lib import I64, PTR, i64, load, on_all_cores, ptr, u64, whole
 
 __all__ = ["hash_sort", "sorted_ranges", "fill_filter", "probe_filter", "search_at", "select_sorted", "merge_runs"]
 
@@ -83,8 +83,14 @@ def fill_filter(bloom: np.ndarray, keys: np.ndarray) -> None:
     # Filled in place: a converted copy would be filled and thrown away.
     if not (isinstance(bloom, np.ndarray) and bloom.ndim == 1 and bloom.dtype == np.uint64 and bloom.flags.c_contiguous and bloom.flags.writeable):
         raise ValueError("bloom must be a writable, C-contiguous 1-d uint64 array")
+    if not bloom.flags.aligned:
+        raise ValueError("bloom must be aligned")
     keys = u64(keys)
     n = len(keys)
+    # Threads fill disjoint ranges of words found from the keys' order: unsorted keys would
+    # have two threads write one word.
+    if n > 1 and np.any(keys[1:] < keys[:-1]):
+        raise ValueError("keys must be ascending")
     chunks = _chunks(n, 65536)
     on_all_cores(_c.dedup_fill_filter, ptr(bloom), len(bloom), ptr(keys), n, chunks, chunks=chunks)
 
@@ -124,8 +130,7 @@ def select_sorted(queries: np.ndarray, order: np.ndarray, n: int, slot: np.ndarr
     m = len(queries)
     if len(order) < m:
         raise IndexError("order is shorter than queries")
-    if m and n == 0:
-        raise ZeroDivisionError("integer modulo by zero")
+    n = whole(n, "n", 1)
     keys = np.empty(m, dtype=np.uint64)
     slots = np.empty(m, dtype=np.int64)
     count = _c.dedup_select_sorted(ptr(queries), ptr(order), m, n, ptr(slot), len(slot), ptr(keys), ptr(slots))

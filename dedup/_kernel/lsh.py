@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dedup._kernel._lib import I64, PTR, chunks, i64, load, on_all_cores, ptr, u32
+from dedup._kernel._lib import I64, PTR, chunks, i64, load, on_all_cores, ptr, u32, whole
 
 __all__ = ["lsh_pairs", "assign_representatives"]
 
@@ -64,11 +64,11 @@ def assign_representatives(n: int, left: np.ndarray, right: np.ndarray) -> tuple
     Returns ``(rep, via)``: ``rep[i]`` is the representative of ``i`` (``i`` itself for a
     representative) and ``via[i]`` the index of the pair that joined them (-1 for none)."""
     left, right = i64(left), i64(right)
-    n, m = int(n), len(left)
+    n, m = whole(n, "n"), len(left)
     if len(right) != m:
         raise ValueError("left and right differ in length")
-    rep = np.empty(max(n, 0), dtype=np.int64)
-    via = np.empty(max(n, 0), dtype=np.int64)
+    rep = np.empty(n, dtype=np.int64)
+    via = np.empty(n, dtype=np.int64)
     if _c.dedup_assign_representatives(n, ptr(left), ptr(right), m, ptr(rep), ptr(via)) < 0:
         raise IndexError("pairs must lie within range(n)")
     return rep, via

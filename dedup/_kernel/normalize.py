@@ -47,12 +47,17 @@ def normalize_utf8(
     n = len(starts)
     if len(ends) != n:
         raise ValueError("starts and ends must have the same length")
-    if expansions.ndim != 2:
-        raise ValueError("expansions must be two-dimensional")
+    if expansions.ndim != 2 or expansions.shape[1] > 3:
+        raise ValueError("expansions must be two-dimensional, of three code points at most (the room left for them)")
     if len(table) < 0x80:
         raise ValueError("table must cover ASCII at least")
     if np.any((starts < ends) & ((starts < 0) | (ends > len(src)))):
         raise IndexError("spans must lie within src")
+    # Each paragraph is written into the scratch region of its own span: overlapping spans
+    # would write over each other.
+    filled = starts < ends
+    if np.any(starts[filled][1:] < ends[filled][:-1]):
+        raise ValueError("spans must be in order and must not overlap")
     rows, cols = expansions.shape
     mapping = (ptr(table), len(table), ptr(expansions), rows, cols)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dedup._kernel._lib import I64, PTR, chunks, i64, load, on_all_cores, ptr, u8, u32, u64
+from dedup._kernel._lib import I64, PTR, check_indices, check_offsets, chunks, i64, load, on_all_cores, ptr, u8, u32, u64, whole
 
 __all__ = ["minhash", "minhash_band_keys", "band_keys", "shingle_sets", "hash_rows", "set_similarities"]
 
@@ -29,19 +29,10 @@ PAIR_CHUNK = 4096  # set pairs per chunk (PAIR_CHUNK in _sets.c)
 
 
 
-def _check_text(data: np.ndarray, offsets: np.ndarray, n: int) -> None:
-    # The C code trusts its indices; these checks cost a pass over the offsets, not the text.
-    if len(offsets) == 0:
-        raise ValueError("offsets must hold at least one entry")
-    if len(offsets) > 1 and (offsets[0] < 0 or offsets[-1] > len(data) or np.any(offsets[1:] < offsets[:-1])):
-        raise ValueError("offsets must ascend within data")
-    if n < 1:
-        raise ValueError(f"shingle size must be at least 1, not {n}")
-
-
-def _check_rows(rows: np.ndarray, offsets: np.ndarray) -> None:
-    if len(rows) and (rows.min() < 0 or rows.max() >= len(offsets) - 1):
-        raise IndexError("rows must be paragraph indices")
+def _check_text(data: np.ndarray, offsets: np.ndarray, kind: int, n: int) -> tuple[int, int]:
+    """Check what the C code trusts; return ``(kind, n)`` as ints."""
+    check_offsets(offsets, len(data))
+    return whole(kind, "shingle kind", 0, 1), whole(n, "shingle size", 1, 2**31)
 
 
 def _check_perms(a: np.ndarray, b: np.ndarray) -> None:
@@ -49,9 +40,11 @@ def _check_perms(a: np.ndarray, b: np.ndarray) -> None:
         raise ValueError("a and b must be 1-d and of one length")
 
 
-def _check_bands(perms: int, bands: int, rows: int) -> None:
-    if bands < 0 or rows < 0 or bands * rows > perms:
+def _check_bands(perms: int, bands: int, rows: int) -> tuple[int, int]:
+    bands, rows = whole(bands, "bands"), whole(rows, "rows")
+    if bands * rows > perms:
         raise ValueError(f"{bands} bands of {rows} rows need that many signature columns, not {perms}")
+    return bands, rows
 
 
 def _done(failed: np.ndarray) -> None:
@@ -64,7 +57,7 @@ def minhash(data: np.ndarray, offsets: np.ndarray, kind: int, n: int, a: np.ndar
     with ``hashfunc=xxh32``. A paragraph without shingles keeps the all-ones row, as an empty
     ``datasketch.MinHash`` does."""
     data, offsets, a, b = u8(data), i64(offsets), u32(a), u32(b)
-    _check_text(data, offsets, n)
+    kind, n = _check_text(data, offsets, kind, n)
     _check_perms(a, b)
     npara, perms = len(offsets) - 1, len(a)
     sig = np.empty((npara, perms), dtype=np.uint32)
@@ -87,10 +80,10 @@ def minhash_band_keys(
     32 bits suffice within one run: a million paragraphs make about a hundred chance key
     collisions per band, and each only adds a candidate pair that verification removes."""
     data, offsets, rows_of, a, b = u8(data), i64(offsets), i64(rows_of), u32(a), u32(b)
-    _check_text(data, offsets, n)
-    _check_rows(rows_of, offsets)
+    kind, n = _check_text(data, offsets, kind, n)
+    check_indices(rows_of, len(offsets) - 1, "rows")
     _check_perms(a, b)
-    _check_bands(len(a), bands, rows)
+    bands, rows = _check_bands(len(a), bands, rows)
     m = len(rows_of)
     keys = np.empty((bands, m), dtype=np.uint32)
     failed = np.zeros(1, dtype=np.int64)
@@ -110,7 +103,7 @@ def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
     if sig.ndim != 2:
         raise ValueError("signatures must be 2-d")
     nsig, perms = sig.shape
-    _check_bands(perms, bands, rows)
+    bands, rows = _check_bands(perms, bands, rows)
     keys = np.empty((bands, nsig), dtype=np.uint64)
     on_all_cores(_c.dedup_band_keys, ptr(sig), nsig, perms, bands, rows, ptr(keys), chunks=chunks(nsig))
     return keys
@@ -143,8 +136,8 @@ def shingle_sets(data: np.ndarray, offsets: np.ndarray, kind: int, n: int, rows:
     Returns ``(hashes, set_offsets)``: set ``k`` (of paragraph ``rows[k]``) is
     ``hashes[set_offsets[k]:set_offsets[k+1]]``."""
     data, offsets, rows = u8(data), i64(offsets), i64(rows)
-    _check_text(data, offsets, n)
-    _check_rows(rows, offsets)
+    kind, n = _check_text(data, offsets, kind, n)
+    check_indices(rows, len(offsets) - 1, "rows")
     m = len(rows)
     upper = _set_room(data, offsets, rows, kind, n)
     scratch = np.empty(upper[m], dtype=np.uint64)
@@ -170,10 +163,10 @@ def hash_rows(
     found once and its seed-0 xxHash32 serves both the signature and the low half of its 64-bit
     hash, and the signature lives only in a per-thread scratch row."""
     data, offsets, rows, a, b = u8(data), i64(offsets), i64(rows), u32(a), u32(b)
-    _check_text(data, offsets, n)
-    _check_rows(rows, offsets)
+    kind, n = _check_text(data, offsets, kind, n)
+    check_indices(rows, len(offsets) - 1, "rows")
     _check_perms(a, b)
-    _check_bands(len(a), bands, rows_per_band)
+    bands, rows_per_band = _check_bands(len(a), bands, rows_per_band)
     m = len(rows)
     keys = np.empty((bands, m), dtype=np.uint64)
     upper = _set_room(data, offsets, rows, kind, n)
@@ -199,9 +192,9 @@ def set_similarities(hashes: np.ndarray, set_offsets: np.ndarray, left: np.ndarr
     if left.shape != right.shape:
         raise ValueError("left and right must be of one length")
     m = len(left)
-    sets = len(set_offsets) - 1
-    if m and (min(left.min(), right.min()) < 0 or max(left.max(), right.max()) >= sets):
-        raise IndexError("left and right must be set indices")
+    check_offsets(set_offsets, len(hashes), "set_offsets")
+    check_indices(left, len(set_offsets) - 1, "left")
+    check_indices(right, len(set_offsets) - 1, "right")
     jaccard = np.empty(m, dtype=np.float64)
     containment = np.empty(m, dtype=np.float64)
     on_all_cores(
