@@ -555,6 +555,11 @@ class Maintainer(threading.Thread):
 # Opening and creating.
 
 
+# Sizes in SQLite's write-ahead log file format (sqlite.org/fileformat2.html#walformat).
+WAL_HEADER = 32
+WAL_FRAME_HEADER = 24
+
+
 def _check_header(db: Path, where: str) -> None:
     """Refuse, before SQLite touches it, a file that is not one of our databases or is shorter
     than its own header says."""
@@ -571,8 +576,15 @@ def _check_header(db: Path, where: str) -> None:
     page_size = int.from_bytes(head[16:18], "big")
     page_size = 65_536 if page_size == 1 else page_size
     pages = int.from_bytes(head[28:32], "big")
+    # A process killed in the middle of a checkpoint leaves the database shorter than its header
+    # says while the write-ahead log still holds every page: SQLite finishes the job on open.
+    # Only without such a log is a short file damage.
+    try:
+        logged = os.stat(db.with_name(db.name + "-wal")).st_size >= WAL_HEADER + WAL_FRAME_HEADER + page_size
+    except OSError:
+        logged = False
     # The page count is valid when the "version-valid-for" number equals the change counter.
-    if head[92:96] == head[24:28] and size < page_size * pages:
+    if not logged and head[92:96] == head[24:28] and size < page_size * pages:
         raise IndexError_(f"{where}: index database is truncated ({size:,} bytes, its header says {page_size * pages:,}); restore it from a copy or start a new index")
 
 

@@ -161,6 +161,31 @@ def test_what_is_not_an_index_is_refused_and_left_unchanged(path: Path, damage: 
     assert after == before
 
 
+def test_a_checkpoint_cut_short_by_a_kill_is_not_taken_for_damage(path: Path, tmp_path: Path) -> None:
+    """Killed in the middle of a checkpoint, SQLite leaves a database file shorter than its
+    header says, with the write-ahead log still holding every page; opening it must recover
+    (SQLite does), not refuse it as truncated."""
+    import shutil
+
+    copy = tmp_path / "killed"
+    with SQLiteIndex.open(path, PARAMS, background=False) as index:
+        for k in range(20):
+            add(index, f"d{k}", list(range(k * 50, k * 50 + 50)))
+        expected = sorted((row["doc"], row["paragraph"]) for row in index.export())
+        shutil.copytree(path, copy)  # as a kill -9 leaves it: the log not yet checkpointed
+    wal = copy / (DB_NAME + "-wal")
+    assert wal.stat().st_size > 4096, "the copy must hold a write-ahead log with pages"
+    # The checkpoint had written the header (page 1) with the new page count, and no page after.
+    db = copy / DB_NAME
+    data = bytearray(db.read_bytes())
+    page_size = int.from_bytes(data[16:18], "big")
+    data[28:32] = (len(data) // page_size + 10).to_bytes(4, "big")
+    data[92:96] = data[24:28]  # the page count is current
+    db.write_bytes(bytes(data))
+    with SQLiteIndex.open(copy, PARAMS, background=False) as index:
+        assert sorted((row["doc"], row["paragraph"]) for row in index.export()) == expected
+
+
 def test_opening_reads_no_paragraph(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # "Opening an index of 10M paragraphs takes under 1 s": nothing on open scales with the
     # number of paragraphs; the tail (rows not yet in a segment) is read at the first batch.
