@@ -1,9 +1,12 @@
-"""Where derived tables (normalization, LSH parameters) are cached between runs."""
+"""Where derived tables (normalization, permutations, LSH parameters) are cached between runs."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 
 def cache_dir() -> Path | None:
@@ -20,3 +23,29 @@ def cache_dir() -> Path | None:
     except OSError:
         return None
     return path
+
+
+def cached_arrays(
+    name: str, build: Callable[[], dict[str, np.ndarray]], valid: Callable[[dict[str, np.ndarray]], bool]
+) -> dict[str, np.ndarray]:
+    """The arrays ``build()`` returns, kept in the cache directory as ``name`` (an .npz file):
+    read back when the file is there and ``valid`` accepts it, else built and written
+    atomically. Without a cache directory, simply built."""
+    directory = cache_dir()
+    if directory is not None:
+        try:
+            with np.load(directory / name) as stored:
+                arrays = {key: stored[key] for key in stored.files}
+            if valid(arrays):
+                return arrays
+        except (OSError, KeyError, ValueError, EOFError):
+            pass
+    arrays = build()
+    if directory is not None:
+        tmp = directory / f"{name}.{os.getpid()}.tmp.npz"
+        try:
+            np.savez(tmp, **arrays)
+            os.replace(tmp, directory / name)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+    return arrays

@@ -76,10 +76,10 @@ def lsh_params(
 
 def _params_file() -> Path | None:
     """The file of known answers, named after the optimiser's source: a new datasketch that
-    changes it starts a new file. (Found without importing datasketch, or importlib.metadata:
-    either costs a small run more than its work.)"""
-    import hashlib
+    changes it starts a new file. (Found without importing datasketch or importlib.metadata,
+    either of which costs a small run more than its work.)"""
     import importlib.util
+    import zlib
 
     from dedup._cache import cache_dir
 
@@ -91,7 +91,7 @@ def _params_file() -> Path | None:
         source = (Path(spec.origin).parent / "lsh.py").read_bytes()
     except OSError:
         return None
-    return directory / f"lsh-params-{hashlib.sha256(source).hexdigest()[:16]}.json"
+    return directory / f"lsh-params-{zlib.crc32(source):08x}.json"
 
 
 @functools.cache

@@ -27,7 +27,6 @@ paragraph holding anything else goes through :func:`normalize`.
 from __future__ import annotations
 
 import functools
-import os
 import sys
 import unicodedata
 from collections.abc import Callable
@@ -115,25 +114,21 @@ def _composition_seconds() -> set[int]:
 def code_point_table() -> tuple[np.ndarray, np.ndarray]:
     """:func:`build_code_point_table`, cached on disk: building it walks every code point
     (about 2 s), and it only changes with the Unicode version."""
-    from dedup._cache import cache_dir
+    from dedup._cache import cached_arrays
 
-    directory = cache_dir()
-    name = f"normalize-table-{unicodedata.unidata_version}-v2.npz"
-    if directory is not None:
-        try:
-            with np.load(directory / name) as cached:
-                return cached["table"], cached["expansions"]
-        except (OSError, KeyError, ValueError):
-            pass
-    table, expansions = build_code_point_table()
-    if directory is not None:
-        try:
-            tmp = directory / f"{name}.{os.getpid()}.tmp.npz"
-            np.savez(tmp, table=table, expansions=expansions)
-            os.replace(tmp, directory / name)
-        except OSError:
-            pass
-    return table, expansions
+    def build() -> dict[str, np.ndarray]:
+        table, expansions = build_code_point_table()
+        return {"table": table, "expansions": expansions}
+
+    def valid(arrays: dict[str, np.ndarray]) -> bool:
+        table, expansions = arrays.get("table"), arrays.get("expansions")
+        return (
+            table is not None and expansions is not None and table.dtype == np.int32 and table.shape == (sys.maxunicode + 1,)
+            and expansions.dtype == np.int32 and expansions.ndim == 2 and expansions.shape[1] == 3
+        )
+
+    arrays = cached_arrays(f"normalize-table-{unicodedata.unidata_version}-v2.npz", build, valid)
+    return arrays["table"], arrays["expansions"]
 
 
 def build_code_point_table() -> tuple[np.ndarray, np.ndarray]:

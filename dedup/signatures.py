@@ -52,9 +52,23 @@ def _whole(value: object) -> bool:
 
 @functools.lru_cache(maxsize=16)
 def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    gen = np.random.RandomState(seed)
-    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
-    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    # Kept on disk: importing numpy.random costs a small run more than drawing them.
+    from dedup._cache import cached_arrays
+
+    def draw() -> dict[str, np.ndarray]:
+        gen = np.random.RandomState(seed)
+        a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+        return {"a": a, "b": gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)}
+
+    def valid(arrays: dict[str, np.ndarray]) -> bool:
+        a, b = arrays.get("a"), arrays.get("b")
+        return (
+            a is not None and b is not None and a.dtype == b.dtype == np.uint32
+            and a.shape == b.shape == (num_perm,) and bool((a & 1).all())
+        )
+
+    arrays = cached_arrays(f"permutations-{num_perm}-{seed}.npz", draw, valid)
+    a, b = arrays["a"], arrays["b"]
     a.flags.writeable = False
     b.flags.writeable = False
     return a, b
