@@ -56,7 +56,7 @@ def parser() -> argparse.ArgumentParser:
 
     report = suites.add_parser("report", help="documents -> clusters, whole pipelines")
     report.add_argument("--paragraphs", type=_positive, default=60_000, help="corpus size (default 60,000)")
-    report.add_argument("--repeat", type=_positive, default=1, help="best of K runs per in-process peer (default 1)")
+    report.add_argument("--repeat", type=_positive, default=1, help="best of K fresh processes per peer, each timing its work once (default 1)")
 
     scaling = suites.add_parser("scaling", help="dedup report at growing sizes")
     scaling.add_argument("--sizes", type=_sizes, default=(10_000, 100_000, 1_000_000), help="comma-separated paragraph counts (default 10000,100000,1000000)")

@@ -216,6 +216,19 @@ def _accuracy(labels: np.ndarray, detectable: np.ndarray) -> dict[str, Any]:
     return {"clusters": clusters, "duplicates": clustered - clusters, "recall": recall}
 
 
+def _best_of(spec: dict[str, Any], repeat: int) -> dict[str, Any]:
+    """Run the peer in ``repeat`` fresh processes, each timing its work once; keep the best
+    time and the best whole-process time (a process that repeated its work inside would count
+    every repeat in its process time, and that is what the CLI row is compared with)."""
+    runs = [run_worker(spec) for _ in range(repeat)]
+    if any("skipped" in r for r in runs):
+        return runs[0]
+    best = dict(min(runs, key=lambda r: r["seconds"]))
+    best["process_s"] = min(r["process_s"] for r in runs)
+    best["times"] = [r["seconds"] for r in runs]
+    return best
+
+
 def run(paragraphs: int = 60_000, json_path: str | None = None, repeat: int = 1, seed: int = 0, threshold: float = THRESHOLD) -> int:
     """Run the report suite and print its table; returns the exit status."""
     info = machine()
@@ -241,9 +254,9 @@ def run(paragraphs: int = 60_000, json_path: str | None = None, repeat: int = 1,
                 print(f"skipping {label}: {skipped[key]}")
                 continue
             save = str(Path(tmp) / f"{key}.npy")
-            spec = {"suite": "_cli" if key == "dedup_cli" else "report", "peer": key, "corpus": str(corpus_path), "directory": str(directory), "repeat": repeat, "threshold": threshold, "save": save}
+            spec = {"suite": "_cli" if key == "dedup_cli" else "report", "peer": key, "corpus": str(corpus_path), "directory": str(directory), "repeat": 1, "threshold": threshold, "save": save}
             try:
-                result = run_worker(spec)
+                result = _best_of(spec, repeat)
             except WorkerFailed as err:
                 failures.append(str(err))
                 print(f"FAILED {label}: {err}")
