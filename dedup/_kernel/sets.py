@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from dedup._kernel._lib import I64, PTR, check_indices, check_offsets, chunks, i64, load, on_all_cores, ptr, u8, u32, u64, whole
@@ -47,6 +49,19 @@ def _check_bands(perms: int, bands: int, rows: int) -> tuple[int, int]:
     return bands, rows
 
 
+def _hashing_args(
+    data: np.ndarray, offsets: np.ndarray, rows: np.ndarray, kind: int, n: int, a: np.ndarray, b: np.ndarray, bands: int, rows_per_band: int
+) -> tuple[Any, ...]:
+    """The checked and converted arguments of a kernel that hashes paragraphs ``rows`` into
+    band keys."""
+    data, offsets, rows, a, b = u8(data), i64(offsets), i64(rows), u32(a), u32(b)
+    kind, n = _check_text(data, offsets, kind, n)
+    check_indices(rows, len(offsets) - 1, "rows")
+    _check_perms(a, b)
+    bands, rows_per_band = _check_bands(len(a), bands, rows_per_band)
+    return data, offsets, rows, kind, n, a, b, bands, rows_per_band
+
+
 def _done(failed: np.ndarray) -> None:
     if failed[0]:
         raise MemoryError("no memory for a chunk's scratch buffers")
@@ -79,11 +94,7 @@ def minhash_band_keys(
 
     32 bits suffice within one run: a million paragraphs make about a hundred chance key
     collisions per band, and each only adds a candidate pair that verification removes."""
-    data, offsets, rows_of, a, b = u8(data), i64(offsets), i64(rows_of), u32(a), u32(b)
-    kind, n = _check_text(data, offsets, kind, n)
-    check_indices(rows_of, len(offsets) - 1, "rows")
-    _check_perms(a, b)
-    bands, rows = _check_bands(len(a), bands, rows)
+    data, offsets, rows_of, kind, n, a, b, bands, rows = _hashing_args(data, offsets, rows_of, kind, n, a, b, bands, rows)
     m = len(rows_of)
     keys = np.empty((bands, m), dtype=np.uint32)
     failed = np.zeros(1, dtype=np.int64)
@@ -162,11 +173,7 @@ def hash_rows(
     hashes, concatenated, with their offsets), from the same primitives: each shingle's bounds are
     found once and its seed-0 xxHash32 serves both the signature and the low half of its 64-bit
     hash, and the signature lives only in a per-thread scratch row."""
-    data, offsets, rows, a, b = u8(data), i64(offsets), i64(rows), u32(a), u32(b)
-    kind, n = _check_text(data, offsets, kind, n)
-    check_indices(rows, len(offsets) - 1, "rows")
-    _check_perms(a, b)
-    bands, rows_per_band = _check_bands(len(a), bands, rows_per_band)
+    data, offsets, rows, kind, n, a, b, bands, rows_per_band = _hashing_args(data, offsets, rows, kind, n, a, b, bands, rows_per_band)
     m = len(rows)
     keys = np.empty((bands, m), dtype=np.uint64)
     upper = _set_room(data, offsets, rows, kind, n)
