@@ -45,14 +45,19 @@ class Paragraph:
 
 def segment(text: str, doc: str = "") -> list[Paragraph]:
     """The paragraphs of one document, as :class:`Paragraph` objects."""
-    table = ParagraphTable([doc], [text])
-    return table.paragraphs(np.arange(len(table)))
+    return [
+        Paragraph(doc, number, line, start, end, text[start:end])
+        for number, (start, end, line) in enumerate(spans(text), start=1)
+    ]
 
 
 def spans(text: str) -> list[tuple[int, int, int]]:
-    """``(start, end, line)`` of each paragraph of ``text``."""
-    table = ParagraphTable([""], [text])
-    return list(zip(table.start.tolist(), table.end.tolist(), table.line.tolist()))
+    """``(start, end, line)`` of each paragraph of ``text``: one document, with little overhead
+    (a :class:`ParagraphTable` segments many at once)."""
+    from dedup import _kernel
+
+    columns = _kernel.paragraphs_of(text.encode("utf-8", "surrogatepass"))
+    return list(zip(columns[0].tolist(), columns[1].tolist(), columns[4].tolist()))
 
 
 class ParagraphTable:

@@ -23,7 +23,7 @@ from dedup._kernel.hashing import char_to_byte_offsets, group_texts, text_hashes
 from dedup._kernel.index import fill_filter, hash_sort, merge_runs, probe_filter, search_at, select_sorted, sorted_ranges
 from dedup._kernel.lsh import assign_representatives, lsh_pairs
 from dedup._kernel.normalize import normalize_utf8
-from dedup._kernel.paragraphs import paragraph_spans
+from dedup._kernel.paragraphs import paragraph_spans, paragraphs_of
 from dedup._kernel.sets import band_keys, hash_rows, minhash, minhash_band_keys, set_similarities, shingle_sets
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "minhash_band_keys",
     "normalize_utf8",
     "paragraph_spans",
+    "paragraphs_of",
     "probe_filter",
     "search_at",
     "select_sorted",

@@ -112,4 +112,13 @@ EXPORT void dedup_paragraph_spans(const uint8_t *src, const int64_t *bounds, int
     }
 }
 
+/* The paragraphs of one document, src[0:n), into five columns of room entries each (char_start,
+ * char_end, byte_start, byte_end, line, end to end in columns); room must be at least the line
+ * breaks and form feeds in src plus one, which bounds the segments and so the paragraphs.
+ * Returns how many there are. One call, no threads: for a document at a time. */
+EXPORT int64_t dedup_paragraphs_of(const uint8_t *src, int64_t n, int64_t room, int64_t *columns) {
+    Columns out = {columns, columns + room, columns + 2 * room, columns + 3 * room, columns + 4 * room};
+    return scan(src, 0, n, &out, 0);
+}
+
 DEDUP_MODULE(_paragraphs)
