@@ -41,7 +41,6 @@ on Redis is not preloaded at all (at its rate a million paragraphs would take ho
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
 import tempfile
 import time

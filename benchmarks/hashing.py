@@ -22,7 +22,6 @@ rensa hashes differently, so its signatures are not compared.
 from __future__ import annotations
 
 import importlib.util
-import os
 import tempfile
 import time
 from pathlib import Path
