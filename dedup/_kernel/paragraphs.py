@@ -6,7 +6,7 @@ import ctypes
 
 import numpy as np
 
-from dedup._kernel._lib import I64, PTR, chunks, i64, load, on_all_cores, ptr, u8
+from dedup._kernel._lib import I64, PTR, check_offsets, chunks, i64, load, on_all_cores, ptr, u8
 
 __all__ = ["paragraph_spans", "paragraphs_of"]
 
@@ -35,9 +35,8 @@ def paragraph_spans(src: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, ..
     [[2], [0, 3], [1, 9], [0, 4], [2, 10], [1, 3]]
     """
     src, bounds = u8(src), i64(bounds)
+    check_offsets(bounds, len(src), "bounds")
     docs = len(bounds) - 1
-    if docs < 0 or np.any(np.diff(bounds) < 0) or (docs and (bounds[0] < 0 or bounds[-1] > len(src))):
-        raise ValueError("bounds must be ascending offsets within src")
     counts = np.empty(docs, dtype=np.int64)
     on_all_cores(_c.dedup_paragraph_counts, ptr(src), ptr(bounds), docs, ptr(counts), chunks=chunks(docs, DOC_CHUNK))
     firsts = np.zeros(docs + 1, dtype=np.int64)
