@@ -117,12 +117,13 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from dedup._settings import SettingError
         from dedup.documents import InputError
         from dedup.index import IndexError_
 
         try:
             return command(*args, **kwargs)
-        except (InputError, IndexError_) as err:
+        except (InputError, IndexError_, SettingError) as err:
             fail(str(err))
         except click.ClickException:
             raise  # a usage error raised in the body: click prints it and exits 2

@@ -84,9 +84,24 @@ def test_an_interrupted_call_waits_for_its_other_threads_then_raises() -> None:
 
 @pytest.mark.parametrize("value", ["0", "-2", "two", "1.5"])
 def test_dedup_threads_must_be_a_whole_number(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    from dedup._settings import SettingError
+
     monkeypatch.setenv("DEDUP_THREADS", value)
-    with pytest.raises(ValueError, match="DEDUP_THREADS"):
+    with pytest.raises(SettingError, match="DEDUP_THREADS"):
         _lib._threads()
+
+
+def test_a_bad_dedup_threads_is_a_usage_error_of_the_cli_not_a_crash() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DEDUP_THREADS": "lots"}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([sys.executable, "-m", "dedup", "report", "seeds"], env=env, capture_output=True, text=True, timeout=120, cwd=root)
+    assert done.returncode == 2
+    assert "DEDUP_THREADS must be a whole number" in done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
 
 
 def test_one_thread_and_all_threads_give_the_same_results(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from dedup import _settings as settings
+
 __all__ = [
     "load", "ptr", "THREADS", "CHUNK", "chunks", "on_all_cores", "u8", "u32", "u64", "i64", "whole",
     "check_offsets", "check_indices", "I64", "PTR", "U32", "F64",
@@ -39,12 +41,7 @@ def _usable_cores() -> int:
 
 def _threads() -> int:
     """DEDUP_THREADS caps the threads a kernel uses; by default, the cores this process may use."""
-    configured = os.environ.get("DEDUP_THREADS", "").strip()
-    if not configured:
-        return _usable_cores()
-    if not configured.isdigit() or int(configured) < 1:
-        raise ValueError(f"DEDUP_THREADS must be a whole number of threads, 1 or more, not {configured!r}")
-    return int(configured)
+    return settings.threads() or _usable_cores()
 
 
 THREADS = _threads()
