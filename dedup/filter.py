@@ -53,7 +53,7 @@ from dedup.documents import Document, as_documents
 from dedup.index import Fetched, Index, IndexParams, iso_time
 from dedup.lsh import DEFAULT_WINDOW, BandedLSH, lsh_params
 from dedup.normalization import normalize_batch
-from dedup.paragraphs import Paragraph, spans as paragraph_spans
+from dedup.paragraphs import Paragraph, spans as spans_of
 from dedup.pipeline import DEFAULT_MAX_CHARS, DEFAULT_THRESHOLD, Config, left_out
 from dedup.shingling import DEFAULT_SHINGLE, ShingleSpec
 from dedup.signatures import permutations
@@ -323,7 +323,7 @@ class Filter:
         count = 0
         for doc in documents:
             docs.append(doc)
-            spans.append(paragraph_spans(doc.text))
+            spans.append(spans_of(doc.text))
             count += len(spans[-1])
             if count >= self.batch_paragraphs:
                 yield docs, spans
