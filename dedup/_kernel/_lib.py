@@ -65,6 +65,13 @@ def load(module: str, signatures: dict[str, tuple[Any, list[Any]]]) -> ctypes.CD
     argtypes)`` set from ``signatures``."""
     spec = importlib.util.find_spec(f"dedup._kernel.{module}")
     if spec is None or spec.origin is None:
+        here = os.path.dirname(os.path.abspath(__file__))
+        if os.path.exists(os.path.join(here, f"{module}.c")):  # a source tree, not an install
+            root = os.path.dirname(os.path.dirname(here))
+            raise ImportError(
+                f"dedup is imported from its source tree ({root}), where its compiled kernels are not "
+                f"built: run `pip install -e .` there, or start Python elsewhere to use the installed dedup"
+            )
         raise ImportError(
             f"dedup's compiled kernels are missing (dedup._kernel.{module}): reinstall dedup with "
             "pip, which builds them (a C compiler is needed)"
