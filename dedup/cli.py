@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import itertools
 import os
 import stat
 import sys
@@ -452,6 +453,15 @@ def filter_command(
 
     params = index_params(threshold, shingle, num_perm, seed)
     start = time.perf_counter()
+    # The first document is read before the index is opened: a run with nothing it can read
+    # stops without leaving a new, empty index behind.
+    stream = documents()
+    first = next(stream, None)
+    skipped_early = [skip for reader in readers for skip in reader.skipped]
+    if first is None and skipped_early:
+        for skip in skipped_early:
+            warn(f"skipped {skip}")
+        fail(nothing_read(len(skipped_early)))
     with contextlib.ExitStack() as stack:
         index = stack.enter_context(open_index(index_spec, params))
         flt = Filter(
@@ -472,7 +482,7 @@ def filter_command(
         stack.callback(progress.close)
         shown = 0
         # Closed before the index: an error here rolls the batch in flight back first.
-        batches = stack.enter_context(contextlib.closing(flt.batches(documents())))
+        batches = stack.enter_context(contextlib.closing(flt.batches(itertools.chain([first] if first is not None else [], stream))))
         for outcomes in batches:
             # Written and flushed before the batch commits (when the loop asks for the next):
             # a crash can make a rerun emit a batch twice, but never lose one.

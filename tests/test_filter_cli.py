@@ -286,3 +286,14 @@ def test_document_ids_that_are_not_valid_text_round_trip(tmp_path: Path) -> None
     assert [row["match"]["doc"] for row in jsonl(rejects.read_text())] == ["bad\udcff"]
     assert {row["doc"] for row in jsonl(invoke("index", "export", idx).stdout)} == {"bad\udcff"}
     assert invoke("index", "remove", idx, "bad\udcff").stderr.startswith("removed 1 paragraphs")
+
+
+def test_a_run_with_nothing_readable_stops_before_making_an_index(tmp_path: Path) -> None:
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(b"not\x00text")
+    idx = tmp_path / "idx"
+    result = invoke("filter", "--index", str(idx), str(binary))
+    assert result.exit_code == 2
+    assert "no documents to read" in result.stderr
+    assert "binary file" in result.stderr
+    assert not idx.exists()
