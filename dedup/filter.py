@@ -48,7 +48,7 @@ from typing import Any, Literal
 import numpy as np
 
 from dedup import _kernel
-from dedup.cluster import first_seen
+from dedup.cluster import Assignment, first_seen
 from dedup.documents import Document, as_documents
 from dedup.index import Fetched, Index, IndexParams, iso_time
 from dedup.lsh import DEFAULT_WINDOW, BandedLSH, lsh_params
@@ -403,14 +403,16 @@ class Filter:
         sim_c[query_index[first]] = containment[first]
         return found, sim_j, sim_c, fetched
 
-    def _within(self, p: _Prepared, excluded: np.ndarray) -> np.ndarray:
-        """Each row's representative within the batch (itself when it is one), leaving out
-        rows that are ``excluded`` from being either side of a pair."""
+    def _within(self, p: _Prepared, excluded: np.ndarray) -> Assignment:
+        """Each row's representative within the batch (itself when it is one) and its
+        similarity to it, leaving out rows that are ``excluded`` from being either side of a
+        pair."""
         keep = ~excluded[p.left] & ~excluded[p.right]
-        return first_seen(len(p.rows), p.left[keep], p.right[keep], p.jaccard[keep], p.containment[keep]).rep
+        return first_seen(len(p.rows), p.left[keep], p.right[keep], p.jaccard[keep], p.containment[keep])
 
-    def _assign(self, p: _Prepared, by_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Representatives within the batch, and the documents dropped whole.
+    def _assign(self, p: _Prepared, by_index: np.ndarray) -> tuple[Assignment, np.ndarray]:
+        """Representatives within the batch (with each row's similarity to its own), and the
+        documents dropped whole.
 
         Documents are taken in order: one whose share of duplicates exceeds the ratio is
         dropped, its rows' decisions are kept as they stand, and later rows that repeated one of
@@ -418,16 +420,16 @@ class Filter:
         m = len(p.rows)
         ndocs = len(p.docs)
         excluded = by_index.copy()
-        rep = self._within(p, excluded)
+        within = self._within(p, excluded)
         dropped_doc = np.zeros(ndocs, dtype=bool)
         if self.drop_doc_above is None:
-            return rep, dropped_doc
+            return within, dropped_doc
         row_doc = p.doc_of[p.rows]
         totals = np.bincount(p.doc_of, minlength=ndocs)
-        frozen = np.arange(m)
+        frozen = Assignment(np.arange(m), np.ones(m), np.ones(m))
         d = 0
         while d < ndocs:
-            dup = by_index | (rep != np.arange(m))
+            dup = by_index | (within.rep != np.arange(m))
             share = np.divide(np.bincount(row_doc[dup], minlength=ndocs), totals, out=np.zeros(ndocs), where=totals > 0)
             above = np.flatnonzero((share > self.drop_doc_above) & (np.arange(ndocs) >= d))
             if not len(above):
@@ -435,12 +437,22 @@ class Filter:
             e = int(above[0])
             dropped_doc[e] = True
             mine = row_doc == e
-            frozen[mine] = rep[mine]
+            frozen.rep[mine] = within.rep[mine]
+            frozen.jaccard[mine] = within.jaccard[mine]
+            frozen.containment[mine] = within.containment[mine]
             excluded |= mine
-            if np.any(~mine & mine[rep] & ~dup[rep]):
-                rep = self._within(p, excluded)
+            if np.any(~mine & mine[within.rep] & ~dup[within.rep]):
+                within = self._within(p, excluded)
             d = e + 1
-        return np.where(dropped_doc[row_doc], frozen, rep), dropped_doc
+        held = dropped_doc[row_doc]
+        return (
+            Assignment(
+                np.where(held, frozen.rep, within.rep),
+                np.where(held, frozen.jaccard, within.jaccard),
+                np.where(held, frozen.containment, within.containment),
+            ),
+            dropped_doc,
+        )
 
     def _decide(self, p: _Prepared) -> tuple[list[Outcome], np.ndarray, int]:
         """Decide a batch, add its kept paragraphs to the index; return the outcomes, the new
@@ -450,7 +462,8 @@ class Filter:
         ndocs = len(p.docs)
         found, index_j, index_c, fetched = self._index_matches(p)
         by_index = found >= 0
-        rep, dropped_doc = self._assign(p, by_index)
+        assignment, dropped_doc = self._assign(p, by_index)
+        rep = assignment.rep
         row_doc = p.doc_of[p.rows]
         totals = np.bincount(p.doc_of, minlength=ndocs)
         in_dropped = dropped_doc[row_doc]
@@ -483,8 +496,6 @@ class Filter:
         drops_of: list[list[Drop]] = [[] for _ in range(ndocs)]
         row_of_paragraph = np.full(n, -1, dtype=np.int64)
         row_of_paragraph[p.rows] = np.arange(m)
-        # Similarity of a row to its representative within the batch.
-        verified = {(a, b): (j, c) for a, b, j, c in zip(p.left.tolist(), p.right.tolist(), p.jaccard.tolist(), p.containment.tolist())}
         duplicate = by_index | by_input
         dups_per_doc = np.bincount(row_doc[duplicate], minlength=ndocs)
         dropped_paragraphs = dropped_doc[p.doc_of]
@@ -509,9 +520,8 @@ class Filter:
                 # whole, is dropped with its own document: the branch below.)
                 r = int(rep[k])
                 rep_i = int(p.rows[r])
-                j, c = verified[(r, k)]
                 match = Match(int(pid_of_row[r]), names[int(p.doc_of[rep_i])], p.numbers[rep_i], now)
-                drops_of[d].append(Drop(p.paragraph(i, names[d]), "input", j, c, match))
+                drops_of[d].append(Drop(p.paragraph(i, names[d]), "input", float(assignment.jaccard[k]), float(assignment.containment[k]), match))
             elif dropped_doc[d]:
                 drops_of[d].append(Drop(p.paragraph(i, names[d]), "document", document_share=float(dups_per_doc[d] / totals[d])))
 
