@@ -83,6 +83,13 @@ def _ram_gib() -> float:
     return float("nan")
 
 
+# The task every suite measures: MinHash over word 3-grams with 128 permutations and seed 1,
+# and, where pairs are decided, exact Jaccard at or above 0.5.
+NUM_PERM = 128
+SEED = 1
+THRESHOLD = 0.5
+
+
 def _compiler() -> str:
     """The C compiler this Python builds extensions with (so the one that built dedup's kernels)."""
     import sysconfig
@@ -183,27 +190,30 @@ def peak_rss_mb(children: bool = False) -> float:
     report at least the harness's own peak. For children it is ``ru_maxrss``, so the process
     that starts them must stay small (see :mod:`benchmarks._cli`)."""
     if not children:
-        try:
-            with open("/proc/self/status", encoding="utf-8") as f:
-                for line in f:
-                    if line.startswith("VmHWM:"):
-                        return int(line.split()[1]) / 1024
-        except OSError:
-            pass
+        own = status_mb("VmHWM")
+        if own is not None:
+            return own
     usage = resource.getrusage(resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF)
     scale = 1024 * 1024 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
     return usage.ru_maxrss / scale
 
 
 def current_rss_mb() -> float:
+    current = status_mb("VmRSS")
+    return float("nan") if current is None else current
+
+
+def status_mb(field: str, pid: int | str = "self") -> float | None:
+    """A memory line of ``/proc/PID/status`` (``VmHWM``, ``VmRSS``: in kB) in MiB; ``None``
+    where there is no such file (not Linux, or the process is gone)."""
     try:
-        with open("/proc/self/status", encoding="utf-8") as f:
+        with open(f"/proc/{pid}/status", encoding="utf-8") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(f"{field}:"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
-    return float("nan")
+    return None
 
 
 def _fmt(value: Any, spec: str) -> str:

@@ -9,6 +9,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from benchmarks._harness import status_mb
+
 __all__ = ["RedisServer", "MISSING"]
 
 MISSING = "redis-server is not installed (apt-get install redis-server)"
@@ -90,14 +92,8 @@ class RedisServer:
         """The server's own peak resident memory (``VmHWM``)."""
         if self.process is None:
             return float("nan")
-        try:
-            with open(f"/proc/{self.process.pid}/status", encoding="utf-8") as f:
-                for line in f:
-                    if line.startswith("VmHWM:"):
-                        return int(line.split()[1]) / 1024
-        except OSError:
-            pass
-        return float("nan")
+        peak = status_mb("VmHWM", self.process.pid)
+        return float("nan") if peak is None else peak
 
     def stop(self) -> None:
         """Terminate (a clean shutdown: the append-only file is complete) and wait."""

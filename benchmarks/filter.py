@@ -48,15 +48,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from benchmarks._harness import Row, WorkerFailed, current_rss_mb, machine, print_machine, print_table, run_worker, write_json
+from benchmarks._harness import NUM_PERM, SEED, THRESHOLD, Row, WorkerFailed, current_rss_mb, machine, print_machine, print_table, run_worker, write_json
 from benchmarks._redis import RedisServer
 from benchmarks.corpus import make_corpus, read_documents, write_corpus
 
 __all__ = ["PEERS", "run", "run_peer", "TARGET_EMBEDDED_RATE", "TARGET_EMBEDDED_RSS_MB", "TARGET_REDIS_RATE", "TARGET_VS_DATASKETCH_REDIS"]
 
-THRESHOLD = 0.5
-NUM_PERM = 128
-SEED = 1
 TARGET_EMBEDDED_RATE = 50_000.0
 TARGET_EMBEDDED_RSS_MB = 1024.0
 TARGET_REDIS_RATE = 10_000.0

@@ -29,13 +29,11 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks._harness import Row, WorkerFailed, current_rss_mb, machine, print_machine, print_table, run_worker, time_best, write_json
+from benchmarks._harness import NUM_PERM, SEED, Row, WorkerFailed, current_rss_mb, machine, print_machine, print_table, run_worker, time_best, write_json
 from benchmarks.corpus import make_corpus, read_paragraphs, write_corpus
 
 __all__ = ["PEERS", "run", "run_peer", "simple_word_shingles", "TARGET_VS_LOOP", "TARGET_VS_RENSA"]
 
-NUM_PERM = 128
-SEED = 1
 TARGET_VS_LOOP = 200.0
 TARGET_VS_RENSA = 5.0
 

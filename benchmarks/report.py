@@ -35,14 +35,11 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks._harness import Row, WorkerFailed, current_rss_mb, machine, print_machine, print_table, run_worker, time_best, write_json
+from benchmarks._harness import NUM_PERM, SEED, THRESHOLD, Row, WorkerFailed, current_rss_mb, machine, print_machine, print_table, run_worker, time_best, write_json
 from benchmarks.corpus import make_corpus, read_documents, write_corpus
 
 __all__ = ["PEERS", "run", "run_peer", "UnionFind", "TARGET_VS_DATASKETCH", "TARGET_VS_RENSA"]
 
-THRESHOLD = 0.5
-NUM_PERM = 128
-SEED = 1
 RENSA_BANDS = 32
 TARGET_VS_DATASKETCH = 20.0
 TARGET_VS_RENSA = 5.0

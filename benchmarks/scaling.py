@@ -20,10 +20,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._harness import Row, WorkerFailed, machine, print_machine, print_table, run_worker, write_json
+from benchmarks._harness import THRESHOLD, Row, WorkerFailed, machine, print_machine, print_table, run_worker, write_json
 from benchmarks.corpus import make_corpus, write_corpus
 from benchmarks._cli import cli_available
-from benchmarks.report import THRESHOLD
 
 __all__ = ["run", "DEFAULT_SIZES", "TARGET_GROWTH", "TARGET_1M_SECONDS", "TARGET_1M_RSS_MB"]
 
