@@ -63,10 +63,10 @@ def spans(text: str) -> list[tuple[int, int, int]]:
 class ParagraphTable:
     """All paragraphs of a run's documents, in input order, as columns.
 
-    Document texts are kept once; a paragraph is a span of its document's text. ``doc[i]``
-    indexes ``docs``; ``start``/``end`` are character offsets into that document, ``line`` its
-    first line there, and ``number`` its 1-based place in it. ``src`` is the UTF-8 of all the
-    documents, end to end, and ``byte_start``/``byte_end`` each paragraph's span in it.
+    The documents are kept once, as ``src``: the UTF-8 of all of them, end to end, with
+    ``byte_start``/``byte_end`` each paragraph's span in it (a paragraph's text is decoded from
+    there). ``doc[i]`` indexes ``docs``; ``start``/``end`` are character offsets into that
+    document, ``line`` its first line there, and ``number`` its 1-based place in it.
 
     >>> table = ParagraphTable(["a"], ["One.\\n\\nTwo\\nlines."])
     >>> len(table), table.paragraph(1)
@@ -80,16 +80,16 @@ class ParagraphTable:
         if len(names) != len(texts) or (utf8 is not None and len(utf8) != len(texts)):
             raise ValueError("one name (and one encoding, if any) per text")
         self.docs = list(names)
-        self.doc_texts = list(texts)
         # "surrogatepass" keeps lone surrogates (JSON can carry them); normalization sends
-        # them to its reference path.
+        # them to its reference path, and decoding gives them back.
         encoded = [
             known if known is not None else text.encode("utf-8", "surrogatepass")
-            for text, known in zip(self.doc_texts, utf8 or [None] * len(self.doc_texts))
+            for text, known in zip(texts, utf8 or [None] * len(texts))
         ]
         bounds = np.zeros(len(encoded) + 1, dtype=np.int64)
         np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=bounds[1:])
-        self.src = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+        self._utf8 = b"".join(encoded)
+        self.src = np.frombuffer(self._utf8, dtype=np.uint8)
         del encoded
         counts, self.start, self.end, self.byte_start, self.byte_end, self.line = _kernel.paragraph_spans(self.src, bounds)
         self.doc = np.repeat(np.arange(len(self.docs)), counts)
@@ -107,12 +107,14 @@ class ParagraphTable:
     def paragraphs(self, indices: np.ndarray) -> list[Paragraph]:
         """The paragraphs at ``indices``, gathered column by column: a report makes one for
         every cluster member, and a million of them one at a time took most of a second."""
-        doc = self.doc[indices].tolist()
-        starts = self.start[indices].tolist()
-        ends = self.end[indices].tolist()
-        texts = [self.doc_texts[d][start:end] for d, start, end in zip(doc, starts, ends)]
-        names = list(map(self.docs.__getitem__, doc))
-        return list(map(Paragraph, names, self.number[indices].tolist(), self.line[indices].tolist(), starts, ends, texts))
+        utf8 = self._utf8
+        texts = [
+            utf8[start:end].decode("utf-8", "surrogatepass")
+            for start, end in zip(self.byte_start[indices].tolist(), self.byte_end[indices].tolist())
+        ]
+        names = list(map(self.docs.__getitem__, self.doc[indices].tolist()))
+        numbers, lines = self.number[indices].tolist(), self.line[indices].tolist()
+        return list(map(Paragraph, names, numbers, lines, self.start[indices].tolist(), self.end[indices].tolist(), texts))
 
     def paragraph(self, i: int) -> Paragraph:
         return self.paragraphs(np.array([i]))[0]

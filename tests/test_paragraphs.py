@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -142,7 +143,7 @@ def test_blank_means_what_str_isspace_says_for_every_code_point() -> None:
     """Each character alone between blank lines: a paragraph exactly when it is not whitespace."""
     candidates = [chr(c) for c in range(0x110000) if chr(c) not in "\n\r\f"]
     table = ParagraphTable(["all"], ["\n\n".join(candidates)])
-    found = {table.doc_texts[0][s:e] for s, e in zip(table.start.tolist(), table.end.tolist())}
+    found = {p.text for p in table.paragraphs(np.arange(len(table)))}
     assert found == {c for c in candidates if not c.isspace()}
 
 
