@@ -136,6 +136,16 @@ class Index(abc.ABC):
         ``(query_index, pid)``, unique pairs, sharing at least one band key."""
 
     @abc.abstractmethod
+    def query_exact(self, exact_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Stored paragraphs whose normalized text has one of ``exact_keys`` (uint64, a hash of
+        the whole normalized text, :func:`dedup._kernel.text_hashes`): arrays ``(query_index,
+        pid)``, for each query the earliest live paragraph added with that key, if any.
+
+        This lookup does not go through the band buckets, so no bucket cap can hide an exact
+        copy, however many paragraphs share its band keys. A hit is a candidate like any other:
+        the caller verifies it on the shingle sets (a hash collision costs one verification)."""
+
+    @abc.abstractmethod
     def fetch(self, pids: np.ndarray) -> Fetched:
         """The stored paragraphs ``pids``, in that order."""
 
@@ -149,10 +159,13 @@ class Index(abc.ABC):
         offsets: np.ndarray,
         ingested_at: float,
         *,
+        exact_keys: np.ndarray | None = None,
         queried: np.ndarray | None = None,
     ) -> np.ndarray:
         """Store paragraphs (band keys shape ``(bands, n)``; shingle sets as in :class:`Fetched`)
-        and return their new pids. Call inside :meth:`batch`. ``queried``, optional: where these
+        and return their new pids. Call inside :meth:`batch`. ``exact_keys``: one uint64 per
+        paragraph, the hash of its normalized text, for :meth:`query_exact` (without them the
+        paragraphs are found through their band keys only). ``queried``, optional: where these
         paragraphs stand among the band keys of this batch's last :meth:`query`, for a backend
         that can reuse work done for it (others ignore it)."""
 
@@ -181,10 +194,20 @@ class Index(abc.ABC):
             raise ValueError(f"band_keys must have shape ({self.params.bands}, n), not {keys.shape}")
         return np.ascontiguousarray(keys, dtype=np.uint64)
 
+    def _exact_keys(self, exact_keys: np.ndarray | None, n: int) -> np.ndarray | None:
+        """``exact_keys`` as a contiguous uint64 array of ``n`` keys (``None`` stays ``None``)."""
+        if exact_keys is None:
+            return None
+        keys = np.ascontiguousarray(exact_keys, dtype=np.uint64)
+        if keys.shape != (n,):
+            raise ValueError(f"exact_keys must hold one key per paragraph ({n}), not shape {keys.shape}")
+        return keys
+
     def _added(
         self, doc_ids: list[str], paragraphs: np.ndarray, band_keys: np.ndarray, hashes: np.ndarray, offsets: np.ndarray, ingested_at: float
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
-        """The arguments of :meth:`add`, checked: ``(keys, paragraphs, hashes, offsets, at)``."""
+        """The arguments of :meth:`add`, checked: ``(keys, paragraphs, hashes, offsets, at)``
+        (``exact_keys`` are checked by :meth:`_exact_keys`)."""
         keys = self._band_keys(band_keys)
         n = keys.shape[1]
         numbers = np.asarray(paragraphs, dtype=np.int64)
