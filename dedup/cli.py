@@ -525,7 +525,7 @@ def index_stats(spec: str, as_json: bool) -> None:
     from dedup.index import iso_time
     from dedup.index import open_index
 
-    with open_index(spec, None, create=False) as index:
+    with open_index(spec, None, read_only=True) as index:
         stats = index.stats()
     for key in ("oldest", "newest"):  # times as in the rejects file: ISO 8601, UTC
         if stats.get(key) is not None:
@@ -619,7 +619,7 @@ def index_export(spec: str, output: str) -> None:
     from dedup.index import iso_time
     from dedup.index import open_index
 
-    with open_index(spec, None, create=False) as index, open_output(output) as out:
+    with open_index(spec, None, read_only=True) as index, open_output(output) as out:
         for row in index.export():
             row["ingested_at"] = iso_time(row["ingested_at"])
             out.write(json.dumps(row, ensure_ascii=False) + "\n")

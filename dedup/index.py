@@ -52,8 +52,13 @@ def stored_doc_id(doc: str) -> str | bytes:
 
 
 def loaded_doc_id(value: str | bytes) -> str:
-    """The id :func:`stored_doc_id` stored."""
-    return value.decode("utf-8", "surrogatepass") if isinstance(value, bytes) else value
+    """The id :func:`stored_doc_id` stored; :class:`IndexError_` for what it cannot have."""
+    if isinstance(value, str):
+        return value
+    try:
+        return value.decode("utf-8", "surrogatepass")
+    except (UnicodeDecodeError, AttributeError):
+        raise IndexError_(f"index is damaged: a stored document id is not text ({value[:40]!r})") from None
 
 
 class IndexError_(Exception):
@@ -139,7 +144,8 @@ class Index(abc.ABC):
     def query_exact(self, exact_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Stored paragraphs whose normalized text has one of ``exact_keys`` (uint64, a hash of
         the whole normalized text, :func:`dedup._kernel.text_hashes`): arrays ``(query_index,
-        pid)``, for each query the earliest live paragraph added with that key, if any.
+        pid)``, unique pairs, for each query the live paragraphs added with that key (at least
+        the earliest, if there is one).
 
         This lookup does not go through the band buckets, so no bucket cap can hide an exact
         copy, however many paragraphs share its band keys. A hit is a candidate like any other:
@@ -232,11 +238,13 @@ class Index(abc.ABC):
         self.close()
 
 
-def open_index(spec: str, params: IndexParams | None = None, *, create: bool = True) -> Index:
+def open_index(spec: str, params: IndexParams | None = None, *, create: bool = True, read_only: bool = False) -> Index:
     """Open the index at ``spec``: a ``redis://`` URL or a filesystem path.
 
     With ``params`` the index is created if missing (when ``create``) and checked against
     them; without, an existing index is opened with the parameters it stores (for maintenance).
+    ``read_only``: for inspection only; an embedded index on a read-only directory or mount
+    can then be read.
     """
     if spec.startswith(("redis://", "rediss://", "unix://")):
         from dedup.index_redis import RedisIndex
@@ -247,4 +255,4 @@ def open_index(spec: str, params: IndexParams | None = None, *, create: bool = T
         raise IndexError_(f"{spec}: not a Redis URL; write redis://host:port/db (or a path without the scheme)")
     from dedup.index_sqlite import SQLiteIndex
 
-    return SQLiteIndex.open(spec, params, create=create)
+    return SQLiteIndex.open(spec, params, create=create and not read_only, read_only=read_only)

@@ -78,6 +78,7 @@ import fcntl
 import json
 import math
 import os
+import re
 import shutil
 import sqlite3
 import threading
@@ -133,7 +134,8 @@ CREATE TABLE paragraphs (
     paragraph INTEGER NOT NULL,
     ingested_at REAL NOT NULL,
     band_keys BLOB NOT NULL,
-    hashes BLOB NOT NULL
+    hashes BLOB NOT NULL,
+    exact_key INTEGER
 );
 CREATE TABLE documents (
     doc_id TEXT NOT NULL,
@@ -152,6 +154,11 @@ CREATE TABLE segments (
 );
 CREATE TABLE removed (pid INTEGER PRIMARY KEY);
 """
+# The layout of the database (PRAGMA user_version). Version 1 had no exact keys: it is brought
+# to version 2 when first opened for writing, its paragraphs then found through their band keys
+# only, as they always were.
+LAYOUT_VERSION = 2
+MIGRATIONS = {1: "ALTER TABLE paragraphs ADD COLUMN exact_key INTEGER;"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -179,10 +186,23 @@ class SegmentInfo:
 
 
 MANIFEST = "SELECT name, first_pid, last_pid, entries, rows FROM segments ORDER BY first_pid"
+# The only names segment files are given (PendingSegment): a name read from the database is
+# checked against it before it is joined to a path, so a crafted manifest cannot make dedup
+# open or delete a file outside the index's segments directory.
+SEGMENT_NAME = re.compile(r"seg-[0-9a-f]{32}\.npy")
 
 
-def read_manifest(conn: sqlite3.Connection) -> list[SegmentInfo]:
-    return [SegmentInfo(*row) for row in conn.execute(MANIFEST).fetchall()]
+def read_manifest(conn: sqlite3.Connection, where: object) -> list[SegmentInfo]:
+    """The manifest, checked: names of segment files, and integer counts that fit together."""
+    infos = []
+    for row in conn.execute(MANIFEST).fetchall():
+        name, first, last, entries, rows = row
+        if not isinstance(name, str) or not SEGMENT_NAME.fullmatch(name):
+            raise IndexError_(f"{where}: index database is damaged: {name!r} is not the name of a segment file")
+        if not all(type(v) is int for v in (first, last, entries, rows)) or not (0 < first <= last and 0 <= rows <= entries):
+            raise IndexError_(f"{where}: index database is damaged: the manifest row of {name} is not a valid pid range and size")
+        infos.append(SegmentInfo(name, first, last, entries, rows))
+    return infos
 
 
 @dataclass
@@ -219,8 +239,8 @@ class Segment:
             array = np.load(path, mmap_mode="r", allow_pickle=False)
         except FileNotFoundError:
             raise
-        except (OSError, ValueError) as err:
-            raise IndexError_(f"{path}: segment file is damaged ({err})") from None
+        except Exception as err:  # numpy's header parser raises many kinds for garbage
+            raise IndexError_(f"{path}: segment file is damaged ({type(err).__name__}: {err})") from None
         if not isinstance(array, np.memmap) or array.dtype != np.dtype("<u8") or array.shape != (2, info.entries):
             raise IndexError_(f"{path}: segment file is damaged (shape {array.shape} of {array.dtype}, expected (2, {info.entries}) of uint64)")
         base = np.asarray(array)
@@ -300,13 +320,24 @@ class PendingSegment:
 
     def __init__(self, directory: Path, total: int, chunks: Iterable[tuple[np.ndarray, np.ndarray]], stop: Callable[[], bool] | None = None) -> None:
         self.directory = directory
-        self.name = f"seg-{uuid.uuid4().hex}.npy"
-        self.tmp = directory / (self.name + ".tmp")
         self.entries = total
-        self.fd = os.open(self.tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
         self.published = False
-        try:
+        self.fd = -1
+        # Between creating the file and locking it, another process's cleanup may find it
+        # unlocked and delete it (it unlinks only while holding the lock): a file that has lost
+        # its name once we hold the lock is given up for a new one.
+        for _ in range(100):
+            self.name = f"seg-{uuid.uuid4().hex}.npy"
+            self.tmp = directory / (self.name + ".tmp")
+            self.fd = os.open(self.tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
             fcntl.flock(self.fd, fcntl.LOCK_EX)
+            if os.fstat(self.fd).st_nlink > 0:
+                break
+            os.close(self.fd)
+            self.fd = -1
+        else:
+            raise IndexError_(f"{directory}: cannot create a segment file: each was deleted as it was made")
+        try:
             with open(self.fd, "wb", closefd=False) as f:
                 np.lib.format.write_array_header_1_0(f, {"descr": "<u8", "fortran_order": False, "shape": (2, total)})
                 data = f.tell()
@@ -432,7 +463,7 @@ def merge_segments(
                 pending.publish()
                 conn.execute(
                     "INSERT INTO segments (name, first_pid, last_pid, entries, rows) VALUES (?, ?, ?, ?, ?)",
-                    (pending.name, first, last, kept, kept // bands),
+                    (pending.name, first, last, kept, max(0, sum(info.rows for info in infos) - len(dead))),
                 )
             conn.execute("DELETE FROM removed WHERE pid IN (SELECT value FROM json_each(?))", (json.dumps(dead.tolist()),))
             if not locked:
@@ -469,10 +500,15 @@ def remove_orphans(directory: Path, registered: set[str]) -> None:
                     continue
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    # Unlinked while locked: a writer that locks it after us sees it has no
+                    # name left (see PendingSegment) and starts another.
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
                 except OSError:
-                    continue  # its writer is alive
+                    pass  # its writer is alive
                 finally:
                     os.close(fd)
+                continue
             with contextlib.suppress(OSError):
                 os.unlink(entry.path)
 
@@ -526,7 +562,7 @@ class Maintainer(threading.Thread):
     def _merge(self, conn: sqlite3.Connection) -> None:
         failures = 0
         while not self._stopping.is_set() and failures < 3:
-            plan = plan_merge(read_manifest(conn), self.segment_rows, self.fanout)
+            plan = plan_merge(read_manifest(conn, self.directory.parent), self.segment_rows, self.fanout)
             if plan is None:
                 return
             # One merging process at a time: two would do the same work for one result.
@@ -587,8 +623,21 @@ def _check_header(db: Path, where: str) -> None:
         raise IndexError_(f"{where}: index database is truncated ({size:,} bytes, its header says {page_size * pages:,}); restore it from a copy or start a new index")
 
 
-def _connect(db: Path, timeout: float) -> sqlite3.Connection:
-    uri = f"file:{pathname2url(str(db.absolute()))}?mode=rw"
+def _has_log(db: Path) -> bool:
+    """Whether a write-ahead log with content lies beside ``db``."""
+    try:
+        return os.stat(db.with_name(db.name + "-wal")).st_size > 0
+    except OSError:
+        return False
+
+
+def _connect(db: Path, timeout: float, read_only: bool = False) -> sqlite3.Connection:
+    uri = f"file:{pathname2url(str(db.absolute()))}?mode={'ro' if read_only else 'rw'}"
+    if read_only and not os.access(db.parent, os.W_OK) and not _has_log(db):
+        # SQLite reads a database in WAL mode through a -shm file it creates beside it, which a
+        # read-only directory does not allow. With no log to read, the file alone is the whole
+        # index, and nobody can change it there: it may be read as immutable.
+        uri += "&immutable=1"
     conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=timeout, check_same_thread=True)
     try:
         conn.execute("PRAGMA synchronous = NORMAL")  # in WAL mode: durable at checkpoints, never corrupt
@@ -611,7 +660,7 @@ def _create(path: Path, params: IndexParams, segment_rows: int, merge_fanout: in
         try:
             conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute(f"PRAGMA user_version = {LAYOUT_VERSION}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.executescript(SCHEMA)
             meta = {
@@ -633,6 +682,20 @@ def _create(path: Path, params: IndexParams, segment_rows: int, merge_fanout: in
         _fsync_directory(path.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring the database's layout to :data:`LAYOUT_VERSION`, in one transaction."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        (layout,) = conn.execute("PRAGMA user_version").fetchone()  # another process may have done it
+        for version in range(layout, LAYOUT_VERSION):
+            conn.execute(MIGRATIONS[version])
+        conn.execute(f"PRAGMA user_version = {LAYOUT_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.rollback()
         raise
 
 
@@ -670,6 +733,7 @@ class SQLiteIndex(Index):
         self._rows_cache: dict[int, tuple[str, int, float, bytes]] = {}
         self._doomed: list[Path] = []  # segment files to delete once their removal is committed
         self._maintainer: Maintainer | None = None
+        self.read_only = False
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -685,6 +749,7 @@ class SQLiteIndex(Index):
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         background: bool = True,
         bucket_cap: int = DEFAULT_BUCKET_CAP,
+        read_only: bool = False,
     ) -> SQLiteIndex:
         """Open the index in directory ``spec``, creating it (with ``params``) if it does not
         exist and ``create`` is true; without ``params``, use those it stores.
@@ -692,7 +757,10 @@ class SQLiteIndex(Index):
         ``segment_rows`` and ``merge_fanout`` apply to a new index only; an existing one keeps
         those it was created with. ``busy_timeout``: seconds a batch waits for another
         process's. ``background``: checkpoint and merge in a thread (else at batch starts).
-        ``bucket_cap``: pids a query takes per bucket, the earliest (see the module's doc)."""
+        ``bucket_cap``: pids a query takes per bucket, the earliest (see the module's doc).
+        ``read_only``: only read (stats, export, queries), which works on a read-only
+        directory or mount too; an index left with an uncheckpointed log by a process that
+        died cannot be read there until it is opened once where it can be written."""
         if segment_rows < 1 or merge_fanout < 2:
             raise ValueError("segment_rows must be at least 1 and merge_fanout at least 2")
         if bucket_cap < 1:
@@ -709,12 +777,20 @@ class SQLiteIndex(Index):
         elif not db.exists():
             raise IndexError_(f"{where}: not a dedup index (a directory without {DB_NAME}); use a new path")
         _check_header(db, where)
+        if not read_only and not os.access(path, os.W_OK):
+            raise IndexError_(f"{where}: the index is read-only here (no write permission, or a read-only mount); only dedup index stats and export can read it")
+        conn: sqlite3.Connection | None = None
         try:
-            conn = _connect(db, busy_timeout)
+            conn = _connect(db, busy_timeout, read_only)
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.Error as err:
+            if conn is not None:
+                conn.close()
+            if read_only:
+                hint = "; its write-ahead log (-wal) cannot be read in a read-only directory: open the index once where it can be written" if _has_log(db) else ""
+                raise IndexError_(f"{where}: cannot read the index database ({err}){hint}") from None
             raise IndexError_(f"{where}: cannot open the index database: it is damaged or unreadable ({err})") from None
         try:
-            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             if meta.get("format") != FORMAT:
                 raise IndexError_(f"{where}: not a dedup index (unknown format {meta.get('format')!r})")
             stored = IndexParams.from_dict(json.loads(meta["params"]))
@@ -722,7 +798,13 @@ class SQLiteIndex(Index):
                 raise IndexMismatch(f"{where}: index format version {stored.schema_version}; this dedup reads version {SCHEMA_VERSION}")
             if params is not None:
                 params.check_same(stored, where)
-            index = cls(path, conn, stored, int(meta["segment_rows"]), int(meta["merge_fanout"]), background, bucket_cap)
+            (layout,) = conn.execute("PRAGMA user_version").fetchone()
+            if layout > LAYOUT_VERSION:
+                raise IndexMismatch(f"{where}: the index was written by a newer dedup (layout {layout}; this one reads up to {LAYOUT_VERSION})")
+            if layout < LAYOUT_VERSION and not read_only:
+                _migrate(conn)
+            index = cls(path, conn, stored, int(meta["segment_rows"]), int(meta["merge_fanout"]), background and not read_only, bucket_cap)
+            index.read_only = read_only
             if background:
                 # Checkpoints are the maintainer's; this only bounds the log if it falls behind.
                 conn.execute("PRAGMA wal_autocheckpoint = 16384")
@@ -780,7 +862,7 @@ class SQLiteIndex(Index):
 
     def _catch_up(self, tail: bool) -> None:
         with self._sql() as conn:
-            manifest = read_manifest(conn)
+            manifest = read_manifest(conn, self.path)
         segments = {}
         for info in manifest:
             loaded = self._segments.get(info.name)
@@ -796,15 +878,22 @@ class SQLiteIndex(Index):
             return
         start = max(self._covered, self._last_seen or 0)
         with self._sql() as conn:
-            rows = conn.execute("SELECT pid, band_keys FROM paragraphs WHERE pid > ? ORDER BY pid", (start,)).fetchall()
+            rows = conn.execute("SELECT pid, band_keys, exact_key FROM paragraphs WHERE pid > ? ORDER BY pid", (start,)).fetchall()
         if self._last_seen is None:
             self._last_seen = self._covered
         if rows:
+            if not all(isinstance(r[1], bytes) for r in rows):
+                raise IndexError_(f"{self.path}: index database is damaged (band keys that are not a blob)")
             pids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
             keys = np.frombuffer(b"".join(r[1] for r in rows), dtype="<u8")
             if len(keys) != len(rows) * self.params.bands:
                 raise IndexError_(f"{self.path}: index database is damaged (band keys of the wrong length)")
             self._runs.append(Run.of(keys.reshape(len(rows), self.params.bands).T, pids))
+            exact = [(r[0], r[2]) for r in rows if r[2] is not None]
+            if exact:
+                if not all(type(key) is int for _, key in exact):
+                    raise IndexError_(f"{self.path}: index database is damaged (an exact key that is not an integer)")
+                self._runs.append(Run.of(np.array([[key for _, key in exact]], dtype=np.int64).view(np.uint64), np.array([pid for pid, _ in exact], dtype=np.int64)))
             self._last_seen = int(pids[-1])
         self._settle_runs()
 
@@ -838,7 +927,8 @@ class SQLiteIndex(Index):
         return self._tail_bloom
 
     def _tail_rows(self) -> int:
-        return sum(len(r.keys) for r in self._runs) // self.params.bands
+        """Paragraphs added since the last segment (pids are issued in order)."""
+        return 0 if self._last_seen is None else self._last_seen - self._covered
 
     # -- transactions ----------------------------------------------------------------------
 
@@ -903,7 +993,7 @@ class SQLiteIndex(Index):
                 self._flush()
             if not self.background:
                 with self._sql() as conn:
-                    while (plan := plan_merge(read_manifest(conn), self.segment_rows, self.merge_fanout)) is not None:
+                    while (plan := plan_merge(read_manifest(conn, self.path), self.segment_rows, self.merge_fanout)) is not None:
                         self._doomed += merge_segments(conn, self._segments_dir, self.params.bands, plan, locked=True).doomed
 
     def _flush(self) -> None:
@@ -914,7 +1004,7 @@ class SQLiteIndex(Index):
         pending = PendingSegment(self._segments_dir, len(run.keys), [(run.keys, run.pids)])
         try:
             pending.publish()
-            info = SegmentInfo(pending.name, self._covered + 1, self._last_seen, len(run.keys), len(run.keys) // self.params.bands)
+            info = SegmentInfo(pending.name, self._covered + 1, self._last_seen, len(run.keys), self._tail_rows())
             with self._sql() as conn:
                 conn.execute(
                     "INSERT INTO segments (name, first_pid, last_pid, entries, rows) VALUES (?, ?, ?, ?, ?)",
@@ -930,7 +1020,7 @@ class SQLiteIndex(Index):
         """Rewrite segments of which half the rows or more were removed (after remove/prune),
         with the write lock held."""
         with self._sql() as conn:
-            for info in read_manifest(conn):
+            for info in read_manifest(conn, self.path):
                 (dead,) = conn.execute("SELECT count(*) FROM removed WHERE pid BETWEEN ? AND ?", (info.first_pid, info.last_pid)).fetchone()
                 if dead and 2 * dead >= info.rows:
                     self._doomed += merge_segments(conn, self._segments_dir, self.params.bands, [info], locked=True).doomed
@@ -939,15 +1029,34 @@ class SQLiteIndex(Index):
 
     def query(self, band_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         keys = self._band_keys(band_keys)
-        n = keys.shape[1]
         if not self._in_batch:
             self._refresh(locked=False)
-        empty = np.empty(0, dtype=np.int64)
-        if n == 0:
-            return empty, empty
+        if keys.shape[1] == 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
         queries, order = hash_sort(keys.ravel())
         if self._in_batch:
             self._last_query = (keys, queries, order)
+        return self._lookup(queries, order, keys.shape[1])
+
+    def query_exact(self, exact_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """See :meth:`Index.query_exact`. Exact keys are kept beside the band keys, in the same
+        sorted runs and segments (each paragraph adds one entry more), and looked up the same
+        way: every paragraph in a key's bucket has the same normalized text (but for a 64-bit
+        hash collision), and a copy of it is dropped rather than stored, so such a bucket holds
+        one live paragraph, and the cap never comes into play."""
+        keys = self._exact_keys(exact_keys, len(np.asarray(exact_keys)))
+        assert keys is not None
+        if not self._in_batch:
+            self._refresh(locked=False)
+        if len(keys) == 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        queries, order = hash_sort(keys)
+        return self._lookup(queries, order, len(keys))
+
+    def _lookup(self, queries: np.ndarray, order: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(query_index, pid)`` of the live paragraphs under sorted keys ``queries``, key
+        ``k`` belonging to query ``order[k] % n``: at most ``bucket_cap`` per key, the earliest."""
+        empty = np.empty(0, dtype=np.int64)
         found_q, found_p = [], []
         # Sources in pid order (segments by first pid, then the tail), so that a bucket's
         # budget goes to its earliest pids.
@@ -996,7 +1105,17 @@ class SQLiteIndex(Index):
                     "SELECT pid, doc_id, paragraph, ingested_at, hashes FROM paragraphs WHERE pid IN (SELECT value FROM json_each(?))",
                     (part,),
                 ):
-                    self._rows_cache[pid] = (doc, number, at, hashes)
+                    # SQLite keeps whatever type a value was written with: a row edited by hand
+                    # or damaged is refused here, not met later as a wrong type deep in numpy.
+                    if not (
+                        isinstance(doc, (str, bytes))
+                        and type(number) is int
+                        and type(at) in (int, float)
+                        and isinstance(hashes, bytes)
+                        and len(hashes) % 8 == 0
+                    ):
+                        raise IndexError_(f"{self.path}: index database is damaged: the row of paragraph {pid} holds values of the wrong type or size")
+                    self._rows_cache[pid] = (doc, number, float(at), hashes)
         return np.array([x for x in pids.tolist() if x in self._rows_cache], dtype=np.int64)
 
     def fetch(self, pids: np.ndarray) -> Fetched:
@@ -1031,15 +1150,17 @@ class SQLiteIndex(Index):
         offsets: np.ndarray,
         ingested_at: float,
         *,
+        exact_keys: np.ndarray | None = None,
         queried: np.ndarray | None = None,
     ) -> np.ndarray:
         """See :meth:`Index.add`. With ``queried``, the sort of the band keys done for this
         batch's last :meth:`query` is reused (checked: keys that differ are sorted afresh)."""
         if not self._in_batch:
             with self.batch():
-                return self.add(doc_ids, paragraphs, band_keys, hashes, offsets, ingested_at)
+                return self.add(doc_ids, paragraphs, band_keys, hashes, offsets, ingested_at, exact_keys=exact_keys)
         keys, numbers, hashes, offsets, at = self._added(doc_ids, paragraphs, band_keys, hashes, offsets, ingested_at)
         n = keys.shape[1]
+        exact = self._exact_keys(exact_keys, n)
         if n and offsets[-1] != len(hashes):
             raise ValueError("doc_ids, paragraphs, band keys and offsets must describe the same paragraphs")
         if n == 0:
@@ -1055,7 +1176,7 @@ class SQLiteIndex(Index):
             first = (row[0] if row else 0) + 1
             pids = np.arange(first, first + n, dtype=np.int64)
             conn.executemany(
-                "INSERT INTO paragraphs (pid, doc_id, paragraph, ingested_at, band_keys, hashes) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO paragraphs (pid, doc_id, paragraph, ingested_at, band_keys, hashes, exact_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 zip(
                     pids.tolist(),
                     names,
@@ -1063,6 +1184,7 @@ class SQLiteIndex(Index):
                     [at] * n,
                     [key_bytes[i * width : (i + 1) * width] for i in range(n)],
                     [set_bytes[bounds[i] : bounds[i + 1]] for i in range(n)],
+                    [None] * n if exact is None else exact.view(np.int64).tolist(),
                 ),
             )
             # Documents and ingest times are kept as pid ranges rather than indexed per
@@ -1076,6 +1198,8 @@ class SQLiteIndex(Index):
             conn.execute("INSERT INTO ingests (first_pid, last_pid, ingested_at) VALUES (?, ?, ?)", (first, first + n - 1, at))
             conn.execute("UPDATE counters SET value = value + ? WHERE name = 'paragraphs'", (n,))
         self._runs.append(self._run_of(keys, pids, queried))
+        if exact is not None:
+            self._runs.append(Run.of(exact[None, :], pids))
         self._settle_runs()
         self._last_seen = int(pids[-1])
         return pids
@@ -1178,7 +1302,7 @@ class SQLiteIndex(Index):
         pid order (the order of ingestion), read in one snapshot."""
         # A connection of its own, so that a long read does not hold up this one's batches.
         with self._sql():
-            conn = _connect(self._db, DEFAULT_BUSY_TIMEOUT)
+            conn = _connect(self._db, DEFAULT_BUSY_TIMEOUT, self.read_only)
             try:
                 cursor = conn.execute("SELECT pid, doc_id, paragraph, ingested_at, length(hashes) / 8 FROM paragraphs ORDER BY pid")
                 while rows := cursor.fetchmany(10_000):

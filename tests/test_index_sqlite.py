@@ -195,8 +195,8 @@ def test_opening_reads_no_paragraph(path: Path, monkeypatch: pytest.MonkeyPatch)
     statements: list[str] = []
     connect = index_sqlite._connect
 
-    def traced(db: Path, timeout: float) -> sqlite3.Connection:
-        conn = connect(db, timeout)
+    def traced(db: Path, timeout: float, read_only: bool = False) -> sqlite3.Connection:
+        conn = connect(db, timeout, read_only)
         conn.set_trace_callback(statements.append)
         return conn
 
@@ -622,3 +622,230 @@ def test_add_refuses_a_time_that_is_not_a_number_of_seconds(path: Path, at: floa
     with SQLiteIndex.open(path, PARAMS, background=False) as index, index.batch():
         with pytest.raises(ValueError, match="ingested_at"):
             index.add(["d"], np.array([1]), keys_of(1), np.array([1, 2], dtype=np.uint64), np.array([0, 2]), at)
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile and damaged indexes: a clear error (exit 2), never an internal one, never a file
+# touched outside the index
+
+
+SEED_003 = str(Path(__file__).resolve().parent.parent / "seeds" / "003_2475bc7a0b5db3b5.txt")
+SEED_004 = str(Path(__file__).resolve().parent.parent / "seeds" / "004_1bf6964548cc96ce.txt")
+
+
+def _cli(*args: str) -> tuple[int, str]:
+    from click.testing import CliRunner
+
+    from dedup.cli import main
+
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output + (result.stderr if result.stderr_bytes is not None else "")
+
+
+@pytest.fixture
+def seeded(path: Path) -> Path:
+    """An index of 003 with one segment and a tail, made by the filter."""
+    from dedup.filter import index_params
+
+    SQLiteIndex.open(path, index_params(), segment_rows=5, background=False).close()
+    assert _cli("filter", "--index", str(path), SEED_003, "-o", os.devnull)[0] == 0
+    assert _cli("filter", "--index", str(path), SEED_004, "-o", os.devnull)[0] == 0
+    assert _cli("filter", "--index", str(path), SEED_003, SEED_004, "--batch-size", "1", "-o", os.devnull)[0] == 0  # flushes
+    assert list((path / SEGMENTS_DIR).glob("seg-*.npy"))
+    return path
+
+
+def _sql(path: Path, statement: str) -> None:
+    conn = sqlite3.connect(path / DB_NAME)
+    conn.execute(statement)
+    conn.commit()
+    conn.close()
+
+
+def _overwrite(path: Path, at: int, data: bytes) -> None:
+    content = bytearray(path.read_bytes())
+    content[at : at + len(data)] = data
+    path.write_bytes(bytes(content))
+
+
+def _segment(path: Path) -> Path:
+    return sorted((path / SEGMENTS_DIR).glob("seg-*.npy"))[0]
+
+
+DAMAGE = [
+    pytest.param(lambda p: _segment(p).write_bytes(b""), "segment file is damaged", id="zero-length segment"),
+    pytest.param(lambda p: _segment(p).write_bytes(b"\x93NUMPY\x01\x00" + b"\xff" * 120), "segment file is damaged", id="segment header not text"),
+    pytest.param(lambda p: _overwrite(_segment(p), 20, b"\x00\x00\x00"), "segment file is damaged", id="garbled segment header"),
+    pytest.param(lambda p: _sql(p, "UPDATE paragraphs SET hashes = x'0102030405' WHERE pid = 1"), "damaged", id="hashes of odd length"),
+    pytest.param(lambda p: _sql(p, "UPDATE paragraphs SET doc_id = CAST(x'ff00fe' AS TEXT)"), "UTF-8|damaged", id="doc id text not UTF-8"),
+    pytest.param(lambda p: _sql(p, "UPDATE paragraphs SET doc_id = x'ff00fe'"), "damaged", id="doc id bytes not UTF-8"),
+    pytest.param(lambda p: _sql(p, "UPDATE paragraphs SET paragraph = 'three'"), "damaged", id="text in an integer column"),
+    pytest.param(lambda p: _sql(p, "UPDATE segments SET entries = 'many'"), "damaged", id="manifest count not a number"),
+]
+
+
+@pytest.mark.parametrize(("damage", "message"), DAMAGE)
+def test_damage_is_a_clear_error_for_every_command(seeded: Path, damage: object, message: str) -> None:
+    damage(seeded)  # type: ignore[operator]
+    commands = [
+        ["filter", "--index", str(seeded), SEED_003, "-o", os.devnull],
+        ["index", "stats", str(seeded)],
+        ["index", "export", str(seeded)],
+        ["index", "remove", str(seeded), SEED_003],
+        ["index", "prune", str(seeded), "--before", "2000-01-01"],
+    ]
+    codes = []
+    for command in commands:
+        code, output = _cli(*command)
+        assert code in (0, 2), (command, output)
+        assert "internal error" not in output and "Traceback" not in output
+        if code == 2:
+            assert "dedup: error:" in output
+        codes.append((code, output))
+    # The filter reads every part that was damaged: it must say so.
+    assert codes[0][0] == 2
+    assert any(__import__("re").search(message, output) for code, output in codes if code == 2)
+
+
+def test_band_keys_damaged_in_the_tail_are_a_clear_error(path: Path) -> None:
+    assert _cli("filter", "--index", str(path), SEED_003, "-o", os.devnull)[0] == 0  # rows in the tail
+    _sql(path, "UPDATE paragraphs SET band_keys = 'text' WHERE pid = 3")
+    code, output = _cli("filter", "--index", str(path), SEED_004, "-o", os.devnull)
+    assert code == 2 and "damaged" in output and "internal error" not in output
+
+
+def test_a_crafted_segment_name_cannot_reach_outside_the_index(seeded: Path, tmp_path: Path) -> None:
+    victim = tmp_path / "victim.npy"
+    victim.write_bytes(b"someone's data")
+    _sql(seeded, f"UPDATE segments SET name = '../../{victim.name}'")
+    for command in (["index", "remove", str(seeded), SEED_003], ["filter", "--index", str(seeded), SEED_004, "-o", os.devnull], ["index", "stats", str(seeded)]):
+        code, output = _cli(*command)
+        assert code == 2 and "is not the name of a segment file" in output, (command, output)
+    assert victim.read_bytes() == b"someone's data"
+
+
+@given(st.binary(max_size=300))
+@settings(max_examples=150, deadline=None)
+def test_segment_loader_refuses_any_garbage_clearly(data: bytes) -> None:
+    import tempfile
+
+    from dedup.index_sqlite import Segment, SegmentInfo
+
+    with tempfile.TemporaryDirectory() as tmp:
+        name = "seg-" + "0" * 32 + ".npy"
+        (Path(tmp) / name).write_bytes(data)
+        try:
+            segment = Segment.load(Path(tmp), SegmentInfo(name, 1, 1, 2, 1))
+        except IndexError_:
+            return
+        # What loads is a (2, entries) array of uint64, as the manifest says.
+        assert segment.keys.shape == segment.pids.shape == (2,)
+
+
+@given(st.binary(min_size=1, max_size=200), st.integers(0, 127))
+@settings(max_examples=100, deadline=None)
+def test_segment_loader_refuses_a_real_segment_with_bytes_changed(garbage: bytes, at: int) -> None:
+    import io
+    import tempfile
+
+    from dedup.index_sqlite import Segment, SegmentInfo
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.arange(6, dtype="<u8").reshape(2, 3))
+    data = bytearray(buffer.getvalue())
+    data[at : at + len(garbage)] = garbage
+    with tempfile.TemporaryDirectory() as tmp:
+        name = "seg-" + "1" * 32 + ".npy"
+        (Path(tmp) / name).write_bytes(bytes(data))
+        try:
+            segment = Segment.load(Path(tmp), SegmentInfo(name, 1, 1, 3, 1))
+        except IndexError_:
+            return
+        assert segment.keys.shape == (3,)
+
+
+def test_a_segment_cleanup_that_wins_the_race_against_its_writer_loses_nothing(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Another process's cleanup may open a new segment file between its creation and its
+    # writer's lock, find it unlocked and delete it: the writer must notice and start over.
+    with SQLiteIndex.open(path, PARAMS, segment_rows=20, background=False) as index:
+        real_flock = fcntl.flock
+        raced = []
+
+        def flock(fd: int, operation: int) -> None:
+            if not raced and operation == fcntl.LOCK_EX:
+                raced.append(True)
+                index_sqlite.remove_orphans(path / SEGMENTS_DIR, set())  # runs first, finds it unlocked
+            real_flock(fd, operation)
+
+        monkeypatch.setattr(index_sqlite.fcntl, "flock", flock)
+        _fill(index, 1, 10)
+        _fill(index, 2, 10, start=100)  # flushes a segment
+        assert raced
+    with SQLiteIndex.open(path, PARAMS) as index:
+        assert len(index.query(keys_of(0, 100))[1]) == 2
+
+
+def _read_only_mount(source: Path, target: Path) -> None:
+    import subprocess
+
+    target.mkdir()
+    subprocess.run(["mount", "--bind", str(source), str(target)], check=True, capture_output=True)
+    subprocess.run(["mount", "-o", "remount,ro,bind", str(target)], check=True, capture_output=True)
+
+
+@pytest.fixture
+def read_only(seeded: Path, tmp_path: Path) -> Iterator[Path]:
+    import subprocess
+
+    mount = tmp_path / "ro"
+    try:
+        _read_only_mount(seeded.parent, mount)
+    except (subprocess.CalledProcessError, FileNotFoundError) as err:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"cannot make a read-only mount here ({err})")
+    try:
+        yield mount / seeded.name
+    finally:
+        subprocess.run(["umount", str(mount)], check=False, capture_output=True)
+
+
+def test_a_read_only_index_can_be_inspected(read_only: Path) -> None:
+    code, output = _cli("index", "stats", "--json", str(read_only))
+    assert code == 0, output
+    assert json.loads(output)["paragraphs"] > 0
+    code, output = _cli("index", "export", str(read_only))
+    assert code == 0, output
+    assert len(output.splitlines()) == json.loads(_cli("index", "stats", "--json", str(read_only))[1])["paragraphs"]
+
+
+def test_writing_to_a_read_only_index_says_it_is_read_only(read_only: Path) -> None:
+    code, output = _cli("filter", "--index", str(read_only), SEED_003, "-o", os.devnull)
+    assert code == 2 and "read-only" in output and "damaged" not in output
+
+
+def test_an_index_of_the_earlier_layout_is_migrated_and_keeps_answering(path: Path) -> None:
+    from dedup.filter import index_params
+
+    with SQLiteIndex.open(path, index_params(), background=False):
+        pass
+    # The earlier layout: no exact keys.
+    conn = sqlite3.connect(path / DB_NAME)
+    conn.execute("ALTER TABLE paragraphs DROP COLUMN exact_key")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    code, _ = _cli("filter", "--index", str(path), SEED_003, "-o", os.devnull)
+    assert code == 0
+    conn = sqlite3.connect(path / DB_NAME)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == index_sqlite.LAYOUT_VERSION
+    conn.close()
+    code, output = _cli("filter", "--index", str(path), SEED_003, "-o", os.devnull)
+    assert code == 0 and "31 read, 0 kept, 31 dropped" in output
+
+
+def test_an_index_of_a_newer_layout_is_refused(path: Path) -> None:
+    SQLiteIndex.open(path, PARAMS).close()
+    _sql(path, "PRAGMA user_version = 99")
+    with pytest.raises(IndexMismatch, match="newer dedup"):
+        SQLiteIndex.open(path, PARAMS)
