@@ -219,6 +219,7 @@ class _Prepared:
     texts: list[str]
     rows: np.ndarray  # paragraphs that take part in matching
     keys: np.ndarray  # (bands, len(rows)) uint64
+    exact: np.ndarray  # (len(rows),) uint64: hash of each row's normalized text
     hashes: np.ndarray  # shingle sets of rows, concatenated
     offsets: np.ndarray
     left: np.ndarray  # verified pairs within the batch (positions in rows), left < right
@@ -352,9 +353,17 @@ class Filter:
         rows = np.flatnonzero(~(too_long | empty | short))
         a, b = permutations(self.config.num_perm, self.config.seed)
         keys, hashes, offsets = _kernel.hash_rows(batch.data, batch.offsets, rows, self.shingle.code, self.shingle.n, a, b, self.lsh.bands, self.lsh.rows)
+        text_hashes = _kernel.text_hashes(batch.data, batch.offsets)
+        exact = text_hashes[rows]
         # What BandedLSH.candidate_pairs(signatures) computes: the low 32 bits of the band keys.
         pairs = self.lsh.pairs_from_keys(keys.astype(np.uint32))
-        left, right = pairs[:, 0].copy(), pairs[:, 1].copy()
+        # Exact copies within the batch are paired with their first occurrence whatever LSH
+        # proposes: a crowded bucket must never hide one.
+        canonical, firsts = _kernel.group_texts(batch.data, batch.offsets, rows, text_hashes)
+        first_row = np.searchsorted(rows, firsts[canonical])
+        copies = np.flatnonzero(first_row != np.arange(len(rows)))
+        codes = np.unique(np.concatenate([pairs[:, 0] * len(rows) + pairs[:, 1], first_row[copies] * len(rows) + copies]))
+        left, right = codes // max(len(rows), 1), codes % max(len(rows), 1)
         jaccard, containment = _kernel.set_similarities(hashes, offsets, left, right)
         ok = jaccard >= self.config.threshold
         return _Prepared(
@@ -366,6 +375,7 @@ class Filter:
             texts,
             rows,
             keys,
+            exact,
             hashes,
             offsets,
             left[ok],
@@ -386,6 +396,10 @@ class Filter:
         if m == 0:
             return found, sim_j, sim_c, None
         query_index, pids = self.index.query(p.keys)
+        exact_index, exact_pids = self.index.query_exact(p.exact)
+        if len(exact_pids):
+            pairs = np.unique(np.stack([np.concatenate([query_index, exact_index]), np.concatenate([pids, exact_pids])], axis=1), axis=0)
+            query_index, pids = pairs[:, 0], pairs[:, 1]
         if not len(pids):
             return found, sim_j, sim_c, None
         unique = np.unique(pids)
@@ -486,6 +500,7 @@ class Filter:
                 p.hashes[index],
                 offsets,
                 now,
+                exact_keys=p.exact[add_rows],
                 queried=add_rows,
             )
         pid_of_row = np.full(m, -1, dtype=np.int64)

@@ -249,7 +249,7 @@ def open_index(spec: str, params: IndexParams | None = None, *, create: bool = T
     if spec.startswith(("redis://", "rediss://", "unix://")):
         from dedup.index_redis import RedisIndex
 
-        return RedisIndex.open(spec, params, create=create)
+        return RedisIndex.open(spec, params, create=create and not read_only)
     if spec.lower().startswith(("redis:", "rediss:", "unix:")):
         # A mistyped URL would otherwise become a directory named "redis:".
         raise IndexError_(f"{spec}: not a Redis URL; write redis://host:port/db (or a path without the scheme)")

@@ -6,6 +6,7 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,7 +15,8 @@ from dedup.documents import Document, DocumentReader
 from dedup.filter import Drop, Filter, Match, Outcome, index_params
 from dedup.index import IndexParams
 from dedup.index_sqlite import SQLiteIndex
-from dedup.paragraphs import Paragraph
+from dedup.lsh import BandedLSH
+from dedup.paragraphs import Paragraph, spans
 from dedup.pipeline import Config, find_duplicates
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -309,3 +311,40 @@ def test_hashing_in_one_pass_gives_the_report_s_keys_and_sets(shingle: str) -> N
     assert keys.tolist() == _kernel.band_keys(signatures_of(batch, spec, 128, 1)[rows], 30, 4).tolist()
     want_hashes, want_offsets = shingle_sets_of(batch, spec, rows)
     assert hashes.tolist() == want_hashes.tolist() and offsets.tolist() == want_offsets.tolist()
+
+
+# ---------------------------------------------------------------------------------------------
+# Exact copies never depend on the bucket cap
+
+
+def _crowd(index: SQLiteIndex, text: str, count: int) -> None:
+    """Store ``count`` paragraphs that share every band key with ``text`` but no shingle (so
+    none is near it): they fill its buckets ahead of it, up to and past the cap."""
+    step = Filter(index)
+    doc = Document("target", text)
+    prepared = step._prepare([doc], [spans(text)])
+    keys = prepared.keys[:, :1]
+    with index.batch():
+        for k in range(count):
+            index.add([f"crowd{k}"], [1], keys, [10**9 + k], [0, 1], 1.0)
+
+
+@pytest.mark.parametrize("batch", [pytest.param(1, id="the copy in a later batch"), pytest.param(10_000, id="in the same batch")])
+def test_an_exact_copy_is_dropped_however_crowded_its_buckets(index: SQLiteIndex, batch: int) -> None:
+    _crowd(index, SOLDIERS, 2 * index.bucket_cap + 10)
+    first, _ = run(index, [("a", SOLDIERS), ("b", SOLDIERS.upper() + "!")], batch_paragraphs=batch)
+    assert [o.status for o in first] == ["kept", "emptied"]
+    again, _ = run(index, [("c", SOLDIERS)])
+    assert [o.status for o in again] == ["emptied"]
+    (drop,) = again[0].drops
+    assert (drop.reason, drop.jaccard, drop.match.doc if drop.match else None) == ("index", 1.0, "a")
+
+
+def test_an_exact_copy_within_a_batch_does_not_depend_on_lsh(index: SQLiteIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Crowded buckets can keep LSH from proposing any pair (each bucket pairs its first 64
+    # members only): here it proposes none at all. Exact copies are still paired.
+    monkeypatch.setattr(BandedLSH, "pairs_from_keys", lambda self, keys: np.empty((0, 2), dtype=np.int64))
+    outcomes, _ = run(index, [("target", SOLDIERS), ("near", SOLDIERS_ALSO), ("copy", SOLDIERS.upper())])
+    assert [o.status for o in outcomes] == ["kept", "kept", "emptied"]
+    (drop,) = outcomes[-1].drops
+    assert (drop.reason, drop.jaccard, drop.match.doc if drop.match else None) == ("input", 1.0, "target")
