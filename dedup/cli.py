@@ -442,10 +442,19 @@ def filter_command(
     """
     import time
 
-    from dedup.filter import Filter, index_params
-    from dedup.index import open_index
+    from dedup.filter import index_params
 
     readers = filter_sources(inputs, jsonl, globs, text_field, id_field)
+    filter_options = {
+        "min_words": min_words,
+        "max_chars": max_chars,
+        "drop_doc_above": drop_doc_above,
+        "mark": mark,
+        "mark_field": mark_field,
+        "text_field": text_field,
+        "id_field": id_field,
+        "batch_paragraphs": batch_size,
+    }
 
     def documents() -> Iterator[Any]:
         for reader in readers:
@@ -462,19 +471,36 @@ def filter_command(
         for skip in skipped_early:
             warn(f"skipped {skip}")
         fail(nothing_read(len(skipped_early)))
+    try:
+        flt = run_filter(readers, first, stream, index_spec, params, output, rejects, filter_options)
+    except BrokenPipeError:
+        # The reader of the output went away: what it did not get was not committed, so the
+        # run is not complete, and a rerun of the same input goes on from there.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        fail("the output was closed before the run was complete; the batch in flight was not added to the index: run the same input again to go on")
+    seconds = time.perf_counter() - start
+    skipped = [skip for reader in readers for skip in reader.skipped]
+    for skip in skipped:
+        warn(f"skipped {skip}")
+    for line in filter_summary(flt.stats, seconds, len(skipped)):
+        click.echo(line, err=True)
+    if flt.stats.documents == 0 and skipped:
+        fail(nothing_read(len(skipped)))
+
+
+def run_filter(
+    readers: list[Any], first: Any, stream: Iterator[Any], index_spec: str, params: Any, output: str, rejects: str | None, options: dict[str, Any]
+) -> Any:
+    """Filter the documents into ``output`` (and the drops into ``rejects``), a batch at a
+    time, each written and flushed before it is committed; return the filter, for its stats."""
+    from dedup.filter import Filter
+    from dedup.index import open_index
+
     with contextlib.ExitStack() as stack:
         index = stack.enter_context(open_index(index_spec, params))
-        flt = Filter(
-            index,
-            min_words=min_words,
-            max_chars=max_chars,
-            drop_doc_above=drop_doc_above,
-            mark=mark,
-            mark_field=mark_field,
-            text_field=text_field,
-            id_field=id_field,
-            batch_paragraphs=batch_size,
-        )
+        index.on_wait = warn
+        flt = Filter(index, **options)
         out = stack.enter_context(open_stream(output))
         rejected = stack.enter_context(open(rejects, "wb")) if rejects else None
         counts = [reader.file_count() for reader in readers] if stderr_is_terminal() else [None]
@@ -494,14 +520,7 @@ def filter_command(
             for _ in range(shown, flt.stats.documents):
                 progress.advance()
             shown = flt.stats.documents
-    seconds = time.perf_counter() - start
-    skipped = [skip for reader in readers for skip in reader.skipped]
-    for skip in skipped:
-        warn(f"skipped {skip}")
-    for line in filter_summary(flt.stats, seconds, len(skipped)):
-        click.echo(line, err=True)
-    if flt.stats.documents == 0 and skipped:
-        fail(nothing_read(len(skipped)))
+    return flt
 
 
 @main.group("index")

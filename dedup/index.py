@@ -18,7 +18,7 @@ Nothing is pickled: every stored value is an integer, a string or a little-endia
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -128,6 +128,8 @@ class Index(abc.ABC):
     """What the filter needs from a store of ingested paragraphs."""
 
     params: IndexParams
+    # Told, in a sentence, when a batch has to wait long for another process's, and whom for.
+    on_wait: Callable[[str], None] | None = None
 
     @abc.abstractmethod
     def batch(self) -> AbstractContextManager[None]:

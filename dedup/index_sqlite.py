@@ -81,6 +81,7 @@ import os
 import re
 import shutil
 import sqlite3
+import sys
 import threading
 import time
 import uuid
@@ -118,6 +119,10 @@ DEFAULT_BUCKET_CAP = 64
 MERGE_CHUNK = 1_000_000
 # How long a batch waits for another process's batch before giving up.
 DEFAULT_BUSY_TIMEOUT = 600.0
+# Seconds a batch waits for the write lock before it says whom it waits for.
+WAIT_NOTICE = 2.0
+# The holder of the write lock notes its pid here (JSON), for the processes that wait.
+HOLDER_FILE = "holder.json"
 # How long a background merge waits to swap its result in; after that it tries again later.
 BACKGROUND_BUSY_TIMEOUT = 30.0
 # Rows per statement when a list of values is passed as one JSON array.
@@ -734,6 +739,9 @@ class SQLiteIndex(Index):
         self._doomed: list[Path] = []  # segment files to delete once their removal is committed
         self._maintainer: Maintainer | None = None
         self.read_only = False
+        self.busy_timeout = DEFAULT_BUSY_TIMEOUT
+        # Called with a message when a batch waits long for another process's.
+        self.on_wait: Callable[[str], None] | None = None
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -805,6 +813,7 @@ class SQLiteIndex(Index):
                 _migrate(conn)
             index = cls(path, conn, stored, int(meta["segment_rows"]), int(meta["merge_fanout"]), background and not read_only, bucket_cap)
             index.read_only = read_only
+            index.busy_timeout = busy_timeout
             if background:
                 # Checkpoints are the maintainer's; this only bounds the log if it falls behind.
                 conn.execute("PRAGMA wal_autocheckpoint = 16384")
@@ -936,8 +945,7 @@ class SQLiteIndex(Index):
     def _write(self) -> Iterator[None]:
         """One write transaction, holding SQLite's write lock: commit on success, roll back and
         forget the in-memory tail on any failure."""
-        with self._sql() as conn:
-            conn.execute("BEGIN IMMEDIATE")
+        self._begin_write()
         try:
             yield
             with self._sql() as conn:
@@ -955,6 +963,48 @@ class SQLiteIndex(Index):
         self._doomed.clear()
         if self._maintainer is not None:
             self._maintainer.wake()
+
+    def _begin_write(self) -> None:
+        """``BEGIN IMMEDIATE``, waiting up to ``busy_timeout`` for the write lock. A wait of more
+        than :data:`WAIT_NOTICE` seconds is reported through :attr:`on_wait`, naming the process
+        that holds the lock (each holder notes itself in :data:`HOLDER_FILE`), since a batch may
+        hold it for as long as its output takes to be written: a stalled reader of another
+        filter's output stalls every writer of the index."""
+        deadline = time.monotonic() + self.busy_timeout
+        waited_notice = False
+        with self._sql() as conn:
+            conn.execute(f"PRAGMA busy_timeout = {int(1000 * min(WAIT_NOTICE, self.busy_timeout))}")
+            try:
+                while True:
+                    try:
+                        conn.execute("BEGIN IMMEDIATE")
+                        break
+                    except sqlite3.OperationalError as err:
+                        text = str(err)
+                        if not ("locked" in text or "busy" in text) or time.monotonic() >= deadline:
+                            raise
+                    if not waited_notice and self.on_wait is not None:
+                        self.on_wait(f"{self.path}: waiting for the index, held by {self._holder()}")
+                        waited_notice = True
+                    left = max(0.0, deadline - time.monotonic())
+                    conn.execute(f"PRAGMA busy_timeout = {int(1000 * left)}")
+            finally:
+                conn.execute(f"PRAGMA busy_timeout = {int(1000 * self.busy_timeout)}")
+        if waited_notice and self.on_wait is not None:
+            self.on_wait(f"{self.path}: got the index; going on")
+        with contextlib.suppress(OSError):  # a note for those who wait: never worth failing for
+            note = self.path / f".{HOLDER_FILE}.{os.getpid()}"
+            note.write_text(json.dumps({"pid": os.getpid(), "command": " ".join(sys.argv[:2]), "since": time.time()}))
+            os.replace(note, self.path / HOLDER_FILE)
+
+    def _holder(self) -> str:
+        """Who holds the index's write lock, as the holder noted it."""
+        try:
+            note = json.loads((self.path / HOLDER_FILE).read_text())
+            since = time.strftime("%H:%M:%S", time.localtime(float(note["since"])))
+            return f"process {int(note['pid'])} ({note['command']}, holding it since {since})"
+        except (OSError, ValueError, KeyError, TypeError):
+            return "another process"
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:

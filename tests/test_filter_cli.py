@@ -297,3 +297,68 @@ def test_a_run_with_nothing_readable_stops_before_making_an_index(tmp_path: Path
     assert "no documents to read" in result.stderr
     assert "binary file" in result.stderr
     assert not idx.exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Outputs and other processes
+
+
+def _dedup(*args: str, **popen: Any) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "dedup", *args], env=env, **popen)
+
+
+def _many_documents(path: Path, count: int) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for k in range(count):
+            words = " ".join(f"w{k}x{j}" for j in range(60))
+            f.write(json.dumps({"id": f"doc{k}", "text": f"{words}\n\nThe same line in every document."}) + "\n")
+
+
+def test_an_output_closed_part_way_is_an_error_and_loses_nothing(tmp_path: Path) -> None:
+    source, idx = tmp_path / "in.jsonl", tmp_path / "idx"
+    _many_documents(source, 3000)  # about 1.3 MB of output: far more than a pipe holds
+    process = _dedup("filter", "--index", str(idx), str(source), "--batch-size", "200", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    head = process.stdout.read(1000)
+    process.stdout.close()  # as `| head -c 1000` does
+    err = process.stderr.read().decode()
+    process.stderr.close()
+    assert process.wait(timeout=120) == 2, err
+    assert "output was closed" in err and "Traceback" not in err
+    assert len(head) == 1000
+    # What the reader did not get was not committed: a rerun emits it.
+    rerun = invoke("filter", "--index", str(idx), str(source), "-o", str(tmp_path / "rest.jsonl"))
+    assert rerun.exit_code == 0, rerun.output
+    committed = json.loads(invoke("index", "stats", "--json", str(idx)).output)["documents"]
+    rest = jsonl((tmp_path / "rest.jsonl").read_text(encoding="utf-8"))
+    assert committed == 3000 and len(rest) > 0
+
+
+def test_a_filter_waiting_for_another_says_whom_it_waits_for(tmp_path: Path) -> None:
+    idx = tmp_path / "idx"
+    assert invoke("filter", "--index", str(idx), S003, "-o", os.devnull).exit_code == 0
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from dedup.index import open_index\n"
+            "with open_index(sys.argv[1]) as index, index.batch():\n"
+            "    print('holding', flush=True)\n"
+            "    time.sleep(6)\n",
+            str(idx),
+        ],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"holding\n"
+        waiting = _dedup("filter", "--index", str(idx), S004, "-o", os.devnull, stderr=subprocess.PIPE)
+        _, err = waiting.communicate(timeout=120)
+    finally:
+        holder.wait(timeout=60)
+        if holder.stdout is not None:
+            holder.stdout.close()
+    assert waiting.returncode == 0, err.decode()
+    assert f"waiting for the index, held by process {holder.pid}" in err.decode()
