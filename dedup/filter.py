@@ -232,6 +232,10 @@ class _Prepared:
         return Paragraph(doc, self.numbers[i], self.lines[i], start, end, self.texts[i])
 
 
+class _DroppedWhole(Exception):
+    """A large document's share of duplicates exceeded ``drop_doc_above``: roll it back."""
+
+
 class Filter:
     """A pipeline step: documents in, documents out, each with only its kept paragraphs.
 
@@ -244,7 +248,8 @@ class Filter:
       is kept, since its first occurrence never got through;
     - ``mark``: keep every text whole and list the duplicates in the field ``mark_field``;
     - ``text_field``, ``id_field``: the JSON fields written for documents read from text files;
-    - ``batch_paragraphs``: paragraphs per batch (documents are never split).
+    - ``batch_paragraphs``: paragraphs per batch. A document is never split across batches
+      (it is committed whole); a longer one is matched a batch of paragraphs at a time.
 
     Use it as ``filter(documents)`` (yields the documents to keep), or :meth:`batches` for the
     full :class:`Outcome` of each document. A batch is committed to the index when the consumer
@@ -309,14 +314,67 @@ class Filter:
         """The outcome of every document, a batch at a time, in input order. Each list is
         yielded inside the index's batch, before its commit: write it out, then ask for more."""
         for docs, spans in self._chunks(as_documents(documents)):
+            if len(spans[0]) > self.batch_paragraphs:
+                yield from self._large_document(docs[0], spans[0])
+                continue
             prepared = self._prepare(docs, spans)  # hashing needs no lock
             with self.index.batch():
                 outcomes, added, unmatched = self._decide(prepared)
                 yield outcomes
             self.stats.record(outcomes, unmatched)
-            if len(added):
-                self._own_first.append(int(added.min()))
-                self._own_last.append(int(added.max()))
+            self._record_own(added)
+
+    def _large_document(self, doc: Document, spans: list[tuple[int, int, int]]) -> Iterator[list[Outcome]]:
+        """A document of more paragraphs than a batch holds, matched a batch of paragraphs at a
+        time so that hashing and candidate pairs take no more memory than any batch, but
+        committed at once, with its outcome: a document is never half ingested.
+
+        Each part is decided against the index, which holds the earlier parts' kept paragraphs
+        (uncommitted, seen only by this process), so a repeat of an earlier part is an ``input``
+        drop as it would be in one batch. With ``drop_doc_above``, the share is known only at
+        the end: a document dropped whole is rolled back out of the index."""
+        step = self.batch_paragraphs
+        drops: list[Drop] = []
+        unmatched = 0
+        added: list[np.ndarray] = []
+        own_before = len(self._own_first)
+        outcome: Outcome | None = None
+        try:
+            with self.index.batch():
+                for start in range(0, len(spans), step):
+                    prepared = self._prepare([doc], [spans[start : start + step]], first_number=start + 1)
+                    part, pids, left_out, _ = self._judge(prepared, None)
+                    drops += part[0]
+                    unmatched += left_out
+                    added.append(pids)
+                    self._record_own(pids)  # later parts' repeats of it are "input"
+                share = sum(d.reason != "document" for d in drops) / len(spans)
+                if self.drop_doc_above is not None and share > self.drop_doc_above:
+                    raise _DroppedWhole
+                outcome = self._outcome(doc, drops, len(spans), dropped=False)
+                yield [outcome]
+        except _DroppedWhole:
+            del self._own_first[own_before:], self._own_last[own_before:]
+            ours = np.concatenate(added)
+            whole = [d if d.match is None or not len(ours) or d.match.pid < ours[0] else Drop(d.paragraph, "document", document_share=share) for d in drops]
+            numbered = {d.paragraph.number for d in whole}
+            whole += [Drop(self._paragraph_of(doc, spans, i), "document", document_share=share) for i in range(len(spans)) if i + 1 not in numbered]
+            whole.sort(key=lambda d: d.paragraph.number)
+            outcome = Outcome(doc, None, "dropped", len(spans), tuple(whole))
+            yield [outcome]  # nothing to commit: the index is as it was
+        assert outcome is not None
+        self.stats.record([outcome], unmatched)
+
+    @staticmethod
+    def _paragraph_of(doc: Document, spans: list[tuple[int, int, int]], i: int) -> Paragraph:
+        start, end, line = spans[i]
+        return Paragraph(doc.name, i + 1, line, start, end, doc.text[start:end])
+
+    def _record_own(self, added: np.ndarray) -> None:
+        """Note the pids this filter added, for telling an ``input`` repeat from an ``index`` one."""
+        if len(added):
+            self._own_first.append(int(added.min()))
+            self._own_last.append(int(added.max()))
 
     def _chunks(self, documents: Iterator[Document]) -> Iterator[tuple[list[Document], list[list[tuple[int, int, int]]]]]:
         docs: list[Document] = []
@@ -334,7 +392,9 @@ class Filter:
 
     # -- hashing -----------------------------------------------------------------------------
 
-    def _prepare(self, docs: list[Document], doc_spans: list[list[tuple[int, int, int]]]) -> _Prepared:
+    def _prepare(self, docs: list[Document], doc_spans: list[list[tuple[int, int, int]]], first_number: int = 1) -> _Prepared:
+        """Hash a batch: ``doc_spans`` are the paragraphs of each document, numbered from
+        ``first_number`` (a part of a large document starts further on)."""
         doc_of: list[int] = []
         numbers: list[int] = []
         lines: list[int] = []
@@ -342,7 +402,7 @@ class Filter:
         texts: list[str] = []
         for d, (doc, found) in enumerate(zip(docs, doc_spans)):
             doc_of.extend([d] * len(found))
-            numbers.extend(range(1, len(found) + 1))
+            numbers.extend(range(first_number, first_number + len(found)))
             for start, end, line in found:
                 lines.append(line)
                 spans.append((start, end))
@@ -424,7 +484,7 @@ class Filter:
         keep = ~excluded[p.left] & ~excluded[p.right]
         return first_seen(len(p.rows), p.left[keep], p.right[keep], p.jaccard[keep], p.containment[keep])
 
-    def _assign(self, p: _Prepared, by_index: np.ndarray) -> tuple[Assignment, np.ndarray]:
+    def _assign(self, p: _Prepared, by_index: np.ndarray, drop_doc_above: float | None) -> tuple[Assignment, np.ndarray]:
         """Representatives within the batch (with each row's similarity to its own), and the
         documents dropped whole.
 
@@ -436,7 +496,7 @@ class Filter:
         excluded = by_index.copy()
         within = self._within(p, excluded)
         dropped_doc = np.zeros(ndocs, dtype=bool)
-        if self.drop_doc_above is None:
+        if drop_doc_above is None:
             return within, dropped_doc
         row_doc = p.doc_of[p.rows]
         totals = np.bincount(p.doc_of, minlength=ndocs)
@@ -445,7 +505,7 @@ class Filter:
         while d < ndocs:
             dup = by_index | (within.rep != np.arange(m))
             share = np.divide(np.bincount(row_doc[dup], minlength=ndocs), totals, out=np.zeros(ndocs), where=totals > 0)
-            above = np.flatnonzero((share > self.drop_doc_above) & (np.arange(ndocs) >= d))
+            above = np.flatnonzero((share > drop_doc_above) & (np.arange(ndocs) >= d))
             if not len(above):
                 break
             e = int(above[0])
@@ -471,12 +531,43 @@ class Filter:
     def _decide(self, p: _Prepared) -> tuple[list[Outcome], np.ndarray, int]:
         """Decide a batch, add its kept paragraphs to the index; return the outcomes, the new
         pids and the number of paragraphs left out of matching. Call inside the index's batch."""
+        drops_of, pids, unmatched, dropped_doc = self._judge(p, self.drop_doc_above)
+        totals = np.bincount(p.doc_of, minlength=len(p.docs))
+        first_paragraph = np.searchsorted(p.doc_of, np.arange(len(p.docs) + 1))
+        outcomes = []
+        for d, doc in enumerate(p.docs):
+            lo, hi = int(first_paragraph[d]), int(first_paragraph[d + 1])
+            outcomes.append(self._outcome(doc, drops_of[d], int(totals[d]), bool(dropped_doc[d]), p.texts[lo:hi]))
+        return outcomes, pids, unmatched
+
+    def _outcome(self, doc: Document, drops: list[Drop], total: int, dropped: bool, texts: list[str] | None = None) -> Outcome:
+        """The outcome of a document from its drops; ``texts``, its paragraphs (else cut from
+        its text again when needed)."""
+        kept = tuple(drops)
+        if dropped:
+            return Outcome(doc, None, "dropped", total, kept)
+        if not drops:
+            return Outcome(doc, self._output(doc, doc.text), "kept", total, kept)
+        if self.mark:
+            return Outcome(doc, self._output(doc, doc.text, [drop.mark() for drop in drops]), "marked", total, kept)
+        if len(drops) == total:
+            return Outcome(doc, None, "emptied", total, kept)
+        if texts is None:
+            texts = [doc.text[start:end] for start, end, _ in spans_of(doc.text)]
+        gone = {drop.paragraph.number for drop in drops}
+        text = "\n\n".join(texts[j] for j in range(total) if j + 1 not in gone)
+        return Outcome(doc, self._output(doc, text), "filtered", total, kept)
+
+    def _judge(self, p: _Prepared, drop_doc_above: float | None) -> tuple[list[list[Drop]], np.ndarray, int, np.ndarray]:
+        """Decide a batch and add its kept paragraphs to the index: the drops of each document,
+        the new pids, the number of paragraphs left out of matching, and which documents are
+        dropped whole (with ``drop_doc_above``). Call inside the index's batch."""
         m = len(p.rows)
         n = len(p.spans)
         ndocs = len(p.docs)
         found, index_j, index_c, fetched = self._index_matches(p)
         by_index = found >= 0
-        assignment, dropped_doc = self._assign(p, by_index)
+        assignment, dropped_doc = self._assign(p, by_index, drop_doc_above)
         rep = assignment.rep
         row_doc = p.doc_of[p.rows]
         totals = np.bincount(p.doc_of, minlength=ndocs)
@@ -540,27 +631,7 @@ class Filter:
             elif dropped_doc[d]:
                 drops_of[d].append(Drop(p.paragraph(i, names[d]), "document", document_share=float(dups_per_doc[d] / totals[d])))
 
-        outcomes = []
-        first_paragraph = np.searchsorted(p.doc_of, np.arange(ndocs + 1))
-        for d, doc in enumerate(p.docs):
-            drops = tuple(drops_of[d])
-            total = int(totals[d])
-            if dropped_doc[d]:
-                outcomes.append(Outcome(doc, None, "dropped", total, drops))
-            elif not drops:
-                outcomes.append(Outcome(doc, self._output(doc, doc.text), "kept", total, drops))
-            elif self.mark:
-                out = self._output(doc, doc.text, [drop.mark() for drop in drops])
-                outcomes.append(Outcome(doc, out, "marked", total, drops))
-            elif len(drops) == total:
-                outcomes.append(Outcome(doc, None, "emptied", total, drops))
-            else:
-                gone = {drop.paragraph.number for drop in drops}
-                lo = int(first_paragraph[d])
-                text = "\n\n".join(p.texts[lo + j] for j in range(total) if j + 1 not in gone)
-                outcomes.append(Outcome(doc, self._output(doc, text), "filtered", total, drops))
-        unmatched = n - m
-        return outcomes, pids, unmatched
+        return drops_of, pids, n - m, dropped_doc
 
     def _own(self, pids: np.ndarray) -> np.ndarray:
         """Which of ``pids`` this filter added (in an earlier, committed batch)."""

@@ -348,3 +348,42 @@ def test_an_exact_copy_within_a_batch_does_not_depend_on_lsh(index: SQLiteIndex,
     assert [o.status for o in outcomes] == ["kept", "kept", "emptied"]
     (drop,) = outcomes[-1].drops
     assert (drop.reason, drop.jaccard, drop.match.doc if drop.match else None) == ("input", 1.0, "target")
+
+
+# ---------------------------------------------------------------------------------------------
+# A document larger than a batch
+
+
+def _long_document() -> str:
+    """The seeds as one document, with some of their paragraphs again at the end."""
+    texts = [Path(path).read_text(encoding="utf-8") for path in SEEDS]
+    return "\n\n".join(texts + [texts[3], SOLDIERS, SOLDIERS_ALSO])
+
+
+def _summary(outcomes: list[Outcome]) -> list[tuple[object, ...]]:
+    return [
+        (o.status, o.output.text if o.output else None, [(d.paragraph.number, d.reason, d.jaccard, d.match.paragraph if d.match else None) for d in o.drops])
+        for o in outcomes
+    ]
+
+
+@pytest.mark.parametrize("batch", [pytest.param(1, id="one paragraph a part"), pytest.param(7, id="7"), pytest.param(100, id="100")])
+@pytest.mark.parametrize("drop_doc_above", [None, 0.05, 0.9])
+def test_a_document_larger_than_a_batch_is_decided_as_in_one_batch(tmp_path: Path, batch: int, drop_doc_above: float | None) -> None:
+    docs = [("before", SOLDIERS + "\n\n" + OTHER), ("long", _long_document()), ("after", KABA + "\n\n" + SOLDIERS)]
+    results = []
+    for size in (batch, 100_000):
+        with SQLiteIndex.open(tmp_path / f"idx{size}", index_params(), background=False) as idx:
+            outcomes, step = run(idx, docs, batch_paragraphs=size, drop_doc_above=drop_doc_above)
+            results.append((_summary(outcomes), step.stats.as_dict(), idx.stats()["paragraphs"]))
+    assert results[0] == results[1]
+
+
+def test_a_large_document_dropped_whole_leaves_the_index_as_it_was(index: SQLiteIndex) -> None:
+    run(index, [("first", _long_document())])
+    before = index.stats()["paragraphs"]
+    outcomes, step = run(index, [("again", _long_document() + "\n\nOne paragraph of its own.")], batch_paragraphs=5, drop_doc_above=0.5)
+    assert [o.status for o in outcomes] == ["dropped"]
+    assert index.stats()["paragraphs"] == before
+    assert {d.reason for d in outcomes[0].drops} == {"index", "document"}
+    assert step.stats.dropped_documents == 1
