@@ -12,6 +12,10 @@ Key layout, under a prefix (``dedup:`` unless the URL says ``?prefix=...``)::
     {prefix}k{band}{key}    set     pids whose band ``band`` (2 bytes, big-endian) has band key
                                     ``key`` (8 bytes, little-endian): a binary key name
     {prefix}d:{doc}         set     the pids of document ``doc`` (UTF-8), for ``remove``
+    {prefix}exact           hash    exact key (8 bytes, little-endian) -> the earliest live pid
+                                    added with it, for ``query_exact``
+    {prefix}x{key}          zset    the other live pids added with exact key ``key`` (8 bytes),
+                                    scored by pid: the next earliest takes over when one goes
     {prefix}docs            set     every document id, for ``stats``
     {prefix}time            zset    pids scored by ingest time, for ``prune`` and ``export``
     {prefix}lock            string  the batch lock's token while a worker holds it
@@ -22,7 +26,9 @@ Key layout, under a prefix (``dedup:`` unless the URL says ``?prefix=...``)::
 
 A paragraph ``{prefix}p:{pid}`` is ``<q paragraph, <d ingested_at, <I doc length in bytes,
 <I number of shingle hashes``, then its band keys (``bands`` little-endian uint64), its document
-id (UTF-8), and its shingle set (sorted unique little-endian uint64). Nothing is pickled.
+id (UTF-8), its shingle set (sorted unique little-endian uint64) and, when it was added with
+one, its exact key (little-endian uint64; a record without it is found through its band keys
+only). Nothing is pickled.
 
 The hot paths are server-side Lua scripts, one command each: a query looks up a whole batch's
 buckets (one SUNION per paragraph, inside the script), and a commit writes a whole batch after
@@ -93,6 +99,8 @@ STALE_MS = 3000
 # Chunks for remove, prune, export and fetch: each chunk is one command, and a script blocks
 # the server while it runs, so keep each to a few milliseconds.
 CHUNK = 1000
+# Exact keys looked up by one HMGET.
+EXACT_CHUNK = 10_000
 
 _HEADER = struct.Struct("<qdII")
 _HEADER_ROW = np.dtype([("paragraph", "<i8"), ("ingested_at", "<f8"), ("doc_len", "<u4"), ("count", "<u4")])
@@ -159,9 +167,10 @@ return table.concat(out, ' ')
 """
 
 # ARGV: prefix, lock token, bands, blob of bucket names, then for each add() of the batch: its
-# first pid, its number of paragraphs n, its ingest time, and its n records end to end (each
-# record's header gives its length and document id). Idempotent (SET, SADD, ZADD), so a client
-# retry after a lost reply writes nothing twice.
+# first pid, its number of paragraphs n, its ingest time, 1 when its records end with an exact
+# key (else 0), and its n records end to end (each record's header gives its length and
+# document id). Idempotent (SET, SADD, ZADD, HSETNX), so a client retry after a lost reply
+# writes nothing twice. An exact key maps to its earliest pid; later ones wait in x{key}.
 _COMMIT = """
 local prefix, token, bands, blob = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local call, sub, format, read = redis.call, string.sub, string.format, struct.unpack
@@ -169,7 +178,7 @@ if call('GET', prefix .. 'lock') ~= token then
   return redis.error_reply('DEDUP_LOCK_LOST the index lock is no longer held by this worker')
 end
 local total = 0
-for a = 5, #ARGV, 4 do
+for a = 5, #ARGV, 5 do
   total = total + tonumber(ARGV[a + 1])
 end
 if total == 0 then
@@ -177,7 +186,7 @@ if total == 0 then
 end
 local width = #blob / (bands * total)
 local fixed = 24 + 8 * bands
-local tkey, docs = prefix .. 'time', prefix .. 'docs'
+local tkey, docs, exact = prefix .. 'time', prefix .. 'docs', prefix .. 'exact'
 local kv, zs, doc, doc_pids = {}, {}, nil, {}
 local s = 0
 local function flush_doc()
@@ -187,13 +196,28 @@ local function flush_doc()
   end
   doc_pids = {}
 end
-for a = 5, #ARGV, 4 do
-  local first, n, at, records = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3]
+for a = 5, #ARGV, 5 do
+  local first, n, at, records = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 4]
+  local extra = 8 * tonumber(ARGV[a + 3])
   local pos = 1
   for i = 0, n - 1 do
     local pid = format('%d', first + i)
     local doc_len, count = read('<I4I4', records, pos + 16)
-    local stop = pos + fixed + doc_len + 8 * count
+    local stop = pos + fixed + doc_len + 8 * count + extra
+    if extra > 0 then
+      local key = sub(records, stop - 8, stop - 1)
+      if call('HSETNX', exact, key, pid) == 0 then
+        local held = call('HGET', exact, key)
+        if held ~= pid then
+          if tonumber(held) > first + i then
+            call('HSET', exact, key, pid)
+            call('ZADD', prefix .. 'x' .. key, held, held)
+          else
+            call('ZADD', prefix .. 'x' .. key, pid, pid)
+          end
+        end
+      end
+    end
     for b = 1, bands do
       call('SADD', sub(blob, s + 1, s + width), pid)
       s = s + width
@@ -233,7 +257,7 @@ local prefix, token, bands, mode = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 if redis.call('GET', prefix .. 'lock') ~= token then
   return redis.error_reply('DEDUP_LOCK_LOST the index lock is no longer held by this worker')
 end
-local tkey, docs = prefix .. 'time', prefix .. 'docs'
+local tkey, docs, exact = prefix .. 'time', prefix .. 'docs', prefix .. 'exact'
 local function forget(pid, fix_doc)
   local pkey = prefix .. 'p:' .. pid
   local v = redis.call('GET', pkey)
@@ -242,8 +266,23 @@ local function forget(pid, fix_doc)
       local s = 25 + 8 * b
       redis.call('SREM', prefix .. 'k' .. struct.pack('>H', b) .. string.sub(v, s, s + 7), pid)
     end
+    local length, count = struct.unpack('<I4I4', v, 17)
+    if #v == 24 + 8 * bands + length + 8 * count + 8 then
+      -- Its exact key: the next earliest paragraph with that key, if any, takes its place.
+      local key = string.sub(v, -8)
+      local others = prefix .. 'x' .. key
+      if redis.call('HGET', exact, key) == pid then
+        local next_pid = redis.call('ZPOPMIN', others)[1]
+        if next_pid then
+          redis.call('HSET', exact, key, next_pid)
+        else
+          redis.call('HDEL', exact, key)
+        end
+      else
+        redis.call('ZREM', others, pid)
+      end
+    end
     if fix_doc then
-      local length = struct.unpack('<I4', v, 17)
       local doc = string.sub(v, 25 + 8 * bands, 24 + 8 * bands + length)
       local dkey = prefix .. 'd:' .. doc
       redis.call('SREM', dkey, pid)
@@ -442,11 +481,14 @@ class RedisIndex(Index):
         self._lost = threading.Event()
         self._stop_renewing = threading.Event()
         self._renewer: threading.Thread | None = None
-        # Per add() of the open batch: (first pid, records end to end, where each record starts).
-        self._pending_runs: list[tuple[int, bytes, list[int], str]] = []
+        # Per add() of the open batch: (first pid, records end to end, where each record starts,
+        # ingest time, whether the records end with an exact key).
+        self._pending_runs: list[tuple[int, bytes, list[int], str, bool]] = []
         self._pending_blobs: list[bytes] = []
         self._pending_pids: list[np.ndarray] = []
         self._pending_keys: list[np.ndarray] = []
+        # Per add() with exact keys: (its exact keys, its pids), for query_exact.
+        self._pending_exact: list[tuple[np.ndarray, np.ndarray]] = []
         self._closed = False
 
     # -- opening ------------------------------------------------------------------------------
@@ -669,6 +711,35 @@ class RedisIndex(Index):
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
         return np.concatenate(qs), np.concatenate(ps)
 
+    def query_exact(self, exact_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        keys = np.ascontiguousarray(exact_keys, dtype=np.uint64)
+        if keys.ndim != 1:
+            raise ValueError(f"exact_keys must be one-dimensional, not shape {keys.shape}")
+        n = len(keys)
+        found = np.zeros(n, dtype=np.int64)  # 0: none (pids start at 1)
+        if n == 0:
+            return found[:0], found[:0]
+        self._check_lock()
+        fields = keys.astype("<u8", copy=False).tobytes()
+        name = self._p + b"exact"
+        with self._talking():
+            for lo in range(0, n, EXACT_CHUNK):
+                hi = min(n, lo + EXACT_CHUNK)
+                values = self._r.hmget(name, [fields[8 * k : 8 * k + 8] for k in range(lo, hi)])
+                for k, value in enumerate(values, start=lo):
+                    if value is not None:
+                        found[k] = int(value)
+        if self._pending_exact:
+            # Paragraphs of this batch come after every stored one: only where nothing is stored.
+            stored = np.concatenate([k for k, _ in self._pending_exact])
+            stored_pids = np.concatenate([p for _, p in self._pending_exact])
+            unique, first = np.unique(stored, return_index=True)  # the first of each key: its earliest
+            at = np.minimum(np.searchsorted(unique, keys), len(unique) - 1)
+            hit = (found == 0) & (unique[at] == keys)
+            found[hit] = stored_pids[first[at[hit]]]
+        query_index = np.flatnonzero(found).astype(np.int64)
+        return query_index, found[query_index]
+
     def fetch(self, pids: np.ndarray) -> Fetched:
         wanted = np.asarray(pids, dtype=np.int64).ravel()
         self._check_lock()
@@ -689,7 +760,7 @@ class RedisIndex(Index):
         return self._unpack(wanted, records)  # type: ignore[arg-type]
 
     def _pending_record(self, pid: int) -> bytes | None:
-        for first, blob, starts, _ in self._pending_runs:
+        for first, blob, starts, _, _ in self._pending_runs:
             if first <= pid < first + len(starts) - 1:
                 k = pid - first
                 return blob[starts[k] : starts[k + 1]]
@@ -711,9 +782,9 @@ class RedisIndex(Index):
                 paragraphs[k] = paragraph
                 ingested[k] = at
                 body = rec[start + doc_len :]
-                if len(body) != 8 * count:
+                if len(body) not in (8 * count, 8 * count + 8):  # + 8: its exact key
                     raise ValueError("record length does not match its header")
-                parts.append(np.frombuffer(body, dtype="<u8"))
+                parts.append(np.frombuffer(body, dtype="<u8", count=count))
                 offsets[k + 1] = offsets[k] + count
         except (struct.error, ValueError, UnicodeDecodeError) as err:
             raise IndexError_(f"a paragraph record in the index at {self.where} is unreadable ({err})") from None
@@ -731,15 +802,17 @@ class RedisIndex(Index):
         offsets: np.ndarray,
         ingested_at: float,
         *,
+        exact_keys: np.ndarray | None = None,
         queried: np.ndarray | None = None,
     ) -> np.ndarray:
         """Reserve pids and stage the paragraphs; they are written when the batch exits cleanly.
         Outside :meth:`batch`, the call is a batch of its own. ``queried`` is not needed here."""
         if self._token is None:
             with self.batch():
-                return self.add(doc_ids, paragraphs, band_keys, hashes, offsets, ingested_at)
+                return self.add(doc_ids, paragraphs, band_keys, hashes, offsets, ingested_at, exact_keys=exact_keys)
         keys, paragraphs, hashes, offsets, at = self._added(doc_ids, paragraphs, band_keys, hashes, offsets, ingested_at)
         n = keys.shape[1]
+        exact = self._exact_keys(exact_keys, n)
         if n == 0:
             return np.empty(0, dtype=np.int64)
         self._check_lock()
@@ -758,15 +831,19 @@ class RedisIndex(Index):
         base = int(offsets[0])
         body = hashes[base : int(offsets[-1])].tobytes()
         bounds = ((offsets - base) * 8).tolist()
+        tails = exact.astype("<u8", copy=False).tobytes() if exact is not None else b""
+        tail = 8 if exact is not None else 0
         parts: list[bytes] = []
         for k in range(n):
-            parts += (head[24 * k : 24 * k + 24], band_bytes[width * k : width * k + width], docs[k], body[bounds[k] : bounds[k + 1]])
-        lengths = 24 + width + header["doc_len"].astype(np.int64) + 8 * header["count"].astype(np.int64)
+            parts += (head[24 * k : 24 * k + 24], band_bytes[width * k : width * k + width], docs[k], body[bounds[k] : bounds[k + 1]], tails[tail * k : tail * k + tail])
+        lengths = 24 + width + header["doc_len"].astype(np.int64) + 8 * header["count"].astype(np.int64) + tail
         starts = np.concatenate([[0], np.cumsum(lengths)]).tolist()
-        self._pending_runs.append((int(pids[0]), b"".join(parts), starts, repr(at)))
+        self._pending_runs.append((int(pids[0]), b"".join(parts), starts, repr(at), exact is not None))
         self._pending_blobs.append(self._bucket_names(keys))
         self._pending_pids.append(pids)
         self._pending_keys.append(np.array(keys, dtype=np.uint64))
+        if exact is not None:
+            self._pending_exact.append((exact.copy(), pids))
         return pids
 
     def _commit(self, token: str) -> None:
@@ -774,8 +851,8 @@ class RedisIndex(Index):
             return
         self._check_lock()
         args: list[Any] = [self._p, token, self.params.bands, b"".join(self._pending_blobs)]
-        for first, blob, starts, at in self._pending_runs:
-            args += (first, len(starts) - 1, at, blob)
+        for first, blob, starts, at, with_exact in self._pending_runs:
+            args += (first, len(starts) - 1, at, int(with_exact), blob)
         try:
             with self._talking():
                 self._commit_script(args=args)
@@ -788,6 +865,7 @@ class RedisIndex(Index):
         self._pending_blobs = []
         self._pending_pids = []
         self._pending_keys = []
+        self._pending_exact = []
 
     def remove(self, doc_ids: list[str]) -> int:
         docs = [_encode_doc(d) for d in dict.fromkeys(doc_ids)]

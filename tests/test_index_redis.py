@@ -46,10 +46,19 @@ def sets_of(*ids: int) -> tuple[np.ndarray, np.ndarray]:
     return (np.concatenate(parts) if parts else np.empty(0, np.uint64)), offsets
 
 
-def add(index: RedisIndex, doc: str, ids: list[int], at: float = 1_700_000_000.0, first_paragraph: int = 0) -> np.ndarray:
+def exact_of(*texts: int) -> np.ndarray:
+    """Exact keys: one per text number, spread over all 64 bits."""
+    return np.array([(t * 0x9E3779B97F4A7C15 + 1) % 2**64 for t in texts], dtype=np.uint64)
+
+
+def add(
+    index: RedisIndex, doc: str, ids: list[int], at: float = 1_700_000_000.0, first_paragraph: int = 0, texts: list[int] | None = None
+) -> np.ndarray:
+    """Paragraphs ``ids`` of ``doc``; with ``texts``, each with the exact key of that text."""
     hashes, offsets = sets_of(*ids)
     paragraphs = np.arange(first_paragraph, first_paragraph + len(ids))
-    return index.add([doc] * len(ids), paragraphs, keys_of(*ids), hashes, offsets, at)
+    exact = exact_of(*texts) if texts is not None else None
+    return index.add([doc] * len(ids), paragraphs, keys_of(*ids), hashes, offsets, at, exact_keys=exact)
 
 
 def set_k(fetched: Fetched, k: int) -> list[int]:
@@ -200,6 +209,122 @@ def test_empty_inputs(index: RedisIndex) -> None:
     assert index.fetch(np.empty(0, dtype=np.int64)).offsets.tolist() == [0]
     with pytest.raises(ValueError, match="band_keys must have shape"):
         index.query(np.zeros((3, 1), dtype=np.uint64))
+
+
+# ---------------------------------------------------------------------------------------------
+# Exact keys
+
+
+def exact_pairs(index: RedisIndex, *texts: int) -> list[tuple[int, int]]:
+    query_index, pids = index.query_exact(exact_of(*texts))
+    return list(zip(query_index.tolist(), pids.tolist()))
+
+
+def test_query_exact_finds_the_earliest_live_paragraph_with_the_text(index: RedisIndex) -> None:
+    a = add(index, "a", [1, 2], texts=[10, 20])
+    b = add(index, "b", [3, 4], texts=[20, 30])  # text 20 again
+    add(index, "c", [5])  # no exact key: found through its band keys only
+    assert exact_pairs(index, 30, 99, 20, 10) == [(0, b[1]), (2, a[1]), (3, a[0])]
+    got = index.fetch(a)
+    assert got.doc_ids == ["a", "a"] and set_k(got, 1) == sets_of(2)[0].tolist()  # records read whole
+    assert index.remove(["a"]) == 2
+    assert exact_pairs(index, 30, 99, 20, 10) == [(0, b[1]), (2, b[0])]  # the next earliest takes over
+    assert index.prune(float("inf")) == 3
+    assert exact_pairs(index, 30, 20, 10) == []
+
+
+def test_removing_every_copy_of_a_text_leaves_no_key_behind(url: str, index: RedisIndex, raw: redis.Redis) -> None:
+    add(index, "a", [1, 2], texts=[7, 7])
+    add(index, "b", [3, 4], texts=[7, 8])
+    add(index, "c", [5], texts=[7])
+    assert index.remove(["b"]) == 2  # a later copy and another text
+    ((_, first),) = exact_pairs(index, 7, 8)
+    assert index.fetch(np.array([first])).paragraphs.tolist() == [0] and index.fetch(np.array([first])).doc_ids == ["a"]
+    assert index.remove(["a"]) == 2
+    (only,) = exact_pairs(index, 7)
+    assert index.fetch(np.array([only[1]])).doc_ids == ["c"]
+    assert index.remove(["c"]) == 1
+    assert key_names(raw, url) == {b"params", b"next"}
+
+
+def test_query_exact_is_not_hidden_by_crowded_buckets(url: str) -> None:
+    with RedisIndex.open(url, PARAMS, bucket_cap=4) as index:
+        crowd = list(range(1, 201))
+        keys = np.repeat(keys_of(1), len(crowd), axis=1)  # every band: one bucket shared by all
+        hashes, offsets = sets_of(*crowd)
+        index.add(["crowd"] * 200, np.arange(200), keys, hashes, offsets, 1.0, exact_keys=exact_of(*crowd))
+        (target,) = index.add(["t"], np.zeros(1), keys_of(1), *sets_of(999), 2.0, exact_keys=exact_of(999))
+        query_index, found = index.query(keys_of(1))
+        assert len(found) <= BANDS * 4  # the buckets are crowded: a query takes a sample
+        assert exact_pairs(index, 999) == [(0, int(target))]
+
+
+def test_query_exact_sees_this_batch_and_others_only_after_commit(url: str, index: RedisIndex) -> None:
+    (stored,) = add(index, "old", [1], texts=[5])
+    with RedisIndex.open(url, PARAMS) as other:
+        with index.batch():
+            mine = add(index, "new", [2, 3, 4], texts=[6, 5, 6])
+            # Inside: its own text 6 (the earliest copy of it), and text 5 from the index.
+            assert exact_pairs(index, 6, 5, 7) == [(0, mine[0]), (1, stored)]
+            assert exact_pairs(other, 6, 5) == [(1, stored)]
+        assert exact_pairs(other, 6, 5) == [(0, mine[0]), (1, stored)]
+    with pytest.raises(RuntimeError):
+        with index.batch():
+            add(index, "gone", [9], texts=[9])
+            assert exact_pairs(index, 9) != []
+            raise RuntimeError("decide failed")
+    assert exact_pairs(index, 9) == []
+
+
+def test_query_exact_many_keys(index: RedisIndex) -> None:
+    ids = list(range(1, 25_001))  # more keys than one lookup command takes
+    hashes, offsets = sets_of(*ids)
+    pids = index.add(["bulk"] * len(ids), np.arange(len(ids)), keys_of(*ids), hashes, offsets, 1.0, exact_keys=exact_of(*ids))
+    queries = exact_of(*ids[::-1], 0)
+    query_index, found = index.query_exact(queries)
+    assert query_index.tolist() == list(range(len(ids)))
+    assert found.tolist() == pids[::-1].tolist()
+    with pytest.raises(ValueError, match="exact_keys"):
+        index.add(["x"], np.zeros(1), keys_of(1), *sets_of(1), 1.0, exact_keys=exact_of(1, 2))
+
+
+EXACT_WORKER = textwrap.dedent(
+    """
+    import sys, time
+    import numpy as np
+    from dedup.index import IndexParams
+    from dedup.index_redis import RedisIndex
+
+    url, bands = sys.argv[1], int(sys.argv[2])
+    params = IndexParams(num_perm=128, seed=1, shingle="word:3", threshold=0.4, bands=bands, rows=3)
+    keys = np.arange(bands * 3, dtype=np.uint64).reshape(bands, 3) + 77
+    exact = np.array([11, 12, 13], dtype=np.uint64)
+    index = RedisIndex.open(url, params, lock_ttl=0.5)
+    with index.batch():
+        index.add(["killed"] * 3, np.arange(3), keys, np.arange(3, dtype=np.uint64), np.arange(4), time.time(), exact_keys=exact)
+        print("added", flush=True)
+        time.sleep(60)
+    """
+)
+
+
+def test_a_worker_killed_mid_batch_leaves_no_exact_key(url: str, raw: redis.Redis) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    worker = subprocess.Popen([sys.executable, "-c", EXACT_WORKER, url, str(BANDS)], stdout=subprocess.PIPE, env=env, text=True)
+    try:
+        assert worker.stdout is not None and worker.stdout.readline() == "added\n"
+        with RedisIndex.open(url, PARAMS, lock_wait=0.2) as other:
+            assert len(other.query_exact(np.array([11, 12, 13], dtype=np.uint64))[0]) == 0
+    finally:
+        worker.kill()
+        worker.wait(timeout=10)
+        if worker.stdout is not None:
+            worker.stdout.close()
+    with RedisIndex.open(url, PARAMS, lock_wait=10) as index:
+        with index.batch():  # the dead worker's lock expires
+            assert len(index.query_exact(np.array([11, 12, 13], dtype=np.uint64))[0]) == 0
+        assert index.stats()["paragraphs"] == 0
+    assert raw.hlen(prefix_of(url) + b"exact") == 0
 
 
 # ---------------------------------------------------------------------------------------------
