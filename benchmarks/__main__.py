@@ -1,4 +1,4 @@
-"""``python -m benchmarks {hashing,report,scaling,filter} [options]``; see ``benchmarks/README.md``."""
+"""``python -m benchmarks {hashing,report,scaling,filter,memory} [options]``; see ``benchmarks/README.md``."""
 
 from __future__ import annotations
 
@@ -42,9 +42,21 @@ def _peers(text: str) -> tuple[str, ...]:
     return peers
 
 
+# The memory suite's input shapes (benchmarks.memory.SHAPES), named here so that --help needs no import.
+_SHAPES = ("prose", "templated", "identical", "vocab12")
+
+
+def _shapes(text: str) -> tuple[str, ...]:
+    shapes = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [s for s in shapes if s not in _SHAPES]
+    if unknown or not shapes:
+        raise argparse.ArgumentTypeError(f"shapes are {', '.join(_SHAPES)}, not {text!r}")
+    return shapes
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m benchmarks", description="dedup against its peers, in the same run; each peer in a fresh process.")
-    suites = root.add_subparsers(dest="suite", required=True, metavar="{hashing,report,scaling,filter}")
+    suites = root.add_subparsers(dest="suite", required=True, metavar="{hashing,report,scaling,filter,memory}")
 
     hashing = suites.add_parser("hashing", help="paragraph text -> MinHash signature matrix")
     hashing.add_argument("--paragraphs", type=_positive, default=60_000, help="corpus size (default 60,000)")
@@ -69,7 +81,12 @@ def parser() -> argparse.ArgumentParser:
     filter_.add_argument("--datasketch-preload", type=_non_negative, default=100_000, help="at most this many preloaded into datasketch in memory (default 100,000)")
     filter_.add_argument("--peers", type=_peers, default=None, help="comma-separated peers to run (default all): " + ", ".join(_PEER_KEYS))
 
-    for sub in (hashing, report, scaling, filter_):
+    memory = suites.add_parser("memory", help="peak RSS of a whole dedup report on inputs of every shape")
+    memory.add_argument("--paragraphs", type=_positive, default=1_000_000, help="paragraphs per shape (default 1,000,000)")
+    memory.add_argument("--shapes", type=_shapes, default=_SHAPES, help="comma-separated shapes to run (default all): " + ", ".join(_SHAPES))
+    memory.add_argument("--threshold", type=float, default=0.4, help="dedup report's --threshold (default 0.4, its own default)")
+
+    for sub in (hashing, report, scaling, filter_, memory):
         sub.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH")
         sub.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
     return root
@@ -90,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
 
         peers = args.peers or tuple(_PEER_KEYS)
         return filter_suite.run(args.paragraphs, args.json, args.seed, args.preload, args.redis_sample, args.datasketch_preload, peers=peers)
+    if args.suite == "memory":
+        from benchmarks import memory
+
+        return memory.run(args.paragraphs, args.json, args.seed, args.shapes, args.threshold)
     from benchmarks import scaling
 
     return scaling.run(args.sizes, args.json, args.seed, library=not args.no_library)

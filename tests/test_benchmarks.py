@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from benchmarks import corpus as corpus_module
-from benchmarks import hashing, report
+from benchmarks import hashing, memory, report
 from benchmarks.corpus import make_corpus, read_paragraphs, write_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,6 +95,31 @@ def test_scaling_smoke(tmp_path: Path) -> None:
         assert row["size_ratio"] == pytest.approx(3.0)
         assert row["time_ratio"] > 0
     assert "x time" in stdout
+
+
+def test_memory_smoke(tmp_path: Path) -> None:
+    document, stdout = run_suite(tmp_path, "memory", "--paragraphs", "2000")
+    if "skipped" in document:
+        pytest.skip(f"the dedup CLI cannot run here: {document['skipped']}")
+    rows = {r["key"]: r for r in document["rows"]}
+    assert set(rows) == set(memory.SHAPES)
+    assert document["failures"] == []
+    for row in rows.values():
+        check_row(row, 2000)
+        assert row["under_bound"] is True
+        assert row["timings"], "the CLI's --profile output was not parsed"
+    # The shapes are what they claim: a template pairs every paragraph with many others, one
+    # repeated paragraph is one cluster of exact copies and needs no pairs at all.
+    assert rows["templated"]["candidate_pairs"] > 20 * 2000
+    assert rows["templated"]["clusters"] == 1
+    assert (rows["identical"]["clusters"], rows["identical"]["duplicate_paragraphs"], rows["identical"]["candidate_pairs"]) == (1, 1999, 0)
+    assert rows["vocab12"]["candidate_pairs"] > rows["vocab12"]["verified_pairs"] > 0
+    assert "<= 2 GiB" in stdout and "target   peak RSS" in stdout
+
+
+def test_memory_docstring_examples() -> None:
+    failed, attempted = doctest.testmod(memory, optionflags=doctest.ELLIPSIS)
+    assert attempted > 0 and failed == 0
 
 
 # ---------------------------------------------------------------------------------------------
