@@ -15,6 +15,12 @@ bucket of 100,000 near-identical paragraphs costs millions of pairs, not billion
 that shares several bands is emitted by the first of them only, so those millions are not
 multiplied by the number of bands. (Exact copies are grouped before this stage, see
 :mod:`dedup.pipeline`, so such buckets are rare.)
+
+Millions of pairs are still more than a run should hold at once: :class:`CandidatePairs`
+counts them all when the buckets are made, then writes them out for a range of paragraphs at a
+time (every pair whose later paragraph is in the range), so the report verifies and clusters
+them block by block within a memory budget. The blocks together hold exactly the pairs that
+:meth:`BandedLSH.pairs_from_keys` returns at once.
 """
 
 from __future__ import annotations
@@ -23,13 +29,17 @@ import contextlib
 import functools
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-__all__ = ["CandidateGenerator", "BandedLSH", "lsh_params", "DEFAULT_WINDOW"]
+if TYPE_CHECKING:
+    from dedup._kernel.lsh import Buckets
+
+__all__ = ["CandidateGenerator", "BandedLSH", "CandidatePairs", "lsh_params", "DEFAULT_WINDOW"]
 
 DEFAULT_WINDOW = 64
 # Weights for datasketch's optimiser. Its default (0.5, 0.5) finds only about half the pairs that
@@ -161,18 +171,87 @@ class BandedLSH:
         keys = _kernel.band_keys(np.ascontiguousarray(signatures, dtype=np.uint32), self.bands, self.rows)
         return self.pairs_from_keys(keys.astype(np.uint32))
 
-    def pairs_from_keys(self, keys: np.ndarray) -> np.ndarray:
-        """Candidate pairs from band keys already computed, shape ``(bands, n)``, uint32 (as
-        :func:`dedup._kernel.minhash_band_keys` makes them straight from text)."""
-        from dedup import _kernel
+    def candidates(self, keys: np.ndarray) -> CandidatePairs:
+        """The candidate pairs of band keys ``(bands, n)``, uint32 (as
+        :func:`dedup._kernel.minhash_band_keys` makes them straight from text), counted, to be
+        written out a block at a time. The keys are not needed afterwards."""
+        from dedup._kernel.lsh import Buckets
 
         if keys.ndim != 2 or keys.shape[0] != self.bands or keys.dtype != np.uint32:
             raise ValueError(f"keys must be uint32 of shape ({self.bands}, n)")
-        n = keys.shape[1]
+        if keys.shape[1] >= 2**31:
+            raise ValueError("at most 2**31 - 1 paragraphs per run")
+        return CandidatePairs(Buckets(keys, self.window))
+
+    def pairs_from_keys(self, keys: np.ndarray) -> np.ndarray:
+        """Candidate pairs from band keys already computed, shape ``(bands, n)``, uint32 (as
+        :func:`dedup._kernel.minhash_band_keys` makes them straight from text): every pair at
+        once, shape ``(m, 2)``, sorted, unique."""
+        candidates = self.candidates(keys)
+        n = candidates.n
         if n < 2:
             return np.empty((0, 2), dtype=np.int64)
-        if n >= 2**31:
-            raise ValueError("at most 2**31 - 1 paragraphs per run")
-        left, right = _kernel.lsh_pairs(keys, self.window)  # each pair once
-        codes = np.sort(left * n + right)
+        left, right = candidates.pairs(0, n)
+        codes = left * n
+        codes += right
+        del left, right
+        codes.sort()
         return np.stack([codes // n, codes % n], axis=1)
+
+
+class CandidatePairs:
+    """The candidate pairs of ``n`` paragraphs, counted in full and written out for a range of
+    paragraphs at a time.
+
+    >>> import numpy as np
+    >>> keys = np.array([[5, 5, 5, 7], [1, 2, 1, 2]], dtype=np.uint32)  # 2 bands, 4 paragraphs
+    >>> pairs = BandedLSH(bands=2, rows=1).candidates(keys)
+    >>> pairs.total, list(pairs.blocks(3))
+    (4, [(1, 3), (3, 4)])
+    >>> [p.tolist() for p in pairs.pairs(1, 3)], [p.tolist() for p in pairs.pairs(3, 4)]
+    ([[0, 0, 1], [1, 2, 2]], [[1], [3]])
+    """
+
+    def __init__(self, buckets: Buckets) -> None:
+        from dedup._kernel.lsh import Buckets
+
+        if not isinstance(buckets, Buckets):
+            raise TypeError("CandidatePairs are made by BandedLSH.candidates")
+        self._buckets = buckets
+
+    @property
+    def n(self) -> int:
+        return self._buckets.n
+
+    @property
+    def total(self) -> int:
+        """The number of candidate pairs in all."""
+        return int(self._buckets.offsets[-1])
+
+    @property
+    def paired(self) -> np.ndarray:
+        """Which paragraphs are in at least one pair (bool, read-only): the only ones whose
+        shingle sets verification needs."""
+        return self._buckets.paired
+
+    def blocks(self, max_pairs: int) -> Iterator[tuple[int, int]]:
+        """Ranges ``(lo, hi)`` of paragraphs, in order, that together cover every pair, each
+        with at most ``max_pairs`` pairs whose later paragraph is in the range (or a single
+        paragraph, when that one alone has more). Ranges without pairs are left out."""
+        if max_pairs < 1:
+            raise ValueError(f"max_pairs must be at least 1, not {max_pairs!r}")
+        offsets, n = self._buckets.offsets, self.n
+        lo = int(np.searchsorted(offsets, 0, side="right")) - 1  # skip the rows before any pair
+        while lo < n:
+            hi = int(np.searchsorted(offsets, offsets[lo] + max_pairs, side="right")) - 1
+            hi = min(max(hi, lo + 1), n)
+            if offsets[hi] > offsets[lo]:
+                yield lo, hi
+            lo = hi
+            if offsets[lo] == offsets[n]:
+                return
+
+    def pairs(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        """The pairs ``(left, right)``, ``left < right``, whose later paragraph ``right`` is in
+        ``range(lo, hi)``: grouped by ``right``, ascending."""
+        return self._buckets.pairs(lo, hi)

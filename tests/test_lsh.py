@@ -259,3 +259,74 @@ def test_candidates_include_every_pair_datasketch_finds(threshold: float, num_pe
     # Nothing beyond what shares a band (a band-key collision could add one, with negligible
     # probability at this size).
     assert ours_set == theirs
+
+
+# ---------------------------------------------------------------------------------------------
+# Candidate pairs a block at a time: together, exactly the pairs of pairs_from_keys.
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.tuples(st.integers(1, 4), st.integers(0, 40)).flatmap(
+        lambda shape: hnp.arrays(np.uint32, shape, elements=st.integers(0, 3))
+    ),
+    st.integers(1, 6),
+    st.integers(1, 25),
+)
+def test_blocks_together_hold_exactly_the_pairs_of_pairs_from_keys(keys: np.ndarray, window: int, max_pairs: int) -> None:
+    bands, n = keys.shape
+    lsh = BandedLSH(bands=bands, rows=1, window=window)
+    expected = lsh.pairs_from_keys(keys)
+    candidates = lsh.candidates(keys)
+    assert candidates.total == len(expected)
+    seen: list[tuple[int, int]] = []
+    previous_hi = 0
+    for lo, hi in candidates.blocks(max_pairs):
+        assert previous_hi <= lo < hi <= n, "blocks come in order, without overlap"
+        previous_hi = hi
+        left, right = candidates.pairs(lo, hi)
+        assert left.dtype == right.dtype == np.int64
+        assert 0 < len(left) <= max_pairs or hi == lo + 1, "within the budget, unless one paragraph alone exceeds it"
+        assert ((lo <= right) & (right < hi)).all() and (left < right).all()
+        assert (np.diff(right) >= 0).all(), "grouped by the later paragraph, ascending"
+        seen += zip(left.tolist(), right.tolist())
+    assert sorted(seen) == [tuple(p) for p in expected.tolist()], "every pair once, none added"
+    in_pairs = np.zeros(n, dtype=bool)
+    in_pairs[expected.ravel()] = True
+    assert candidates.paired.tolist() == in_pairs.tolist()
+
+
+def test_a_huge_bucket_comes_in_blocks_of_the_budget() -> None:
+    n, window = 5_000, DEFAULT_WINDOW
+    keys = np.zeros((3, n), dtype=np.uint32)  # one bucket in every band
+    lsh = BandedLSH(bands=3, rows=1, window=window)
+    candidates = lsh.candidates(keys)
+    assert candidates.total == sum(n - 1 - x for x in range(window))
+    blocks = list(candidates.blocks(10_000))
+    sizes = [len(candidates.pairs(lo, hi)[0]) for lo, hi in blocks]
+    assert sum(sizes) == candidates.total
+    assert max(sizes) <= 10_000
+    # Filled: a block stops short of the budget by less than one paragraph's pairs.
+    assert min(sizes[:-1]) > 10_000 - window
+    # Each later paragraph pairs with the bucket's first `window` members.
+    left, right = candidates.pairs(*blocks[-1])
+    assert left[right == n - 1].tolist() == list(range(window))
+
+
+def test_no_pairs_no_blocks() -> None:
+    keys = np.arange(20, dtype=np.uint32).reshape(2, 10)  # every key different
+    candidates = BandedLSH(bands=2, rows=1).candidates(keys)
+    assert (candidates.total, list(candidates.blocks(5))) == (0, [])
+    assert not candidates.paired.any()
+
+
+def test_blocks_need_room_for_a_pair() -> None:
+    candidates = BandedLSH(bands=1, rows=1).candidates(np.zeros((1, 3), dtype=np.uint32))
+    with pytest.raises(ValueError):
+        list(candidates.blocks(0))
+
+
+def test_candidate_tables_are_read_only() -> None:
+    candidates = BandedLSH(bands=1, rows=1).candidates(np.zeros((1, 3), dtype=np.uint32))
+    with pytest.raises(ValueError):
+        candidates.paired[0] = False

@@ -4,10 +4,9 @@
 
 #include "common.h"
 
-/* A sorted band keeps only each member's row, with this bit set on the first member of each
- * bucket: the later passes need the bucket boundaries, not the keys, and rows are < 2**31. */
-#define BUCKET_START 0x80000000u
-#define ROW_MASK 0x7FFFFFFFu
+/* where[row, band] of a row that shares its key with no other row in the band. Rows are < 2**31,
+ * so no bucket starts here. */
+#define NO_BUCKET 0xFFFFFFFFu
 
 #define DIGIT_BITS 11
 #define DIGITS 2048
@@ -59,31 +58,17 @@ static uint64_t *radix_order(const uint32_t *keys, int64_t n, uint64_t *a, uint6
     return src;
 }
 
-/* by_row[i, band] = keys[band, i], for chunks of CHUNK rows: a row's keys side by side, so the
- * earlier-band check reads one short run per row, not one cache line per band. A chunk's rows
- * fit in cache, so the strided writes stay there. */
-EXPORT void dedup_lsh_transpose(const uint32_t *keys, int64_t bands, int64_t n, uint32_t *by_row,
-                                int64_t *cursor) {
-    int64_t chunks = (n + CHUNK - 1) / CHUNK;
-    for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
-        int64_t lo = c * CHUNK, hi = lo + CHUNK < n ? lo + CHUNK : n;
-        for (int64_t band = 0; band < bands; band++) {
-            const uint32_t *k = keys + band * n;
-            for (int64_t i = lo; i < hi; i++) by_row[i * bands + band] = k[i];
-        }
-    }
-}
-
-/* Phase 1, one band per chunk: sort keys[band] (row-major (bands, n)) and keep only the
- * buckets of two or more, in key order: their rows go to orders[band, 0..kept[band]), flagged at
- * bucket starts, and heads[row, band] is set for the first `window` members of each. A bucket of
- * one pairs with nothing, and its head flag would never be read (a flag is only read for a row
- * that shares the band's bucket with another), so dropping singletons, most rows in practice,
- * saves scattered writes and the later passes' scans. Each band writes only its own bytes of
- * heads, so bands run side by side. Sets *failed when scratch memory runs out. */
-EXPORT void dedup_lsh_sort(const uint32_t *keys, int64_t bands, int64_t n, int64_t window,
-                           uint32_t *orders, int64_t *kept, uint8_t *heads, int64_t *failed,
-                           int64_t *cursor) {
+/* One band per chunk: sort keys[band] (row-major (bands, n)) and keep only the buckets of two or
+ * more, in key order: their rows go to orders[band, 0..kept[band]), ascending within a bucket
+ * (the sort is stable); where[row, band] is the position there of the row's bucket's first
+ * member (NO_BUCKET, as the caller fills it, for a row alone in its bucket), and heads[row,
+ * band] is set for the first `window` members of each bucket. where and heads are row-major
+ * (n, bands), so that one row's entries for every band lie side by side for the pairing pass.
+ * Each band writes only its own entries, so bands run side by side. Sets *failed when scratch
+ * memory runs out. */
+EXPORT void dedup_lsh_buckets(const uint32_t *keys, int64_t bands, int64_t n, int64_t window,
+                              uint32_t *orders, int64_t *kept, uint32_t *where, uint8_t *heads,
+                              int64_t *failed, int64_t *cursor) {
     uint64_t *scratch = NULL;
     for (int64_t band = next_chunk(cursor); band < bands; band = next_chunk(cursor)) {
         if (scratch == NULL) {
@@ -101,11 +86,12 @@ EXPORT void dedup_lsh_sort(const uint32_t *keys, int64_t bands, int64_t n, int64
             int64_t stop = start + 1;
             while (stop < n && (uint32_t)(sorted[stop] >> 32) == key) stop++;
             if (stop - start > 1) {
-                int64_t firsts = stop - start < window ? stop - start : window;
+                uint32_t first = (uint32_t)m;
                 for (int64_t x = start; x < stop; x++) {
                     uint32_t row = (uint32_t)sorted[x];
-                    order[m++] = x == start ? row | BUCKET_START : row;
-                    if (x - start < firsts) heads[(int64_t)row * bands + band] = 1;
+                    order[m++] = row;
+                    where[(int64_t)row * bands + band] = first;
+                    if (x - start < window) heads[(int64_t)row * bands + band] = 1;
                 }
             }
             start = stop;
@@ -115,86 +101,130 @@ EXPORT void dedup_lsh_sort(const uint32_t *keys, int64_t bands, int64_t n, int64
     free(scratch);
 }
 
-/* Phases 2 and 3, one band per chunk. Within each bucket (rows ascending) the first `window`
- * members pair with every later member, unless an earlier band paired them already, so a pair
- * comes out once however many bands it shares. Without `write`, counts[band + 1] gets the
- * band's pair count; with it, the band's pairs fill left/right from counts[band] on (the
- * prefix sums), so the output is in band order whichever thread does which band. Later bands
- * cost more (more earlier bands to check), so they are handed out first. Sets *failed when
- * scratch memory runs out. */
-EXPORT void dedup_lsh_band_pairs(const uint32_t *orders, const int64_t *kept,
-                                 const uint32_t *by_row, const uint8_t *heads, int64_t bands,
-                                 int64_t n, int64_t window, int64_t *counts, int64_t *left,
-                                 int64_t *right, int64_t write, int64_t *failed, int64_t *cursor) {
-    /* The earlier bands in which the current x is a head: the same for every y it meets. */
-    int64_t *earlier = NULL;
-    for (int64_t c = next_chunk(cursor); c < bands; c = next_chunk(cursor)) {
-        if (earlier == NULL) {
-            earlier = malloc((size_t)bands * sizeof(int64_t));
-            if (earlier == NULL) {
+/* The candidate pairs (i, j) of one row j, i < j: in every band where j shares a bucket, each of
+ * the bucket's first `window` members that comes before j, unless an earlier band pairs the
+ * two already (they share its bucket and i is among its first `window`), so a pair comes out
+ * once however many bands it shares. Band by band, i ascending within a band. Writes them to
+ * left/right when those are not NULL; returns how many. `shared` is scratch for `bands` ints. */
+static int64_t row_pairs(const uint32_t *orders, const uint32_t *where, const uint8_t *heads,
+                         int64_t bands, int64_t n, int64_t window, int64_t j, int64_t *shared,
+                         int64_t *left, int64_t *right) {
+    const uint32_t *wj = where + j * bands;
+    int64_t e = 0; /* the bands where j shares a bucket */
+    for (int64_t b = 0; b < bands; b++)
+        if (wj[b] != NO_BUCKET) shared[e++] = b;
+    int64_t count = 0;
+    for (int64_t t = 0; t < e; t++) {
+        int64_t band = shared[t];
+        const uint32_t *bucket = orders + band * n + wj[band];
+        /* j is in the bucket and its rows ascend, so meeting j ends the loop */
+        for (int64_t x = 0; x < window; x++) {
+            int64_t i = bucket[x];
+            if (i >= j) break;
+            const uint32_t *wi = where + i * bands;
+            const uint8_t *hi = heads + i * bands;
+            int64_t k = 0;
+            while (k < t && !(hi[shared[k]] && wi[shared[k]] == wj[shared[k]])) k++;
+            if (k < t) continue; /* an earlier band paired them */
+            if (left != NULL) {
+                left[count] = i;
+                right[count] = j;
+            }
+            count++;
+        }
+    }
+    return count;
+}
+
+/* Pass 1, chunks of CHUNK rows: counts[j] = the number of candidate pairs (i, j) of row j, and
+ * paired[j] = 1 when j is in any pair at all (it shares a bucket with another row: as the later
+ * of the two, or the earlier, since a bucket's first member pairs with every other). Sets
+ * *failed when scratch memory runs out. */
+EXPORT void dedup_lsh_pair_counts(const uint32_t *orders, const uint32_t *where,
+                                  const uint8_t *heads, int64_t bands, int64_t n, int64_t window,
+                                  int64_t *counts, uint8_t *paired, int64_t *failed,
+                                  int64_t *cursor) {
+    int64_t *shared = NULL;
+    int64_t chunks = (n + CHUNK - 1) / CHUNK;
+    for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
+        if (shared == NULL) {
+            shared = malloc((size_t)bands * sizeof(int64_t) + 1);
+            if (shared == NULL) {
                 __atomic_store_n(failed, 1, __ATOMIC_RELAXED);
                 return;
             }
         }
-        int64_t band = bands - 1 - c;
-        const uint32_t *order = orders + band * n;
-        int64_t m = kept[band];
-        int64_t count = write ? counts[band] : 0;
-        int64_t start = 0;
-        while (start < m) {
-            int64_t stop = start + 1;
-            while (stop < m && !(order[stop] & BUCKET_START)) stop++;
-            int64_t firsts = stop - start - 1 < window ? stop - start - 1 : window;
-            for (int64_t x = start; x < start + firsts; x++) {
-                int64_t rx = order[x] & ROW_MASK;
-                const uint8_t *hx = heads + rx * bands;
-                int64_t e = 0;
-                for (int64_t b = 0; b < band; b++)
-                    if (hx[b]) earlier[e++] = b;
-                const uint32_t *kx = by_row + rx * bands;
-                for (int64_t y = x + 1; y < stop; y++) {
-                    const uint32_t *ky = by_row + (int64_t)(order[y] & ROW_MASK) * bands;
-                    int64_t k = 0;
-                    while (k < e && kx[earlier[k]] != ky[earlier[k]]) k++;
-                    if (k < e) continue; /* an earlier band paired them */
-                    if (write) {
-                        left[count] = rx;
-                        right[count] = order[y] & ROW_MASK;
-                    }
-                    count++;
-                }
-            }
-            start = stop;
+        int64_t lo = c * CHUNK, hi = lo + CHUNK < n ? lo + CHUNK : n;
+        for (int64_t j = lo; j < hi; j++) {
+            counts[j] = row_pairs(orders, where, heads, bands, n, window, j, shared, NULL, NULL);
+            const uint32_t *wj = where + j * bands;
+            uint8_t any = 0;
+            for (int64_t b = 0; b < bands; b++) any |= wj[b] != NO_BUCKET;
+            paired[j] = any;
         }
-        if (!write) counts[band + 1] = count;
     }
-    free(earlier);
+    free(shared);
 }
 
-/* First-seen clustering over pairs sorted by right, then left (see the Python docstring).
- * Returns -1, with rep and via unfinished, at the first pair it reads that lies outside
- * range(n): checking as it goes costs nothing, where a separate pass over the pairs would. */
-EXPORT int64_t dedup_assign_representatives(int64_t n, const int64_t *left, const int64_t *right,
-                                            int64_t m, int64_t *rep, int64_t *via) {
-    for (int64_t i = 0; i < n; i++) {
-        rep[i] = i;
-        via[i] = -1;
+/* Pass 2, chunks of CHUNK rows of [lo, hi): the pairs of each row j go to left/right from
+ * offsets[j] - offsets[lo] on (offsets: the prefix sums of pass 1's counts), so the output is
+ * grouped by j, ascending, whichever thread does which chunk. Sets *failed when scratch memory
+ * runs out. */
+EXPORT void dedup_lsh_pairs(const uint32_t *orders, const uint32_t *where, const uint8_t *heads,
+                            int64_t bands, int64_t n, int64_t window, int64_t lo, int64_t hi,
+                            const int64_t *offsets, int64_t *left, int64_t *right,
+                            int64_t *failed, int64_t *cursor) {
+    int64_t *shared = NULL;
+    int64_t chunks = (hi - lo + CHUNK - 1) / CHUNK;
+    for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
+        if (shared == NULL) {
+            shared = malloc((size_t)bands * sizeof(int64_t) + 1);
+            if (shared == NULL) {
+                __atomic_store_n(failed, 1, __ATOMIC_RELAXED);
+                return;
+            }
+        }
+        int64_t first = lo + c * CHUNK, last = first + CHUNK < hi ? first + CHUNK : hi;
+        for (int64_t j = first; j < last; j++) {
+            int64_t at = offsets[j] - offsets[lo];
+            row_pairs(orders, where, heads, bands, n, window, j, shared, left + at, right + at);
+        }
     }
-    int64_t p = 0;
+    free(shared);
+}
+
+/* First-seen clustering, continued over m more pairs (see the Python docstring): pairs come
+ * grouped by right, the groups in ascending order, with left < right; rep and via hold every
+ * decision so far (rep[i] = i and via[i] = -1 for a row not yet joined). Row j joins the earliest
+ * i among its group's lefts that is itself a representative, and with jaccard given, whose
+ * jaccard is at or above the threshold; via[j] is that pair's index. Returns 0, or, with rep
+ * and via unfinished, -1 at the first pair it reads that lies outside range(n) and -2 at the
+ * first that breaks the order: checking as it goes costs nothing, where a separate pass over
+ * the pairs would. */
+EXPORT int64_t dedup_first_seen(int64_t n, const int64_t *left, const int64_t *right, int64_t m,
+                                const double *jaccard, double threshold, int64_t *rep,
+                                int64_t *via) {
+    int64_t p = 0, previous = -1;
     while (p < m) {
         int64_t j = right[p];
         if ((uint64_t)j >= (uint64_t)n) return -1;
+        if (j <= previous) return -2;
+        int64_t best = -1, best_left = j;
         int64_t q = p;
-        while (q < m && right[q] == j) q++;
-        for (int64_t k = p; k < q; k++) {
-            int64_t i = left[k];
+        for (; q < m && right[q] == j; q++) {
+            int64_t i = left[q];
             if ((uint64_t)i >= (uint64_t)n) return -1;
-            if (rep[i] == i) {
-                rep[j] = i;
-                via[j] = k;
-                break;
+            if (i >= j) return -2;
+            if (i < best_left && rep[i] == i && (jaccard == NULL || jaccard[q] >= threshold)) {
+                best = q;
+                best_left = i;
             }
         }
+        if (best >= 0) {
+            rep[j] = best_left;
+            via[j] = best;
+        }
+        previous = j;
         p = q;
     }
     return 0;
