@@ -6,6 +6,10 @@ excerpt of the other). Shingles are compared by a 64-bit hash of their bytes; tw
 shingles of a pair share a hash with probability about ``|A|·|B| / 2**64``, which is below 10^-15
 for paragraphs of a thousand words.
 
+The report verifies its candidates a block at a time (see :mod:`dedup.lsh`) against
+:class:`ShingleSets` made once, for the paragraphs that are in any candidate pair; the result
+of each pair does not depend on the blocks.
+
 >>> similarity("Soldiers are on standby for armed police", "Soldiers are also on standby for armed police")
 Similarity(jaccard=0.375, containment=0.6)
 """
@@ -20,7 +24,7 @@ from dedup.normalization import NormalizedBatch
 from dedup.shingling import DEFAULT_SHINGLE, ShingleSpec, shingles
 from dedup.signatures import shingle_sets_of
 
-__all__ = ["VerifiedPairs", "verify", "similarity", "Similarity"]
+__all__ = ["VerifiedPairs", "ShingleSets", "verify", "similarity", "Similarity"]
 
 
 @dataclass(frozen=True)
@@ -57,11 +61,53 @@ class VerifiedPairs:
         return len(self.left)
 
 
+@dataclass(frozen=True)
+class ShingleSets:
+    """Exact shingle sets, as sorted unique 64-bit hashes: set ``k`` is
+    ``hashes[offsets[k]:offsets[k + 1]]``.
+
+    >>> from dedup.normalization import normalize_batch
+    >>> sets = ShingleSets.of(normalize_batch(["a b c", "x y", "a b c d"]), ShingleSpec("word", 1), np.arange(3))
+    >>> v = sets.verify(np.array([0, 1]), np.array([2, 2]), 0.5)
+    >>> v.left.tolist(), v.right.tolist(), v.jaccard.tolist(), v.checked
+    ([0], [2], [0.75], 2)
+    """
+
+    hashes: np.ndarray
+    offsets: np.ndarray
+
+    @classmethod
+    def of(cls, batch: NormalizedBatch, shingle: ShingleSpec, rows: np.ndarray, needed: np.ndarray | None = None) -> ShingleSets:
+        """The sets of paragraphs ``rows`` of ``batch``, set ``k`` of paragraph ``rows[k]``.
+        With ``needed`` (a mask over ``rows``), only those sets are made and the others left
+        empty, so the memory is that of the needed ones."""
+        if needed is None:
+            hashes, offsets = shingle_sets_of(batch, shingle, rows)
+            return cls(hashes, offsets)
+        if len(needed) != len(rows):
+            raise ValueError("needed must be a mask over rows")
+        made = np.flatnonzero(needed)
+        hashes, made_offsets = shingle_sets_of(batch, shingle, rows[made])
+        sizes = np.zeros(len(rows) + 1, dtype=np.int64)
+        sizes[made + 1] = np.diff(made_offsets)
+        return cls(hashes, np.cumsum(sizes, out=sizes))
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def verify(self, left: np.ndarray, right: np.ndarray, threshold: float) -> VerifiedPairs:
+        """Keep the pairs of sets ``(left[k], right[k])`` whose exact Jaccard similarity is at
+        or above ``threshold``, in their order."""
+        from dedup import _kernel
+
+        jaccard, containment = _kernel.set_similarities(self.hashes, self.offsets, left, right)
+        keep = jaccard >= threshold
+        return VerifiedPairs(left[keep], right[keep], jaccard[keep], containment[keep], len(left))
+
+
 def verify(batch: NormalizedBatch, shingle: ShingleSpec, pairs: np.ndarray, threshold: float) -> VerifiedPairs:
     """Keep the candidate ``pairs`` (rows of paragraph indices into ``batch``) whose exact Jaccard
     similarity is at or above ``threshold``."""
-    from dedup import _kernel
-
     if len(pairs) == 0:
         empty_i = np.empty(0, dtype=np.int64)
         empty_f = np.empty(0, dtype=np.float64)
@@ -69,10 +115,6 @@ def verify(batch: NormalizedBatch, shingle: ShingleSpec, pairs: np.ndarray, thre
     # np.unique(pairs), without the import of numpy.ma it makes (a tenth of a small run).
     rows = np.sort(pairs, axis=None)
     rows = rows[np.append(True, rows[1:] != rows[:-1])]
-    hashes, offsets = shingle_sets_of(batch, shingle, rows)
-    left = np.searchsorted(rows, pairs[:, 0])
-    right = np.searchsorted(rows, pairs[:, 1])
-    jaccard, containment = _kernel.set_similarities(hashes, offsets, left, right)
-    keep = jaccard >= threshold
-    return VerifiedPairs(pairs[keep, 0], pairs[keep, 1], jaccard[keep], containment[keep], len(pairs))
-
+    sets = ShingleSets.of(batch, shingle, rows)
+    found = sets.verify(np.searchsorted(rows, pairs[:, 0]), np.searchsorted(rows, pairs[:, 1]), threshold)
+    return VerifiedPairs(rows[found.left], rows[found.right], found.jaccard, found.containment, found.checked)

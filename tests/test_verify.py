@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from dedup.normalization import normalize_batch
 from dedup.shingling import ShingleSpec, shingles
-from dedup.verify import Similarity, similarity, verify
+from dedup.verify import ShingleSets, Similarity, similarity, verify
 
 SPECS = [ShingleSpec("word", 1), ShingleSpec("word", 2), ShingleSpec("word", 3), ShingleSpec("char", 3)]
 # A small vocabulary, in several spellings that normalize alike, so that shingles overlap often.
@@ -130,3 +130,34 @@ def test_no_candidates() -> None:
     result = verify(normalize_batch(["a", "b"]), ShingleSpec(), np.empty((0, 2), dtype=np.int64), 0.4)
     assert (len(result), result.checked) == (0, 0)
     assert result.left.dtype == np.int64 and result.jaccard.dtype == np.float64
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(SMALL_TEXT, min_size=2, max_size=8), st.sampled_from(SPECS), st.data())
+def test_sets_made_only_where_needed_verify_alike(texts: list[str], spec: ShingleSpec, data: st.DataObject) -> None:
+    batch = normalize_batch(texts)
+    pairs = all_pairs(len(texts))
+    chosen = pairs[data.draw(st.lists(st.integers(0, len(pairs) - 1), unique=True))] if len(pairs) else pairs
+    chosen = chosen.reshape(-1, 2)
+    rows = np.arange(len(texts))
+    needed = np.zeros(len(texts), dtype=bool)
+    needed[chosen.ravel()] = True
+    every = ShingleSets.of(batch, spec, rows)
+    some = ShingleSets.of(batch, spec, rows, needed=needed)
+    assert len(some) == len(every) == len(texts)
+    for k in range(len(texts)):
+        got = some.hashes[some.offsets[k] : some.offsets[k + 1]]
+        if needed[k]:
+            assert got.tolist() == every.hashes[every.offsets[k] : every.offsets[k + 1]].tolist()
+        else:
+            assert len(got) == 0, "a set no pair needs is not made"
+    by_sets = some.verify(chosen[:, 0], chosen[:, 1], 0.3)
+    by_batch = verify(batch, spec, chosen, 0.3)
+    assert by_sets.checked == by_batch.checked == len(chosen)
+    for field in ("left", "right", "jaccard", "containment"):
+        assert getattr(by_sets, field).tolist() == getattr(by_batch, field).tolist()
+
+
+def test_sets_need_a_mask_over_their_rows() -> None:
+    with pytest.raises(ValueError):
+        ShingleSets.of(normalize_batch(["a b", "c d"]), ShingleSpec(), np.arange(2), needed=np.ones(3, dtype=bool))
