@@ -10,6 +10,10 @@ filter run over the same input agree on what is a duplicate of what.
 Exact copies (the same normalized text) are settled before this: a copy takes the place of its
 first occurrence, joining that one's cluster with the same similarity.
 
+Since a paragraph's decision depends only on pairs with earlier paragraphs, pairs can come a
+block at a time, in order of their later paragraph (:class:`FirstSeen`), and be dropped once
+added: the clusters are those of all the pairs at once, with no pair kept in memory.
+
 >>> import numpy as np
 >>> a = first_seen(4, np.array([0, 1]), np.array([1, 2]), np.array([0.9, 0.8]), np.array([0.9, 0.9]))
 >>> a.rep.tolist(), a.jaccard.tolist()
@@ -22,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Assignment", "first_seen", "with_copies"]
+__all__ = ["Assignment", "FirstSeen", "first_seen", "with_copies"]
 
 
 @dataclass(frozen=True)
@@ -39,21 +43,62 @@ class Assignment:
             raise ValueError("assignment columns differ in length")
 
 
-def first_seen(n: int, left: np.ndarray, right: np.ndarray, jaccard: np.ndarray, containment: np.ndarray) -> Assignment:
-    """Assign ``n`` paragraphs from verified pairs ``(left[k], right[k])``, ``left < right``."""
-    from dedup import _kernel
+class FirstSeen:
+    """First-seen clustering of ``n`` paragraphs, fed verified pairs a block at a time.
 
-    if np.any(left >= right):
-        raise ValueError("pairs must have left < right")
+    Each block's pairs have ``left < right`` and come grouped by ``right``, ascending, and every
+    ``right`` of a block comes after those of the blocks before it; so when a paragraph's pairs
+    arrive, every earlier paragraph is decided, and it can be decided at once.
+
+    >>> import numpy as np
+    >>> clustering = FirstSeen(4)
+    >>> clustering.add(np.array([0]), np.array([1]), np.array([0.9]), np.array([0.9]))
+    >>> clustering.add(np.array([1, 0]), np.array([3, 3]), np.array([0.8, 0.5]), np.array([0.8, 0.6]))
+    >>> a = clustering.assignment()
+    >>> a.rep.tolist(), a.jaccard.tolist()
+    ([0, 0, 2, 0], [1.0, 0.9, 1.0, 0.5])
+    """
+
+    def __init__(self, n: int) -> None:
+        if n < 0:
+            raise ValueError(f"n must be at least 0, not {n!r}")
+        self._rep = np.arange(n, dtype=np.int64)
+        self._via = np.full(n, -1, dtype=np.int64)
+        self._jaccard = np.ones(n, dtype=np.float64)
+        self._containment = np.ones(n, dtype=np.float64)
+        self._next = 0  # the first paragraph not decided yet
+
+    def add(self, left: np.ndarray, right: np.ndarray, jaccard: np.ndarray, containment: np.ndarray) -> None:
+        """Decide the paragraphs ``right`` of the next block of verified pairs. A block that
+        breaks the order, or names a paragraph outside ``range(n)``, raises and leaves the
+        clustering unusable."""
+        from dedup._kernel.lsh import first_seen_block
+
+        if not (len(left) == len(right) == len(jaccard) == len(containment)):
+            raise ValueError("pair columns differ in length")
+        if not len(right):
+            return
+        first, last = int(right[0]), int(right[-1])
+        if first < self._next:
+            raise ValueError("blocks must come in order of their later paragraphs, without overlap")
+        first_seen_block(left, right, None, 0.0, self._rep, self._via)
+        via = self._via[first : last + 1]
+        joined = np.flatnonzero(via >= 0)
+        self._jaccard[first + joined] = jaccard[via[joined]]
+        self._containment[first + joined] = containment[via[joined]]
+        self._next = last + 1
+
+    def assignment(self) -> Assignment:
+        return Assignment(self._rep, self._jaccard, self._containment)
+
+
+def first_seen(n: int, left: np.ndarray, right: np.ndarray, jaccard: np.ndarray, containment: np.ndarray) -> Assignment:
+    """Assign ``n`` paragraphs from verified pairs ``(left[k], right[k])``, ``left < right``, in
+    any order."""
     order = np.lexsort((left, right))
-    left, right = left[order], right[order]
-    rep, via = _kernel.assign_representatives(n, left, right)
-    sim_j = np.ones(n, dtype=np.float64)
-    sim_c = np.ones(n, dtype=np.float64)
-    joined = via >= 0
-    sim_j[joined] = jaccard[order][via[joined]]
-    sim_c[joined] = containment[order][via[joined]]
-    return Assignment(rep, sim_j, sim_c)
+    clustering = FirstSeen(n)
+    clustering.add(np.asarray(left)[order], np.asarray(right)[order], np.asarray(jaccard)[order], np.asarray(containment)[order])
+    return clustering.assignment()
 
 
 def with_copies(inner: Assignment, canonical: np.ndarray, members: np.ndarray) -> Assignment:

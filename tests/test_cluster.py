@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.cluster import Assignment, first_seen, with_copies
+from dedup.cluster import Assignment, FirstSeen, first_seen, with_copies
 
 
 def arrays(pairs: list[tuple[int, int, float, float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -139,3 +139,40 @@ def test_with_copies_does_not_modify_the_inner_assignment() -> None:
 def test_assignment_columns_must_agree() -> None:
     with pytest.raises(ValueError):
         Assignment(np.array([0, 1]), np.ones(2), np.ones(3))
+
+
+@settings(max_examples=200, deadline=None)
+@given(verified_pairs(), st.lists(st.integers(0, 25), max_size=6))
+def test_first_seen_in_blocks_equals_all_at_once(case: tuple[int, list[tuple[int, int, float, float]]], cuts: list[int]) -> None:
+    """Pairs fed a block of later paragraphs at a time, and dropped after, decide exactly as all
+    of them at once."""
+    n, pairs = case
+    ordered = sorted(pairs, key=lambda p: (p[1], p[0]))
+    whole = first_seen(n, *arrays(pairs))
+    clustering = FirstSeen(n)
+    bounds = sorted({0, n, *[min(c, n) for c in cuts]})
+    for lo, hi in zip(bounds, bounds[1:]):
+        block = [p for p in ordered if lo <= p[1] < hi]
+        if block:
+            clustering.add(*arrays(block))
+    blocked = clustering.assignment()
+    assert blocked.rep.tolist() == whole.rep.tolist() == reference_first_seen(n, pairs)
+    assert blocked.jaccard.tolist() == whole.jaccard.tolist()
+    assert blocked.containment.tolist() == whole.containment.tolist()
+
+
+def test_first_seen_blocks_must_come_in_order() -> None:
+    clustering = FirstSeen(4)
+    clustering.add(*arrays([(0, 2, 0.9, 0.9)]))
+    with pytest.raises(ValueError):
+        clustering.add(*arrays([(0, 1, 0.9, 0.9)]))  # paragraph 1 was decided with the first block
+    with pytest.raises(ValueError):
+        clustering.add(*arrays([(0, 3, 0.9, 0.9), (1, 2, 0.9, 0.9)]))  # later paragraphs descending
+    left, right, jaccard, _ = arrays([(0, 3, 0.9, 0.9)])
+    with pytest.raises(ValueError):
+        clustering.add(left, right, jaccard, np.ones(2))  # columns differ in length
+
+
+def test_first_seen_blocks_refuse_pairs_out_of_range() -> None:
+    with pytest.raises(IndexError):
+        FirstSeen(3).add(*arrays([(0, 5, 0.9, 0.9)]))
