@@ -66,12 +66,47 @@ TRICKY = [
     "…",
 ]
 
+# Non-starters, the characters that canonical ordering sorts: marks of several combining
+# classes, characters that decompose to two of them (U+0344, U+0F73, U+0F75, U+0F81) or, by
+# compatibility, to one (U+FF9E), the one that casefolds to a letter (U+0345), and astral ones.
+MARKS = [
+    "\u0301",  # acute, class 230
+    "\u0316",  # grave below, 220
+    "\u0308",  # diaeresis, 230
+    "\u031b",  # horn, 216
+    "\u0323",  # dot below, 220
+    "\u0344",  # = U+0308 U+0301
+    "\u0345",  # ypogegrammeni, 240; casefolds to iota
+    "\u05b0",  # Hebrew sheva, 10
+    "\u0e38",  # Thai sara u, 103
+    "\u0f71",  # Tibetan, 129
+    "\u0f72",  # Tibetan, 130
+    "\u0f73",  # = U+0F71 U+0F72, itself of class 0
+    "\u0f75",
+    "\u0f81",
+    "\u3099",  # kana voiced sound mark, 8
+    "\uff9e",  # half-width voiced sound mark, NFKC U+3099
+    "\U0001d165",  # musical stem, 216
+    "\U0001d16d",  # musical augmentation dot, 226
+    "\U0001e000",  # Glagolitic, 230
+]
+# What a run can follow or be cut by: letters that compose with marks, Hangul, astral
+# letters, and characters that are deleted, so that marks meet a letter only on a second pass.
+RUN_NEIGHBOURS = ["a", "e", "u", "ǘ", "α", "ι", "\u0f40", "\u1100", "\uac00", "\u30ab", "\uff76", "ß", "ǰ", "'", "\u200b", " ", "\U0001d15e", "\U0001f600", "\ud800"]
+# A letter and then a run of marks about as long as the longest Stream-Safe Text allows (30),
+# or several times longer.
+COMBINING_RUN = st.builds(
+    lambda base, marks: base + "".join(marks), st.sampled_from(RUN_NEIGHBOURS), st.lists(st.sampled_from(MARKS), min_size=20, max_size=150)
+)
+COMBINING_TEXT = st.lists(COMBINING_RUN | st.sampled_from(MARKS + RUN_NEIGHBOURS) | st.characters(), max_size=8).map("".join)
+
 # Surrogate-free text, the full range including lone surrogates
-# (JSON can carry them), and text glued together from the tricky characters.
+# (JSON can carry them), text glued together from the tricky characters, and long runs of
+# combining marks.
 SURROGATE_FREE = st.text(st.characters(exclude_categories=("Cs",)))
 FULL_RANGE = st.text(st.characters(exclude_categories=()) | st.characters(categories=["Cs"]))
 TRICKY_TEXT = st.lists(st.sampled_from(TRICKY) | st.characters(), max_size=16).map("".join)
-ANY_TEXT = SURROGATE_FREE | FULL_RANGE | TRICKY_TEXT
+ANY_TEXT = SURROGATE_FREE | FULL_RANGE | TRICKY_TEXT | COMBINING_TEXT
 
 
 def utf8(text: str) -> bytes:
@@ -132,9 +167,9 @@ def test_output_is_clean(text: str) -> None:
         assert unicodedata.category(ch)[0] != "P" and unicodedata.category(ch) != "Cf", repr(ch)
 
 
-# Idempotence holds for text without combining marks and without the Hangul vowel and final
-# jamo: those can compose with a neighbour that only becomes adjacent after normalization (see
-# test_normalize_twice_changes_text_that_composes_later below).
+# Text without combining marks and without the Hangul vowel and final jamo: nothing in it can
+# compose with a neighbour that only becomes adjacent after a deletion. (Text with them is
+# covered below: after a deletion, normalize folds again until nothing changes.)
 def composes_with_a_neighbour(ch: str) -> bool:
     return unicodedata.category(ch).startswith("M") or 0x1160 <= ord(ch) <= 0x11FF
 
@@ -148,6 +183,79 @@ NON_COMBINING_TRICKY = [t for t in TRICKY if not any(composes_with_a_neighbour(c
 def test_normalize_is_idempotent(text: str) -> None:
     once = normalize(text)
     assert normalize(once) == once
+
+
+@settings(max_examples=300, deadline=None)
+@given(COMBINING_TEXT)
+def test_normalize_is_idempotent_on_runs_of_combining_marks(text: str) -> None:
+    once = normalize(text)
+    assert normalize(once) == once
+
+
+def plain_rule(text: str) -> str:
+    """The rule of the module docstring, transcribed with nothing but ``unicodedata`` and
+    ``str`` methods, however slow."""
+    out = text
+    for _ in range(8):
+        folded = unicodedata.normalize("NFKC", out).casefold()
+        kept = []
+        for ch in folded:
+            if ch in APOSTROPHES or unicodedata.category(ch) == "Cf":
+                continue
+            kept.append(" " if unicodedata.category(ch)[0] == "P" or ch.isspace() else ch)
+        again = " ".join("".join(kept).split())
+        if again == out:
+            break
+        out = again
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(COMBINING_TEXT)
+def test_runs_of_combining_marks_follow_the_rule(text: str) -> None:
+    # A long run of marks is put in order before NFKC; the result must be NFKC's, exactly.
+    assert normalize(text) == plain_rule(text)
+
+
+# Each text, normalized in a subprocess that must finish within HANG_LIMIT seconds, and what
+# it must give. (NFKC in CPython sorts a run of combining marks by insertion sort: the first
+# three took about 30, 20 and 15 s before normalization put long runs in order itself; the
+# others are other long runs that NFKC and casefolding treat specially.)
+HANG_LIMIT = 10
+LONG_RUNS = [
+    pytest.param("a" + "\u0301\u0316" * 100_000, "\u00e1" + "\u0316" * 100_000 + "\u0301" * 99_999, id="alternating-marks"),
+    pytest.param("\u0f40" + "\u0f73" * 80_000, "\u0f40" + "\u0f71" * 80_000 + "\u0f72" * 80_000, id="marks-that-decompose-to-two"),
+    pytest.param(
+        "a" + "\U0001d165\u0301\U0001d16d\u0316" * 40_000,
+        "\u00e1" + "\U0001d165" * 40_000 + "\u0316" * 40_000 + "\U0001d16d" * 40_000 + "\u0301" * 39_999,
+        id="astral-marks",
+    ),
+    pytest.param("a" + "\u0301" * 999_999, "\u00e1" + "\u0301" * 999_998, id="one-mark-repeated"),
+    pytest.param("\u03b1" + "\u0345" * 999_999, "\u03b1" + "\u03b9" * 999_999, id="ypogegrammeni-casefolds-to-iota"),
+    pytest.param("\u1100" + "\u1161" * 999_999, "\uac00" + "\u1161" * 999_998, id="hangul-vowel-jamo"),
+    pytest.param("\ufb01" * 1_000_000, "fi" * 1_000_000, id="ligatures-all-through-the-reference"),
+]
+NORMALIZE_STDIN = """
+import sys
+from dedup.normalization import normalize, normalize_batch
+text = sys.stdin.buffer.read().decode()
+sys.stdout.buffer.write(normalize(text).encode() + b"\\n" + normalize_batch([text]).text(0).encode())
+"""
+
+
+@pytest.mark.parametrize(("text", "expected"), LONG_RUNS)
+def test_long_runs_normalize_without_hanging(text: str, expected: str) -> None:
+    normalize_batch(["\u00e9"])  # the table in the session's cache, so the subprocess only reads it
+    try:
+        run = subprocess.run(
+            [sys.executable, "-c", NORMALIZE_STDIN], input=text.encode(), capture_output=True, cwd=ROOT, timeout=HANG_LIMIT
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"normalizing {len(text):,} characters took more than {HANG_LIMIT} s")
+    assert run.returncode == 0, run.stderr.decode()
+    once, batch = run.stdout.decode().split("\n")
+    assert once == batch == expected
+    assert normalize(expected) == expected
 
 
 @pytest.mark.parametrize(
