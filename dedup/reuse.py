@@ -1,0 +1,534 @@
+"""Reuse: the earlier documents that hold most of a paragraph's text, across paragraph boundaries.
+
+Whole-paragraph Jaccard similarity (:mod:`dedup.verify`) finds a paragraph that another
+paragraph, as a whole, is near. Editors who reuse a text split its paragraphs, merge two into
+one, trim the ends and change a few words, and then no single paragraph of the source is near
+the copy. Reuse matching looks at the source *document* instead:
+
+- **Coverage** of a paragraph by a source document is the share of the paragraph's words that
+  lie inside *runs*: word n-grams (default 5) of the paragraph found, in order, in the source.
+  The source's words are numbered through its paragraphs, so a run may cross its paragraph
+  boundaries (a merged paragraph is one run over two source paragraphs).
+- A run is a chain of hits (n-gram of the paragraph at word ``i`` found at word ``j`` of the
+  source) whose offset ``j - i`` drifts by at most ``max_drift`` words from hit to hit (a word
+  inserted or deleted moves it by one) and whose hits are at most ``max_gap`` words apart (a
+  changed word removes the ``n`` n-grams that hold it). A run covers the words from its first
+  hit to the end of its last n-gram. A run of fewer than ``min_run_words`` words is an isolated
+  hit (a name, a date, a stock phrase) and counts for nothing.
+- N-grams found in more than ``max_doc_freq`` documents are stock phrases and are ignored, as
+  passim ignores them: the aim is to flag copied text, not a shared subject. So are repeats of
+  an n-gram within one document beyond the first ``max_repeats``.
+- Up to ``max_sources`` sources explain a paragraph, taken greedily (the source that covers
+  most, then the one that adds most to it), each kept only if it adds at least
+  ``min_source_coverage``: a paragraph merged from two documents is traced to both.
+- A paragraph is *reused* when its sources cover at least ``min_coverage`` of its words, and
+  at least ``min_words`` words.
+
+Only earlier documents (in input order) are sources: first seen wins, as for clusters. Repeats
+within one document are what the clusters report.
+
+Word positions are those of the normalized text (:mod:`dedup.normalization`); spans are mapped
+back to character offsets in the documents as given, word by word, so a viewer can highlight
+them on both sides.
+
+>>> docs = {
+...     "wire": "Soldiers are on standby for armed police after scores of officers stood down.\\n\\n"
+...             "The crisis has emerged after a police officer was charged with murder.",
+...     "paper": "Soldiers are on standby for armed police after scores of officers stood down. "
+...              "The crisis has emerged after a police officer was charged with murder.",
+... }
+>>> (link,) = find_reuse(docs)
+>>> (link.doc, link.paragraph, link.coverage, [(s.doc, s.paragraphs) for s in link.sources])
+('paper', 1, 1.0, [('wire', (1, 2))])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dedup.documents import Document, as_documents
+
+__all__ = ["ReuseConfig", "ReuseLink", "ReuseSource", "ReusedSpan", "find_reuse", "reuse_links"]
+
+
+@dataclass(frozen=True)
+class ReuseConfig:
+    """The settings of reuse matching (see the module's doc for what each one does)."""
+
+    ngram: int = 5
+    min_coverage: float = 0.5
+    min_words: int = 8
+    max_sources: int = 3
+    min_source_coverage: float = 0.1
+    max_doc_freq: int = 100
+    max_repeats: int = 4
+    max_gap: int = 8
+    max_drift: int = 3
+    min_run_words: int = 8
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.ngram <= 64:
+            raise ValueError(f"ngram must be from 1 to 64 words, not {self.ngram!r}")
+        for name in ("min_coverage", "min_source_coverage"):
+            if not 0.0 < getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be above 0 and at most 1, not {getattr(self, name)!r}")
+        for name in ("max_sources", "max_doc_freq", "max_repeats", "max_gap"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, not {getattr(self, name)!r}")
+        for name in ("min_words", "max_drift", "min_run_words"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be at least 0, not {getattr(self, name)!r}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class ReusedSpan:
+    """One run: characters ``[start, end)`` of the paragraph's document and ``[source_start,
+    source_end)`` of the source document hold the same text (up to the edits a run allows);
+    it lies in the source's paragraphs ``source_paragraphs`` (first, last) and covers
+    ``words`` words of the paragraph."""
+
+    start: int
+    end: int
+    source_start: int
+    source_end: int
+    source_paragraphs: tuple[int, int]
+    words: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "source_start": self.source_start,
+            "source_end": self.source_end,
+            "source_paragraphs": list(self.source_paragraphs),
+            "words": self.words,
+        }
+
+
+@dataclass(frozen=True)
+class ReuseSource:
+    """A source document of a reused paragraph: the share of the paragraph's words it covers
+    on its own (``coverage``) and beyond the sources listed before it (``added``), the range of
+    its paragraphs and lines the runs lie in, and the runs."""
+
+    doc: str
+    coverage: float
+    added: float
+    paragraphs: tuple[int, int]
+    lines: tuple[int, int]
+    spans: tuple[ReusedSpan, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "doc": self.doc,
+            "coverage": round(self.coverage, 6),
+            "added": round(self.added, 6),
+            "paragraphs": list(self.paragraphs),
+            "lines": list(self.lines),
+            "spans": [span.as_dict() for span in self.spans],
+        }
+
+
+@dataclass(frozen=True)
+class ReuseLink:
+    """A reused paragraph (its document, number, first line and character span there), the
+    share of its words its sources cover together, and the sources, most covering first."""
+
+    doc: str
+    paragraph: int
+    line: int
+    start: int
+    end: int
+    words: int
+    coverage: float
+    sources: tuple[ReuseSource, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "doc": self.doc,
+            "paragraph": self.paragraph,
+            "line": self.line,
+            "start": self.start,
+            "end": self.end,
+            "words": self.words,
+            "coverage": round(self.coverage, 6),
+            "sources": [source.as_dict() for source in self.sources],
+        }
+
+
+def find_reuse(
+    documents: Mapping[str, str] | Iterable[tuple[str, str]] | Iterable[Document], config: ReuseConfig | None = None
+) -> list[ReuseLink]:
+    """The reused paragraphs of ``documents`` (a mapping of name to text, ``(name, text)``
+    pairs or :class:`~dedup.documents.Document` objects), in input order."""
+    from dedup.normalization import normalize_utf8_spans
+    from dedup.paragraphs import ParagraphTable
+
+    docs = list(as_documents(documents))
+    table = ParagraphTable([d.name for d in docs], [d.text for d in docs], [d.utf8 for d in docs])
+    batch = normalize_utf8_spans(table.src, table.byte_start, table.byte_end)
+    texts = [d.text for d in docs]
+    return reuse_links(table, batch.data, batch.offsets, np.arange(len(table)), texts, config or ReuseConfig())
+
+
+# ---------------------------------------------------------------------------------------------
+# The stages
+
+
+@dataclass
+class _Words:
+    """Every word of the matched paragraphs, in order: its paragraph (row of the table), its
+    place in the paragraph and in the document, and a 64-bit hash."""
+
+    row: np.ndarray
+    pos: np.ndarray
+    doc_pos: np.ndarray
+    hashes: np.ndarray
+    counts: np.ndarray  # words per row of the table (0 for rows not matched)
+
+
+def _words(data: np.ndarray, offsets: np.ndarray, rows: np.ndarray, table_doc: np.ndarray, nrows: int) -> _Words:
+    """Split the normalized text (words are separated by one space; paragraphs are end to end)
+    and hash each word."""
+    from dedup import _kernel
+
+    data = np.asarray(data, dtype=np.uint8)
+    starts_of = offsets[rows]
+    ends_of = offsets[rows + 1]
+    size = len(data)
+    letter = data != 32
+    # A paragraph start or end inside data, marked once per row.
+    is_start = np.zeros(size + 1, dtype=bool)
+    is_end = np.zeros(size + 1, dtype=bool)
+    nonempty = ends_of > starts_of
+    is_start[starts_of[nonempty]] = True
+    is_end[ends_of[nonempty]] = True
+    inside = np.cumsum(np.bincount(starts_of[nonempty], minlength=size + 1) - np.bincount(ends_of[nonempty], minlength=size + 1))[:size] > 0
+    letter &= inside
+    before = np.concatenate([[False], letter[:-1]]) & ~is_start[:size]
+    after = np.concatenate([letter[1:], [False]]) & ~is_end[1:]
+    word_start = np.flatnonzero(letter & ~before)
+    word_end = np.flatnonzero(letter & ~after) + 1
+    bounds = np.empty(2 * len(word_start) + 2, dtype=np.int64)
+    bounds[0], bounds[-1] = 0, size
+    bounds[1:-1:2], bounds[2:-1:2] = word_start, word_end
+    hashes = _kernel.text_hashes(data, bounds)[1::2] if len(word_start) else np.empty(0, dtype=np.uint64)
+    # Rows ascend in data, so a word's row is found by its start.
+    which = np.searchsorted(starts_of, word_start, side="right") - 1
+    row = rows[which]
+    counts = np.bincount(row, minlength=nrows).astype(np.int64)
+    first_of_row = np.zeros(nrows + 1, dtype=np.int64)
+    np.cumsum(counts, out=first_of_row[1:])
+    pos = np.arange(len(row), dtype=np.int64) - first_of_row[row]
+    doc = table_doc[row]
+    first_of_doc = np.searchsorted(doc, np.arange(doc.max() + 2 if len(doc) else 1))
+    doc_pos = np.arange(len(row), dtype=np.int64) - first_of_doc[doc]
+    return _Words(row, pos, doc_pos, hashes.astype(np.uint64), counts)
+
+
+_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5], dtype=np.uint64)
+
+
+def _ngram_hashes(words: _Words, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(start, hash)`` of each word n-gram that lies within one paragraph: ``start`` indexes
+    the words. The hash depends on the words' order."""
+    total = len(words.row)
+    if total < n:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint64)
+    start = np.arange(total - n + 1, dtype=np.int64)
+    start = start[words.row[start] == words.row[start + n - 1]]
+    h = np.zeros(len(start), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for k in range(n):
+            h = (h ^ words.hashes[start + k]) * _MIX[k % len(_MIX)]
+            h ^= h >> np.uint64(29)
+    return start, h
+
+
+def _hits(words: _Words, table_doc: np.ndarray, config: ReuseConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every n-gram of a paragraph found in an earlier document, as ``(row, pos, source doc,
+    source word)`` (``pos`` and the source word are word numbers in the paragraph and in the
+    source document)."""
+    start, h = _ngram_hashes(words, config.ngram)
+    empty = np.empty(0, dtype=np.int64)
+    if not len(start):
+        return empty, empty, empty, empty
+    doc = table_doc[words.row[start]]
+    order = np.lexsort((start, doc, h))
+    start, h, doc = start[order], h[order], doc[order]
+    # Occurrences of one n-gram in one document: the first few.
+    new_pair = np.ones(len(h), dtype=bool)
+    new_pair[1:] = (h[1:] != h[:-1]) | (doc[1:] != doc[:-1])
+    pair_start = np.flatnonzero(new_pair)
+    rank = np.arange(len(h)) - np.repeat(pair_start, np.diff(np.append(pair_start, len(h))))
+    keep = rank < config.max_repeats
+    start, h, doc, new_pair = start[keep], h[keep], doc[keep], new_pair[keep]
+    # Documents per n-gram: stock phrases out, and n-grams of one document only.
+    new_hash = np.ones(len(h), dtype=bool)
+    new_hash[1:] = h[1:] != h[:-1]
+    group = np.cumsum(new_hash) - 1
+    docs_per_group = np.bincount(group, weights=new_pair).astype(np.int64)
+    keep = (docs_per_group[group] >= 2) & (docs_per_group[group] <= config.max_doc_freq)
+    start, doc, group = start[keep], doc[keep], group[keep]
+    if not len(start):
+        return empty, empty, empty, empty
+    # Within a group (one n-gram), sorted by document: each occurrence pairs with those of the
+    # earlier documents before it in the group.
+    _, group = np.unique(group, return_inverse=True)
+    group_first = np.searchsorted(group, np.arange(group.max() + 1))
+    new_doc = np.ones(len(doc), dtype=bool)
+    new_doc[1:] = (doc[1:] != doc[:-1]) | (group[1:] != group[:-1])
+    doc_first = np.maximum.accumulate(np.where(new_doc, np.arange(len(doc)), 0))
+    earlier = doc_first - group_first[group]  # occurrences of earlier documents
+    targets = np.repeat(np.arange(len(doc)), earlier)
+    sources = np.repeat(group_first[group], earlier) + (np.arange(int(earlier.sum())) - np.repeat(np.cumsum(earlier) - earlier, earlier))
+    t_word, s_word = start[targets], start[sources]
+    return words.row[t_word], words.pos[t_word], doc[sources], words.doc_pos[s_word]
+
+
+@dataclass
+class _Runs:
+    row: np.ndarray
+    source: np.ndarray  # document
+    first: np.ndarray  # first word of the paragraph covered
+    stop: np.ndarray  # one past the last
+    source_first: np.ndarray  # words of the source document
+    source_stop: np.ndarray
+
+
+def _runs(row: np.ndarray, pos: np.ndarray, source: np.ndarray, source_word: np.ndarray, config: ReuseConfig) -> _Runs:
+    """Chain hits into runs (see the module's doc) and keep those long enough.
+
+    Hits are ordered by paragraph, source, offset (source word minus paragraph word) and
+    position: along one offset, a run is a stretch of hits no more than ``max_gap`` apart; an
+    insertion or deletion moves the offset by one, and the next offset's hits follow on in
+    this order, so a run goes on across it while the offset drifts by at most ``max_drift``."""
+    n = config.ngram
+    offset = source_word - pos
+    order = np.lexsort((pos, offset, source, row))
+    row, pos, source, offset = row[order], pos[order], source[order], offset[order]
+    fresh = np.ones(len(row), dtype=bool)
+    if len(row):
+        fresh[1:] = (
+            (row[1:] != row[:-1])
+            | (source[1:] != source[:-1])
+            | (offset[1:] - offset[:-1] > config.max_drift)
+            | (pos[1:] <= pos[:-1])
+            | (pos[1:] - pos[:-1] > config.max_gap)
+        )
+    run = np.cumsum(fresh) - 1
+    heads = np.flatnonzero(fresh)
+    first = pos[heads]
+    stop = np.maximum.reduceat(pos, heads) + n if len(heads) else np.empty(0, dtype=np.int64)
+    source_words = pos + offset
+    source_first = np.minimum.reduceat(source_words, heads) if len(heads) else np.empty(0, dtype=np.int64)
+    source_stop = np.maximum.reduceat(source_words, heads) + n if len(heads) else np.empty(0, dtype=np.int64)
+    hits = np.bincount(run, minlength=len(heads))
+    keep = (stop - first >= max(config.min_run_words, n)) & (hits >= 2)
+    return _Runs(row[heads][keep], source[heads][keep], first[keep], stop[keep], source_first[keep], source_stop[keep])
+
+
+def _union_words(first: np.ndarray, stop: np.ndarray) -> int:
+    """Words covered by intervals ``[first, stop)``."""
+    order = np.argsort(first, kind="stable")
+    first, stop = first[order], stop[order]
+    reach = np.maximum.accumulate(stop)
+    before = np.concatenate([[np.iinfo(np.int64).min], reach[:-1]])
+    return int(np.maximum(0, stop - np.maximum(first, before)).sum())
+
+
+def reuse_links(
+    table: Any, data: np.ndarray, offsets: np.ndarray, rows: np.ndarray, texts: list[str], config: ReuseConfig
+) -> list[ReuseLink]:
+    """The reused paragraphs among ``rows`` of a :class:`~dedup.paragraphs.ParagraphTable`,
+    whose normalized UTF-8 is ``data[offsets[i]:offsets[i + 1]]`` for row ``i``; ``texts`` are
+    the documents' texts (for character offsets)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    words = _words(data, offsets, rows, table.doc, len(table))
+    row, pos, source, source_word = _hits(words, table.doc, config)
+    runs = _runs(row, pos, source, source_word, config)
+    if not len(runs.row):
+        return []
+    # Coverage of each (paragraph, source), then the paragraphs that can reach min_coverage.
+    order = np.lexsort((runs.first, runs.source, runs.row))
+    for name in ("row", "source", "first", "stop", "source_first", "source_stop"):
+        setattr(runs, name, getattr(runs, name)[order])
+    pair_head = np.flatnonzero(np.concatenate([[True], (runs.row[1:] != runs.row[:-1]) | (runs.source[1:] != runs.source[:-1])]))
+    bounds = np.append(pair_head, len(runs.row))
+    found: list[tuple[int, int, int, list[tuple[int, int, int, int]]]] = []
+    mapper = _CharMapper(table, texts, data, offsets, words.counts)
+    row_heads = np.flatnonzero(np.concatenate([[True], runs.row[pair_head][1:] != runs.row[pair_head][:-1]]))
+    row_bounds = np.append(row_heads, len(pair_head))
+    for a, b in zip(row_bounds[:-1].tolist(), row_bounds[1:].tolist()):
+        r = int(runs.row[pair_head[a]])
+        total = int(words.counts[r])
+        if total < max(config.min_words, 1):
+            continue
+        candidates = []
+        for k in range(a, b):
+            lo, hi = int(bounds[k]), int(bounds[k + 1])
+            covered = _union_words(runs.first[lo:hi], runs.stop[lo:hi])
+            candidates.append((covered, k, lo, hi))
+        candidates.sort(key=lambda c: (-c[0], int(runs.source[pair_head[c[1]]])))
+        if sum(c[0] for c in candidates[: config.max_sources]) < config.min_coverage * total:
+            continue  # even the best few together cannot reach it
+        chosen: list[tuple[int, int, int, int]] = []
+        firsts: list[np.ndarray] = []
+        stops: list[np.ndarray] = []
+        have = 0
+        pool = list(candidates)
+        while pool and len(chosen) < config.max_sources:
+            best = None
+            for c in pool:
+                _, _, lo, hi = c
+                gain = _union_words(np.concatenate(firsts + [runs.first[lo:hi]]), np.concatenate(stops + [runs.stop[lo:hi]])) - have
+                if best is None or gain > best[0]:
+                    best = (gain, c)
+            assert best is not None
+            gain, c = best
+            if gain < config.min_source_coverage * total:
+                break
+            pool.remove(c)
+            chosen.append((gain, *c[1:]))
+            firsts.append(runs.first[c[2] : c[3]])
+            stops.append(runs.stop[c[2] : c[3]])
+            have += gain
+        if have < config.min_coverage * total or have < config.min_words:
+            continue
+        found.append((r, total, have, chosen))
+    # Character offsets, for the rows that are needed only, normalized token by token at once.
+    needed = [r for r, *_ in found]
+    for _, _, _, chosen in found:
+        for _, _, lo, hi in chosen:
+            for k in range(lo, hi):
+                doc = int(runs.source[k])
+                needed.append(mapper.doc_word(doc, int(runs.source_first[k]))[0])
+                needed.append(mapper.doc_word(doc, int(runs.source_stop[k]) - 1)[0])
+    mapper.prepare(needed)
+    links = []
+    for r, total, have, chosen in found:
+        link_sources = []
+        for gain, _, lo, hi in chosen:
+            covered = _union_words(runs.first[lo:hi], runs.stop[lo:hi])
+            link_sources.append(mapper.source(r, int(runs.source[lo]), runs, lo, hi, covered / total, gain / total))
+        links.append(
+            ReuseLink(
+                doc=table.docs[int(table.doc[r])],
+                paragraph=int(table.number[r]),
+                line=int(table.line[r]),
+                start=int(table.start[r]),
+                end=int(table.end[r]),
+                words=total,
+                coverage=have / total,
+                sources=tuple(link_sources),
+            )
+        )
+    return links
+
+
+class _CharMapper:
+    """Word numbers of the normalized text back to character offsets in the documents."""
+
+    def __init__(self, table: Any, texts: list[str], data: np.ndarray, offsets: np.ndarray, counts: np.ndarray) -> None:
+        self.table = table
+        self.texts = texts
+        self.data = data
+        self.offsets = offsets
+        self.counts = counts  # words of each row that take part (0 for the others)
+        self._spans: dict[int, list[tuple[int, int]]] = {}
+        self._cumulative: dict[int, np.ndarray] = {}
+        self.first_row = np.searchsorted(table.doc, np.arange(len(table.docs) + 1))
+
+    def prepare(self, rows: list[int]) -> None:
+        """Work out the word spans of ``rows`` (see :meth:`word_spans`), all at once: each
+        whitespace-separated token of the original is normalized on its own and gives its
+        words its span. Where that does not give the paragraph's number of words
+        (normalization joined across tokens, rarely), its words are spread evenly over it."""
+        from dedup.normalization import normalize_batch
+
+        rows = sorted(set(rows) - set(self._spans))
+        if not rows:
+            return
+        starts: list[int] = []
+        ends: list[int] = []
+        texts: list[str] = []
+        bounds = [0]
+        for r in rows:
+            text = self.texts[int(self.table.doc[r])]
+            for m in _TOKEN.finditer(text, int(self.table.start[r]), int(self.table.end[r])):
+                a, b = m.span()
+                starts.append(a)
+                ends.append(b)
+                texts.append(text[a:b])
+            bounds.append(len(texts))
+        batch = normalize_batch(texts)
+        spaces = np.concatenate([[0], np.cumsum(batch.data == 32)])
+        lengths = np.diff(batch.offsets)
+        per_token = np.where(lengths > 0, spaces[batch.offsets[1:]] - spaces[batch.offsets[:-1]] + 1, 0)
+        word_start = np.repeat(np.asarray(starts, dtype=np.int64), per_token).tolist()
+        word_end = np.repeat(np.asarray(ends, dtype=np.int64), per_token).tolist()
+        word_bounds = np.concatenate([[0], np.cumsum(per_token)])[bounds].tolist()
+        for k, r in enumerate(rows):
+            a, b = word_bounds[k], word_bounds[k + 1]
+            count = int(self.counts[r])
+            if b - a == count:
+                self._spans[r] = list(zip(word_start[a:b], word_end[a:b]))
+            else:
+                start, end = int(self.table.start[r]), int(self.table.end[r])
+                width = (end - start) / max(count, 1)
+                self._spans[r] = [(start + int(w * width), start + int((w + 1) * width)) for w in range(count)]
+
+    def word_spans(self, r: int) -> list[tuple[int, int]]:
+        """``(start, end)`` in its document of each word of row ``r``'s normalized text: the
+        whitespace-separated token it came from (a token may give several words)."""
+        if r not in self._spans:
+            self.prepare([r])
+        return self._spans[r]
+
+    def doc_word(self, doc: int, word: int) -> tuple[int, int]:
+        """The row of document ``doc`` holding its word ``word``, and the word's place there."""
+        lo, hi = int(self.first_row[doc]), int(self.first_row[doc + 1])
+        cumulative = self._cumulative.get(doc)
+        if cumulative is None:
+            cumulative = self._cumulative[doc] = np.cumsum(self.counts[lo:hi])
+        k = int(np.searchsorted(cumulative, word, side="right"))
+        k = min(k, hi - lo - 1)
+        before = int(cumulative[k - 1]) if k > 0 else 0
+        return lo + k, word - before
+
+    def source(self, r: int, doc: int, runs: _Runs, lo: int, hi: int, coverage: float, added: float) -> ReuseSource:
+        spans = []
+        paragraphs: list[int] = []
+        lines: list[int] = []
+        target = self.word_spans(r)
+        for k in range(lo, hi):
+            first, stop = int(runs.first[k]), min(int(runs.stop[k]), len(target))
+            s_row_a, s_word_a = self.doc_word(doc, int(runs.source_first[k]))
+            s_row_b, s_word_b = self.doc_word(doc, int(runs.source_stop[k]) - 1)
+            source_a = self.word_spans(s_row_a)
+            source_b = self.word_spans(s_row_b)
+            s_start = source_a[min(s_word_a, len(source_a) - 1)][0] if source_a else int(self.table.start[s_row_a])
+            s_end = source_b[min(s_word_b, len(source_b) - 1)][1] if source_b else int(self.table.end[s_row_b])
+            numbers = (int(self.table.number[s_row_a]), int(self.table.number[s_row_b]))
+            paragraphs += numbers
+            lines += [int(self.table.line[s_row_a]), int(self.table.line[s_row_b])]
+            spans.append(ReusedSpan(target[first][0], target[stop - 1][1], s_start, s_end, numbers, stop - first))
+        return ReuseSource(
+            doc=self.table.docs[doc],
+            coverage=coverage,
+            added=added,
+            paragraphs=(min(paragraphs), max(paragraphs)),
+            lines=(min(lines), max(lines)),
+            spans=tuple(sorted(spans, key=lambda s: s.start)),
+        )
+
+
+_TOKEN = re.compile(r"\S+")
