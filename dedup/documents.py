@@ -19,7 +19,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, BinaryIO
 
-__all__ = ["Document", "Skip", "InputError", "DocumentReader", "as_documents", "STDIN", "DEFAULT_GLOBS"]
+__all__ = [
+    "Document",
+    "Skip",
+    "InputError",
+    "DocumentReader",
+    "as_documents",
+    "decode_json_line",
+    "UnreadableLine",
+    "STDIN",
+    "DEFAULT_GLOBS",
+    "MAX_JSON_DEPTH",
+]
 
 STDIN = "-"
 DEFAULT_GLOBS = ("*.txt", "*.md")
@@ -27,6 +38,69 @@ DEFAULT_GLOBS = ("*.txt", "*.md")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 # Bytes read to decide whether a file is binary, as git and grep do: a NUL byte is a sure sign.
 SNIFF_BYTES = 8192
+# Levels of arrays and objects a JSON Lines document may nest, its own object counted: serde_json's
+# default limit. Real documents nest a few levels; anything near Python's recursion limit (1,000)
+# would fail later anyway, where ``dedup filter`` writes the fields back with ``json.dumps``.
+MAX_JSON_DEPTH = 128
+
+
+class UnreadableLine(ValueError):
+    """A line of JSON Lines that holds no JSON value dedup can use; the message says why."""
+
+
+def decode_json_line(raw: bytes, first: bool = False) -> object:
+    """The JSON value on one line of JSON Lines (``first``: the file's first line, which may
+    start with a UTF-8 byte-order mark), or :class:`UnreadableLine` saying why there is none.
+
+    Every way a line can fail is this one exception: invalid UTF-8, malformed JSON, nesting
+    deeper than :data:`MAX_JSON_DEPTH` levels (which would otherwise exhaust the recursion of
+    ``json.loads``, or of ``json.dumps`` when ``dedup filter`` writes it back), and an integer
+    longer than Python converts (``sys.get_int_max_str_digits()``, 4,300 digits by default,
+    the guard against quadratic-time conversion). So a reader skips the line and goes on.
+
+    >>> decode_json_line(b'{"id": 7, "text": "caf\\\\u00e9"}')
+    {'id': 7, 'text': 'café'}
+    >>> decode_json_line(b"[" * 5000 + b"]" * 5000)
+    Traceback (most recent call last):
+    ...
+    dedup.documents.UnreadableLine: JSON nested too deeply (more than 128 levels)
+    >>> decode_json_line(b'{"n": ' + b"9" * 5000 + b"}")
+    Traceback (most recent call last):
+    ...
+    dedup.documents.UnreadableLine: number too long (an integer of more than 4300 digits)
+    """
+    try:
+        line = raw.decode("utf-8-sig" if first else "utf-8")
+    except UnicodeDecodeError as err:
+        raise UnreadableLine(f"not valid UTF-8 (byte 0x{raw[err.start]:02x})") from None
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise UnreadableLine(f"malformed JSON: {err.msg} (column {err.colno})") from None
+    except RecursionError:
+        raise UnreadableLine(f"JSON nested too deeply (more than {MAX_JSON_DEPTH} levels)") from None
+    except ValueError:
+        # The one ValueError json.loads raises that is not a JSONDecodeError: int() refusing a
+        # literal of more digits than its limit.
+        raise UnreadableLine(f"number too long (an integer of more than {sys.get_int_max_str_digits()} digits)") from None
+    # Nesting needs as many brackets: most lines have too few to be worth walking.
+    if line.count("[") + line.count("{") > MAX_JSON_DEPTH and _deeper_than(value, MAX_JSON_DEPTH):
+        raise UnreadableLine(f"JSON nested too deeply (more than {MAX_JSON_DEPTH} levels)")
+    return value
+
+
+def _deeper_than(value: object, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` levels in ``value``; without recursion."""
+    pending: list[tuple[object, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 class InputError(Exception):
@@ -183,14 +257,9 @@ class DocumentReader:
             if not raw.strip():
                 continue
             try:
-                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError as err:
-                self.skipped.append(Skip(where, f"not valid UTF-8 (byte 0x{raw[err.start]:02x})"))
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as err:
-                self.skipped.append(Skip(where, f"malformed JSON: {err.msg} (column {err.colno})"))
+                obj = decode_json_line(raw, first=number == 1)
+            except UnreadableLine as err:
+                self.skipped.append(Skip(where, str(err)))
                 continue
             if not isinstance(obj, dict):
                 self.skipped.append(Skip(where, f"expected a JSON object, got {type(obj).__name__}"))

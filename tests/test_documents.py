@@ -8,7 +8,9 @@ import os
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from dedup.cli import main
 from dedup.documents import DEFAULT_GLOBS, Document, DocumentReader, InputError, Skip, as_documents
 
 
@@ -295,3 +297,81 @@ def test_an_unreadable_subdirectory_is_skipped_with_its_reason(tmp_path: Path, m
     reader = DocumentReader([str(tmp_path)])
     assert [d.name for d in reader] == [str(tmp_path / "a.txt")]
     assert [(s.source, s.reason) for s in reader.skipped] == [(str(locked), "cannot read directory: Permission denied")]
+
+# ---------------------------------------------------------------------------------------------
+# JSON Lines: one line that json cannot take is one skip, never the end of the run.
+
+DEEP = 5000
+GOOD_BEFORE = {"id": "before", "text": "Read before the bad line."}
+GOOD_AFTER = {"id": "after", "text": "Read after the bad line."}
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        pytest.param(b"[" * DEEP + b"]" * DEEP, "JSON nested too deeply (more than 128 levels)", id="deep-array"),
+        pytest.param(b'{"text": "x", "a": ' + b'{"a": ' * DEEP + b"1" + b"}" * DEEP + b"}", "JSON nested too deeply (more than 128 levels)", id="deep-object-in-object"),
+        pytest.param(b'{"text": "x", "a": ' + b"[" * 128 + b"]" * 128 + b"}", "JSON nested too deeply (more than 128 levels)", id="one-level-too-deep"),
+        pytest.param(b'{"id": "n", "text": "x", "n": ' + b"7" * DEEP + b"}", "number too long", id="long-integer"),
+        pytest.param(b'{"id": -' + b"7" * DEEP + b', "text": "x"}', "number too long", id="long-negative-id"),
+    ],
+)
+def test_a_jsonl_line_json_cannot_take_is_skipped_and_the_rest_is_read(tmp_path: Path, line: bytes, reason: str) -> None:
+    path = write(tmp_path / "f.jsonl", jsonl(GOOD_BEFORE, line, GOOD_AFTER))
+    documents, skipped = read([path])
+    assert [d.name for d in documents] == ["before", "after"]
+    assert len(skipped) == 1 and skipped[0].source == f"{path}:2"
+    assert skipped[0].reason.startswith(reason)
+
+
+def test_jsonl_nesting_up_to_the_limit_is_read(tmp_path: Path) -> None:
+    """128 levels in all, the document's own object counted: deeper than real documents go."""
+    line = b'{"text": "x", "a": ' + b"[" * 127 + b"]" * 127 + b"}"
+    documents, skipped = read([write(tmp_path / "f.jsonl", jsonl(line))])
+    assert [d.text for d in documents] == ["x"] and skipped == []
+
+
+def test_a_jsonl_line_of_brackets_in_strings_is_not_nesting(tmp_path: Path) -> None:
+    text = "[" * 1000 + "{" * 1000
+    documents, skipped = read([write(tmp_path / "f.jsonl", jsonl({"id": "a", "text": text}))])
+    assert [d.text for d in documents] == [text] and skipped == []
+
+
+def test_a_long_integer_is_skipped_through_stdin_too() -> None:
+    data = jsonl(GOOD_BEFORE, b'{"text": "x", "n": ' + b"9" * DEEP + b"}", GOOD_AFTER)
+    documents, skipped = read(["-"], jsonl=True, stdin=io.BytesIO(data))
+    assert [d.name for d in documents] == ["before", "after"]
+    assert [s.source for s in skipped] == ["<stdin>:2"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Through the command line: report and filter both carry on past a bad line.
+
+BAD_LINES = [
+    pytest.param(b"[" * DEEP + b"]" * DEEP, "JSON nested too deeply", id="deep-array"),
+    pytest.param(b'{"id": "x", "text": "y", "a": ' + b'{"a": ' * DEEP + b"1" + b"}" * DEEP + b"}", "JSON nested too deeply", id="deep-object"),
+    pytest.param(b'{"id": "x", "text": "y", "n": ' + b"1" * DEEP + b"}", "number too long", id="long-integer"),
+]
+SHARED = "Soldiers are on standby for armed police after scores of officers stood down."
+
+
+@pytest.mark.parametrize(("line", "reason"), BAD_LINES)
+def test_report_reads_past_a_bad_jsonl_line(line: bytes, reason: str) -> None:
+    data = jsonl({"id": "first", "text": "Nothing shared here."}, line, {"id": "a", "text": SHARED}, {"id": "b", "text": SHARED})
+    result = CliRunner().invoke(main, ["report", "--jsonl", "-", "--format", "json"], input=data)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["clusters"][0]["documents"] == ["a", "b"]
+    assert report["stats"]["documents"] == 3
+    assert f"dedup: warning: skipped <stdin>:2: {reason}" in result.stderr
+
+
+@pytest.mark.parametrize(("line", "reason"), BAD_LINES)
+def test_filter_reads_past_a_bad_jsonl_line(tmp_path: Path, line: bytes, reason: str) -> None:
+    data = jsonl({"id": 1, "text": "Nothing shared here."}, line, {"id": "a", "text": SHARED}, {"id": "b", "text": SHARED})
+    result = CliRunner().invoke(main, ["filter", "--index", str(tmp_path / "idx")], input=data)
+    assert result.exit_code == 0, result.output
+    kept = [json.loads(row) for row in result.stdout.splitlines()]
+    assert kept == [{"id": 1, "text": "Nothing shared here."}, {"id": "a", "text": SHARED}]  # b repeats a; ids keep their type
+    assert f"dedup: warning: skipped <stdin>:2: {reason}" in result.stderr
+    assert "1 inputs skipped" in result.stderr
