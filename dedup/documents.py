@@ -103,6 +103,23 @@ def _deeper_than(value: object, limit: int) -> bool:
     return False
 
 
+def _json_kind(value: object) -> str:
+    """What a JSON value is, in JSON's words."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number with a fraction or exponent"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return "null" if value is None else type(value).__name__
+
+
 class InputError(Exception):
     """A source cannot be read at all: the run stops with this message."""
 
@@ -143,6 +160,12 @@ class DocumentReader:
     Iterating yields :class:`Document`\\ s; afterwards ``skipped`` lists what was left out.
     Files named ``*.jsonl`` or ``*.ndjson`` are read as JSON Lines, and with ``jsonl`` every
     input is, standard input included.
+
+    A JSON Lines document is named by its ``id_field``: a string as it is, an integer by its
+    decimal digits, so ``7`` and ``"7"`` name the same document; with no id, or ``null``, by
+    its place, ``file:line``. Any other id (``true``, ``1.0``, an object, an array) makes the
+    line a skip, since no string stands for it unambiguously. The document's ``fields`` keep
+    the id as it was, for ``dedup filter`` to write back.
 
     >>> reader = DocumentReader(["seeds/003_2475bc7a0b5db3b5.txt"])
     >>> [d.name for d in reader]
@@ -272,7 +295,17 @@ class DocumentReader:
                 self.skipped.append(Skip(where, f"field {self.text_field!r} is {type(text).__name__}, not a string"))
                 continue
             ident = obj.get(self.id_field)
-            doc_name = where if ident is None else str(ident)
+            if ident is None:
+                doc_name = where
+            elif isinstance(ident, str):
+                doc_name = ident
+            elif isinstance(ident, int) and not isinstance(ident, bool):
+                doc_name = str(ident)  # within int's digit limit: decode_json_line saw to that
+            else:
+                self.skipped.append(
+                    Skip(where, f"field {self.id_field!r} is {_json_kind(ident)}, not a string or an integer (use --id-field to name the id field)")
+                )
+                continue
             yield Document(doc_name, text, fields=obj)
 
 

@@ -351,6 +351,7 @@ BAD_LINES = [
     pytest.param(b"[" * DEEP + b"]" * DEEP, "JSON nested too deeply", id="deep-array"),
     pytest.param(b'{"id": "x", "text": "y", "a": ' + b'{"a": ' * DEEP + b"1" + b"}" * DEEP + b"}", "JSON nested too deeply", id="deep-object"),
     pytest.param(b'{"id": "x", "text": "y", "n": ' + b"1" * DEEP + b"}", "number too long", id="long-integer"),
+    pytest.param(b'{"id": true, "text": "y"}', "field 'id' is a boolean", id="boolean-id"),
 ]
 SHARED = "Soldiers are on standby for armed police after scores of officers stood down."
 
@@ -375,3 +376,54 @@ def test_filter_reads_past_a_bad_jsonl_line(tmp_path: Path, line: bytes, reason:
     assert kept == [{"id": 1, "text": "Nothing shared here."}, {"id": "a", "text": SHARED}]  # b repeats a; ids keep their type
     assert f"dedup: warning: skipped <stdin>:2: {reason}" in result.stderr
     assert "1 inputs skipped" in result.stderr
+
+# ---------------------------------------------------------------------------------------------
+# JSON Lines ids: a string as is, an integer as its digits, anything else a skip.
+
+
+@pytest.mark.parametrize(
+    ("ident", "name"),
+    [
+        pytest.param("doc-1", "doc-1", id="string"),
+        pytest.param("", "", id="empty-string"),
+        pytest.param(42, "42", id="integer"),
+        pytest.param(-7, "-7", id="negative-integer"),
+        pytest.param(10**40, "1" + "0" * 40, id="big-integer"),
+        pytest.param("True", "True", id="string-that-looks-like-a-bool"),
+    ],
+)
+def test_jsonl_string_and_integer_ids_name_the_document(tmp_path: Path, ident: object, name: str) -> None:
+    documents, skipped = read([write(tmp_path / "f.jsonl", jsonl({"id": ident, "text": "x"}))])
+    assert [d.name for d in documents] == [name] and skipped == []
+    assert documents[0].fields == {"id": ident, "text": "x"}  # written back with its own type
+
+
+@pytest.mark.parametrize(
+    ("ident", "kind"),
+    [
+        pytest.param(True, "a boolean", id="true"),
+        pytest.param(False, "a boolean", id="false"),
+        pytest.param(1.0, "a number with a fraction or exponent", id="float"),
+        pytest.param(1e300, "a number with a fraction or exponent", id="exponent"),
+        pytest.param({"a": 1}, "an object", id="object"),
+        pytest.param([1], "an array", id="array"),
+    ],
+)
+def test_jsonl_ids_of_other_types_are_skipped_naming_the_type_and_the_option(tmp_path: Path, ident: object, kind: str) -> None:
+    path = write(tmp_path / "f.jsonl", jsonl({"id": ident, "text": "x"}, GOOD_AFTER))
+    documents, skipped = read([path])
+    assert [d.name for d in documents] == ["after"]
+    assert skipped == [Skip(f"{path}:1", f"field 'id' is {kind}, not a string or an integer (use --id-field to name the id field)")]
+
+
+def test_jsonl_id_type_is_checked_in_the_field_named_by_id_field(tmp_path: Path) -> None:
+    path = write(tmp_path / "f.jsonl", jsonl({"id": True, "url": "u", "text": "x"}, {"id": "s", "url": False, "text": "y"}))
+    documents, skipped = read([path], id_field="url")
+    assert [d.name for d in documents] == ["u"]
+    assert skipped == [Skip(f"{path}:2", "field 'url' is a boolean, not a string or an integer (use --id-field to name the id field)")]
+
+
+def test_jsonl_integer_id_and_its_digits_name_the_same_document(tmp_path: Path) -> None:
+    documents, _ = read([write(tmp_path / "f.jsonl", jsonl({"id": 7, "text": "x"}, {"id": "7", "text": "x"}))])
+    assert documents[0].name == documents[1].name == "7"
+
