@@ -4,15 +4,22 @@ Sources are text files, directories (searched recursively), JSONL files and ``-`
 input. A file that cannot be used is never dropped silently: it is recorded as a :class:`Skip`
 (the CLI warns about each one and counts them) while the rest is read. A source that does not
 exist at all is an :class:`InputError`, raised before any work is done.
+
+Directories give their regular files only (a link to one is followed): a named pipe or a device
+found in a directory could block a run or feed it without end, so it is recorded as a skip and
+never opened. A pipe named on the command line (bash's ``<(cmd)``) is read; a device or socket
+never is.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import fnmatch
 import json
 import os
 import re
+import stat
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -120,6 +127,31 @@ def _json_kind(value: object) -> str:
     return "null" if value is None else type(value).__name__
 
 
+def _file_kind(mode: int) -> str:
+    """What kind of file a ``st_mode`` says, in words for a warning."""
+    for test, kind in (
+        (stat.S_ISREG, "a regular file"),
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return kind
+    return "an unknown kind of file"
+
+
+# Why a path is not read: found in a directory, or named on the command line.
+SCANNED_ONLY = "not a regular file: directories are read for their regular files only"
+NAMED_ONLY = "not read: only regular files, directories and pipes are"
+# How inputs are opened: never as the controlling terminal, and, but for a pipe named on the
+# command line, without blocking, so that a FIFO swapped in for a listed file cannot stall a run
+# (the kind is checked on the open file before anything is read).
+_OPEN_PIPE = os.O_RDONLY | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+_OPEN_FILE = _OPEN_PIPE | getattr(os, "O_NONBLOCK", 0)
+
+
 class InputError(Exception):
     """A source cannot be read at all: the run stops with this message."""
 
@@ -182,14 +214,15 @@ class DocumentReader:
     _listings: dict[str, tuple[list[str], list[Skip]]] = field(default_factory=dict, init=False, repr=False)
 
     def check(self) -> None:
-        """Raise :class:`InputError` for a source that does not exist or holds no input files."""
+        """Raise :class:`InputError` for a source that does not exist, or a directory that holds
+        nothing to read (no file matching the globs, and nothing matching that was left out)."""
         for source in self.sources:
             if source == STDIN:
                 continue
             path = Path(source)
             if not path.exists():
                 raise InputError(f"{source}: no such file or directory")
-            if path.is_dir() and not self._listing(path)[0]:
+            if path.is_dir() and self._listing(path) == ([], []):
                 patterns = ", ".join(self.globs)
                 raise InputError(f"{source}: directory holds no files matching {patterns} (use --glob to choose others)")
 
@@ -214,40 +247,95 @@ class DocumentReader:
                 stream = self.stdin if self.stdin is not None else sys.stdin.buffer
                 yield from self._read_stream("<stdin>", stream, self.jsonl)
                 continue
-            if os.path.isdir(source):
-                files, unreadable = self._listing(Path(source))
-                self.skipped.extend(unreadable)
-            else:
+            named = not os.path.isdir(source)
+            if named:
                 files = [source]
+            else:
+                files, left_out = self._listing(Path(source))
+                self.skipped.extend(left_out)
             for name in files:
                 jsonl = self.jsonl or name.lower().endswith(JSONL_SUFFIXES)
                 try:
-                    # A text file is read whole: unbuffered, it costs one read call, no buffer.
-                    with open(name, "rb", buffering=-1 if jsonl else 0) as stream:
+                    opened = self._open(name, named, jsonl)
+                    if opened is None:
+                        continue
+                    with opened as stream:
                         yield from self._read_stream(name, stream, jsonl)
                 except OSError as err:
                     self.skipped.append(Skip(name, f"cannot read: {err.strerror or err}"))
 
+    def _open(self, name: str, named: bool, jsonl: bool) -> IO[bytes] | None:
+        """``name`` opened for reading, or ``None`` with a :class:`Skip` recorded when it is not
+        to be read. A regular file is read; so is a pipe, when ``named`` on the command line;
+        nothing else is. The kind is checked before opening (opening a device can act on it)
+        and again on what was opened, in case the path was replaced between the two: a file
+        from a directory is opened without blocking, so a FIFO put in its place cannot stall
+        the run."""
+        if named:
+            mode = os.stat(name).st_mode
+            if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+                self.skipped.append(Skip(name, f"{_file_kind(mode)}, {NAMED_ONLY}"))
+                return None
+        else:
+            mode = stat.S_IFREG  # as the listing found it
+        fd = os.open(name, _OPEN_PIPE if stat.S_ISFIFO(mode) else _OPEN_FILE)
+        try:
+            actual = os.fstat(fd).st_mode
+            if stat.S_IFMT(actual) != stat.S_IFMT(mode):
+                os.close(fd)
+                self.skipped.append(Skip(name, f"replaced while being opened (now {_file_kind(actual)}), not read"))
+                return None
+            # A text file is read whole: unbuffered, it costs one read call, no buffer.
+            return open(fd, "rb", buffering=-1 if jsonl else 0)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+            raise
+
     def _listing(self, directory: Path) -> tuple[list[str], list[Skip]]:
-        """The files under ``directory`` that match the globs, as paths ordered part by part
-        (what sorting :class:`~pathlib.Path`\\ s gives), and the subdirectories that could not
-        be listed. Listed once per reader, so checking, counting and reading see the same files."""
+        """The regular files under ``directory`` that match the globs, as paths ordered part by
+        part (what sorting :class:`~pathlib.Path`\\ s gives), and what was left out with its
+        reason: subdirectories that could not be listed, and entries matching the globs that
+        are not regular files (nor links to one). Hidden subdirectories are not searched, and
+        links to directories not followed. Listed once per reader, so checking, counting and
+        reading see the same files."""
         top = str(directory)
         if top not in self._listings:
             matches = re.compile("|".join(fnmatch.translate(pattern) for pattern in self.globs)).match
-            unreadable: list[Skip] = []
-
-            def record(err: OSError) -> None:  # os.walk would pass over it without a word
-                unreadable.append(Skip(str(err.filename), f"cannot read directory: {err.strerror or err}"))
-
-            keyed = []
-            for root, dirs, files in os.walk(top, onerror=record):
-                dirs[:] = [d for d in dirs if not d.startswith(".")]
-                relative = root[len(top) :].strip(os.sep)
-                parts = tuple(relative.split(os.sep)) if relative else ()
-                keyed.extend((parts + (name,), os.path.join(root, name)) for name in files if matches(name))
+            left_out: list[Skip] = []
+            keyed: list[tuple[tuple[str, ...], str]] = []
+            pending: list[tuple[str, tuple[str, ...]]] = [(top, ())]
+            while pending:
+                root, parts = pending.pop()
+                try:
+                    with os.scandir(root) as listing:
+                        entries = list(listing)
+                except OSError as err:
+                    left_out.append(Skip(root, f"cannot read directory: {err.strerror or err}"))
+                    continue
+                for entry in entries:
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            if not entry.name.startswith("."):
+                                pending.append((entry.path, parts + (entry.name,)))
+                            continue
+                        if not matches(entry.name):
+                            continue
+                        # No system call but for a link (or on a file system whose listings
+                        # do not say what each entry is).
+                        if entry.is_file():
+                            keyed.append((parts + (entry.name,), entry.path))
+                            continue
+                        kind = _file_kind(entry.stat().st_mode)
+                    except OSError as err:  # a dangling link, a loop of links
+                        left_out.append(Skip(entry.path, f"cannot read: {err.strerror or err}"))
+                        continue
+                    if entry.is_symlink():
+                        kind = f"a symbolic link to {kind}"
+                    left_out.append(Skip(entry.path, f"{kind}, {SCANNED_ONLY}"))
             keyed.sort()
-            self._listings[top] = ([path for _, path in keyed], unreadable)
+            left_out.sort(key=lambda skip: skip.source)
+            self._listings[top] = ([path for _, path in keyed], left_out)
         return self._listings[top]
 
     def _read_stream(self, name: str, stream: IO[bytes], jsonl: bool) -> Iterator[Document]:

@@ -5,6 +5,11 @@ from __future__ import annotations
 import io
 import json
 import os
+import resource
+import socket
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -286,17 +291,19 @@ def test_unreadable_file_in_a_directory_is_skipped(tmp_path: Path) -> None:
 def test_an_unreadable_subdirectory_is_skipped_with_its_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "a.txt").write_text("Readable text.\n")
     locked = tmp_path / "locked"
-    real_walk = os.walk
+    locked.mkdir()
+    real_scandir = os.scandir
 
-    def walk(top, onerror=None, **kwargs):  # as os.walk does for a directory it cannot list
-        if onerror is not None:
-            onerror(PermissionError(13, "Permission denied", str(locked)))
-        yield from real_walk(top, onerror=onerror, **kwargs)
+    def scandir(path: str) -> object:  # as for a directory this user may not list (tests may run as root)
+        if path == str(locked):
+            raise PermissionError(13, "Permission denied", path)
+        return real_scandir(path)
 
-    monkeypatch.setattr("dedup.documents.os.walk", walk)
+    monkeypatch.setattr("dedup.documents.os.scandir", scandir)
     reader = DocumentReader([str(tmp_path)])
     assert [d.name for d in reader] == [str(tmp_path / "a.txt")]
     assert [(s.source, s.reason) for s in reader.skipped] == [(str(locked), "cannot read directory: Permission denied")]
+
 
 # ---------------------------------------------------------------------------------------------
 # JSON Lines: one line that json cannot take is one skip, never the end of the run.
@@ -426,4 +433,134 @@ def test_jsonl_id_type_is_checked_in_the_field_named_by_id_field(tmp_path: Path)
 def test_jsonl_integer_id_and_its_digits_name_the_same_document(tmp_path: Path) -> None:
     documents, _ = read([write(tmp_path / "f.jsonl", jsonl({"id": 7, "text": "x"}, {"id": "7", "text": "x"}))])
     assert documents[0].name == documents[1].name == "7"
+
+
+# ---------------------------------------------------------------------------------------------
+# What a path is: directories give their regular files only; a pipe named on the command line
+# is read, a device or socket never.
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_dedup(*args: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
+    """``dedup ARGS`` in a process of its own with a time and memory limit, so that a run that
+    would block on a pipe or read a device forever fails the test instead of hanging it."""
+
+    def limit_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    return subprocess.run(
+        [sys.executable, "-m", "dedup", *args],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=limit_memory,
+    )
+
+
+@pytest.fixture
+def hostile_directory(tmp_path: Path) -> Path:
+    """Two readable files and, between them, what a directory scan must not open: a FIFO with
+    no writer (opening it blocks), a link to /dev/zero (reading it never ends) and a socket."""
+    root = tmp_path / "corpus"
+    write(root / "a.txt", "Shared paragraph that both files carry, word for word.\n")
+    os.mkfifo(root / "p.txt")
+    (root / "z.txt").symlink_to("/dev/zero")
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(root / "s.txt"))
+    write(root / "zz.txt", "Shared paragraph that both files carry, word for word.\n")
+    return root
+
+
+def test_a_directory_scan_reads_regular_files_only_and_says_what_it_left(hostile_directory: Path) -> None:
+    root = hostile_directory
+    try:
+        result = run_dedup("report", str(root), "--format", "json")
+    except subprocess.TimeoutExpired:
+        pytest.fail("the scan blocked on a FIFO or read a device")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["clusters"][0]["documents"] == [str(root / "a.txt"), str(root / "zz.txt")]
+    assert report["stats"]["skipped"] == [
+        {"source": str(root / "p.txt"), "reason": "a named pipe (FIFO), not a regular file: directories are read for their regular files only"},
+        {"source": str(root / "s.txt"), "reason": "a socket, not a regular file: directories are read for their regular files only"},
+        {"source": str(root / "z.txt"), "reason": "a symbolic link to a character device, not a regular file: directories are read for their regular files only"},
+    ]
+    assert f"dedup: warning: skipped {root / 'p.txt'}: a named pipe (FIFO)" in result.stderr
+
+
+def test_a_directory_scan_follows_links_to_regular_files(tmp_path: Path) -> None:
+    target = write(tmp_path / "elsewhere" / "target.dat", "Linked text.")
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "link.txt").symlink_to(target)
+    (tmp_path / "corpus" / "dir.txt").symlink_to(tmp_path / "elsewhere")
+    documents, skipped = read([str(tmp_path / "corpus")])
+    assert [(d.name, d.text) for d in documents] == [(str(tmp_path / "corpus" / "link.txt"), "Linked text.")]
+    assert skipped == [Skip(str(tmp_path / "corpus" / "dir.txt"), "a symbolic link to a directory, not a regular file: directories are read for their regular files only")]
+
+
+def test_a_directory_holding_only_a_fifo_says_so_rather_than_no_files(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "p.txt")
+    try:
+        result = run_dedup("report", str(tmp_path))
+    except subprocess.TimeoutExpired:
+        pytest.fail("the scan blocked on a FIFO")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"dedup: warning: skipped {tmp_path / 'p.txt'}: a named pipe (FIFO), not a regular file: directories are read for their regular files only",
+        "dedup: error: no documents to read (1 input skipped, see the warnings above)",
+    ]
+
+
+def test_a_fifo_named_on_the_command_line_is_read(tmp_path: Path) -> None:
+    """As bash's process substitution, ``dedup report <(cmd)``, passes one."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(["sh", "-c", 'printf "From a pipe.\\n" > "$1"', "sh", str(fifo)])
+    try:
+        documents, skipped = read([str(fifo)])
+    finally:
+        writer.kill()
+        writer.wait()
+    assert [(d.name, d.text) for d in documents] == [(str(fifo), "From a pipe.\n")]
+    assert skipped == []
+
+
+@pytest.mark.parametrize(
+    ("device", "kind"),
+    [pytest.param("/dev/null", "a character device", id="dev-null"), pytest.param("/dev/zero", "a character device", id="dev-zero")],
+)
+def test_a_device_named_on_the_command_line_is_refused_unread(tmp_path: Path, device: str, kind: str) -> None:
+    try:
+        result = run_dedup("report", device, str(write(tmp_path / "a.txt", "Some text.")))
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{device} was read")
+    assert result.returncode == 0, result.stderr
+    assert f"dedup: warning: skipped {device}: {kind}, not read: only regular files, directories and pipes are" in result.stderr
+
+
+def test_a_file_replaced_by_a_fifo_after_the_listing_is_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path / "a.txt", "Listed as a regular file.")
+    real_fstat = os.fstat
+
+    def fstat(fd: int) -> os.stat_result:  # what opening it finds, had it been swapped meanwhile
+        found = real_fstat(fd)
+        return os.stat_result((stat.S_IFIFO | 0o644, *found[1:]))
+
+    monkeypatch.setattr("dedup.documents.os.fstat", fstat)
+    documents, skipped = read([str(tmp_path)])
+    assert documents == []
+    assert skipped == [Skip(str(tmp_path / "a.txt"), "replaced while being opened (now a named pipe (FIFO)), not read")]
+
+
+def test_a_socket_named_on_the_command_line_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "sock"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(path))
+        documents, skipped = read([str(path)])
+    assert documents == []
+    assert skipped == [Skip(str(path), "a socket, not read: only regular files, directories and pipes are")]
 
