@@ -45,6 +45,15 @@ DEFAULT_GLOBS = ("*.txt", "*.md")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 # Bytes read to decide whether a file is binary, as git and grep do: a NUL byte is a sure sign.
 SNIFF_BYTES = 8192
+# Byte-order marks that make a file text whatever NUL bytes it holds, with the codec that reads
+# it (and drops the mark). UTF-32's little-endian mark begins with UTF-16's, so it comes first.
+UNICODE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
+)
+_BOM_FIRST_BYTES = frozenset(bom[:1] for bom, _, _ in UNICODE_BOMS)
 # Levels of arrays and objects a JSON Lines document may nest, its own object counted: serde_json's
 # default limit. Real documents nest a few levels; anything near Python's recursion limit (1,000)
 # would fail later anyway, where ``dedup filter`` writes the fields back with ``json.dumps``.
@@ -158,7 +167,14 @@ class InputError(Exception):
 
 @dataclass(frozen=True)
 class Document:
-    """One document: its name (the path as given, or its JSONL id) and its text."""
+    """One document: its name (the path as given, or its JSONL id) and its text.
+
+    The text is the file decoded: UTF-8 (a byte-order mark removed), or UTF-16 or UTF-32 when
+    the file starts with that byte-order mark. Paragraph positions (``start``/``end``) count
+    characters of this text, so for a UTF-16 or UTF-32 file they are offsets in the decoded
+    text, not in the file's bytes or code units (read it with ``encoding="utf-16"``, or
+    ``"utf-32"``, and ``newline=""`` to slice it the same way).
+    """
 
     name: str
     text: str
@@ -343,24 +359,42 @@ class DocumentReader:
             yield from self._read_jsonl(name, stream)
             return
         raw = stream.read()
-        text = self._decode(name, raw)
-        if text is None:
+        decoded = self._decode(name, raw)
+        if decoded is None:
             return
+        text, utf8 = decoded
         if not text.strip():
             self.skipped.append(Skip(name, "empty file" if not raw else "file holds only whitespace"))
             return
-        yield Document(name, text, utf8=raw[3:] if raw.startswith(codecs.BOM_UTF8) else raw)
+        yield Document(name, text, utf8=utf8)
 
-    def _decode(self, name: str, raw: bytes) -> str | None:
+    def _decode(self, name: str, raw: bytes) -> tuple[str, bytes | None] | None:
+        """A file's text and, when they are at hand, its UTF-8 bytes; ``None`` (with a
+        :class:`Skip`) when it is not text. A UTF-16 or UTF-32 byte-order mark says how to
+        decode; without one, the file is UTF-8 (its byte-order mark, if any, removed), and NUL
+        bytes mean it is binary."""
+        for bom, codec, label in UNICODE_BOMS if raw[:1] in _BOM_FIRST_BYTES else ():
+            if raw.startswith(bom):
+                try:
+                    text = raw.decode(codec)
+                except UnicodeDecodeError as err:
+                    self.skipped.append(Skip(name, f"not valid {label} ({err.reason} at byte {err.start})"))
+                    return None
+                # Binary data that happens to start like a mark still holds NUL characters, decoded.
+                if "\x00" in text[:SNIFF_BYTES]:
+                    self.skipped.append(Skip(name, f"binary file (it holds NUL characters after a {label} byte-order mark)"))
+                    return None
+                return text, None
         if b"\x00" in raw[:SNIFF_BYTES]:
             self.skipped.append(Skip(name, "binary file (it holds NUL bytes)"))
             return None
         try:
-            return raw.decode("utf-8-sig")
+            text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as err:
             line = raw.count(b"\n", 0, err.start) + 1
             self.skipped.append(Skip(name, f"not valid UTF-8 (byte 0x{raw[err.start]:02x} on line {line})"))
             return None
+        return text, raw[3:] if raw.startswith(codecs.BOM_UTF8) else raw
 
     def _read_jsonl(self, name: str, stream: IO[bytes]) -> Iterator[Document]:
         for number, raw in enumerate(stream, start=1):

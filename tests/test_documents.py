@@ -564,3 +564,51 @@ def test_a_socket_named_on_the_command_line_is_refused(tmp_path: Path) -> None:
     assert documents == []
     assert skipped == [Skip(str(path), "a socket, not read: only regular files, directories and pipes are")]
 
+
+# ---------------------------------------------------------------------------------------------
+# UTF-16 and UTF-32 text, known by its byte-order mark
+
+
+@pytest.mark.parametrize(
+    "codec",
+    [
+        pytest.param("utf-16-le", id="utf-16-le"),
+        pytest.param("utf-16-be", id="utf-16-be"),
+        pytest.param("utf-32-le", id="utf-32-le"),
+        pytest.param("utf-32-be", id="utf-32-be"),
+    ],
+)
+def test_utf16_and_utf32_files_with_a_bom_are_text(tmp_path: Path, codec: str) -> None:
+    text = "Title\r\n\r\nÇa été, “quoted”, 𝔘𝔫𝔦.\n"
+    path = write(tmp_path / "doc.txt", "\ufeff".encode(codec) + text.encode(codec))
+    documents, skipped = read([path])
+    assert skipped == []
+    assert [d.text for d in documents] == [text]
+    assert documents[0].utf8 in (None, text.encode("utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        pytest.param(b"\xff\xfeA\x00B", "not valid UTF-16 (truncated data at byte 4)", id="odd-length"),
+        pytest.param(b"\xff\xfeA\x00\x00\xdcB\x00", "not valid UTF-16 (illegal encoding at byte 4)", id="lone-low-surrogate"),
+        pytest.param(b"\x00\x00\xfe\xff\x00\x11\x00\x00", "not valid UTF-32 (code point not in range(0x110000) at byte 4)", id="beyond-unicode"),
+        pytest.param(b"A\x00B\x00", "binary file (it holds NUL bytes)", id="utf-16-without-bom-is-binary"),
+        pytest.param(b"\xff\xfeA\x00\x00\x00B\x00", "binary file (it holds NUL characters after a UTF-16 byte-order mark)", id="binary-after-a-bom"),
+    ],
+)
+def test_a_bom_file_that_does_not_decode_is_skipped_saying_where(tmp_path: Path, raw: bytes, reason: str) -> None:
+    path = write(tmp_path / "doc.txt", raw)
+    assert read([path]) == ([], [Skip(path, reason)])
+
+
+def test_utf16_spans_are_characters_of_the_decoded_text(tmp_path: Path) -> None:
+    text = "Première ligne.\n\nSoldiers are on standby for armed police after scores of officers.\n"
+    utf16 = write(tmp_path / "a.txt", text.encode("utf-16"))
+    utf8 = write(tmp_path / "b.txt", text)
+    result = CliRunner().invoke(main, ["report", utf16, utf8, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    members = {m["doc"]: m for c in json.loads(result.stdout)["clusters"] for m in c["members"]}
+    start, end = members[utf16]["start"], members[utf16]["end"]
+    assert Path(utf16).read_text(encoding="utf-16")[start:end] == members[utf16]["text"] == members[utf8]["text"]
+
