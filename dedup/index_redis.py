@@ -23,6 +23,9 @@ Key layout, under a prefix (``dedup:`` unless the URL says ``?prefix=...``)::
     {prefix}lockseen        zset    when each waiter last asked (ms), to drop dead waiters
     {prefix}lockticket      string  the last ticket handed out (deleted when nobody waits)
     {prefix}wake:{token}    list    a waiter's wake-up call from the releaser
+    {prefix}stage           hash    the batch being committed, chunk by chunk, before its commit
+                                    point (nobody reads it)
+    {prefix}journal         hash    the committed batch being written out, chunk by chunk
 
 A paragraph ``{prefix}p:{pid}`` is ``<q paragraph, <d ingested_at, <I doc length in bytes,
 <I number of shingle hashes``, then its band keys (``bands`` little-endian uint64), its document
@@ -30,13 +33,20 @@ id (UTF-8), its shingle set (sorted unique little-endian uint64) and, when it wa
 one, its exact key (little-endian uint64; a record without it is found through its band keys
 only). Nothing is pickled.
 
-The hot paths are server-side Lua scripts, one command each: a query looks up a whole batch's
-buckets (one SUNION per paragraph, inside the script), and a commit writes a whole batch after
-checking, in the same script, that the lock is still this worker's. Redis runs a script to the
-end before serving anyone else, as it does a MULTI/EXEC, so a worker's crash leaves no half
-batch, and a lock lost meanwhile is caught before anything is written. (A MULTI/EXEC with a
-WATCH on the lock would do the same, but 30 SADDs per paragraph sent from Python cannot reach
-10,000 paragraphs a second; the script can.)
+The hot paths are server-side Lua scripts. (30 SADDs per paragraph sent from Python cannot reach
+10,000 paragraphs a second; a script can.) Redis serves nobody else while a script runs, and
+the lock is renewed only between scripts, so no call does more than a bounded amount of work
+(:data:`SCRIPT_KEYS` bucket lookups or writes, at most ``bucket_cap`` pids from each bucket):
+a query of any size goes in chunks, each one script call. A commit goes in chunks too, yet a
+batch is never visible in part (see ``_WRITE``): its chunks are first staged where nobody reads
+(each stage call checks the lock is still this worker's), a single small call then renames the
+complete stage to the journal, which is the commit point, and the journal's chunks are then
+written into the index one call each. A worker that dies before the commit point leaves only
+a stage, which the next lock holder drops; one that dies after it leaves a journal, which the
+next lock holder writes out before anything else. A lookup made without the lock that meets
+a journal takes the lock and so waits for it to be finished: no lookup sees half a batch.
+(``stats`` and ``export`` read without the lock and may count a batch being written out in
+part.)
 
 The lock: ``SET {prefix}lock token NX PX ttl`` inside a script that lets only the head of the
 waiting queue take it, so one busy worker cannot starve the others; renewed by a background
@@ -51,9 +61,10 @@ little every time is kept, yet shares bands) does not bring them all back to be 
 verified. Redis sets have no order, so the pids taken from a crowded bucket are a random
 sample of it (``SRANDMEMBER``), not the earliest ones; the trade-off is the embedded index's
 (see :mod:`dedup.index_sqlite`): a duplicate that shares only such a bucket with its match, and
-is not in the sample, is missed through that band. A crowded bucket is noticed from the size of
-a paragraph's union of buckets, so the server still reads it once per such query; it never
-sends it. The paragraphs of the batch in progress (not yet in Redis) are not capped.
+is not in the sample, is missed through that band. A crowded bucket is noticed from its size
+(``SCARD``), so it is never read whole. The paragraphs of the batch in progress (not yet in
+Redis) are not capped. Exact copies do not depend on the sample: :meth:`RedisIndex.query_exact`
+finds the earliest live paragraph with a text through ``{prefix}exact``.
 
 Memory: about 4.2 KB of Redis memory per stored paragraph at 31 bands and 40 shingles (one small
 set per band per paragraph is most of it).
@@ -61,6 +72,7 @@ set per band per paragraph is most of it).
 
 from __future__ import annotations
 
+import bisect
 import os
 import secrets
 import socket
@@ -99,6 +111,17 @@ STALE_MS = 3000
 # Chunks for remove, prune, export and fetch: each chunk is one command, and a script blocks
 # the server while it runs, so keep each to a few milliseconds.
 CHUNK = 1000
+# Bucket names one query or write script call handles: 264 paragraphs at 31 bands, a mean of
+# 6.5 ms and at most 80 ms of server time per call on the 2-core test machine under a load of 4
+# (SLOWLOG, a batch of 200,000 queries and 50,000 adds), whatever the size of the batch. Redis
+# serves nobody else while a script runs: with one script per batch, a document of 500,000
+# paragraphs blocked the server for 14 s, longer than the lock's lifetime, and could never be
+# ingested.
+SCRIPT_KEYS = 8192
+# Records a write call carries, at most (a single larger paragraph goes alone).
+CHUNK_BYTES = 2 << 20
+# A staged, uncommitted batch is dropped by the next lock holder, or after this long (ms).
+STAGE_TTL_MS = 600_000
 # Exact keys looked up by one HMGET.
 EXACT_CHUNK = 10_000
 
@@ -108,6 +131,7 @@ _HEADER_ROW = np.dtype([("paragraph", "<i8"), ("ingested_at", "<f8"), ("doc_len"
 # the band key (little-endian, as stored in the paragraph record). numpy packs it unaligned.
 _BUCKET_TAIL = [("tag", "S1"), ("band", ">u2"), ("key", "<u8")]
 _LOCK_LOST = "DEDUP_LOCK_LOST"
+_STAGE_LOST = "DEDUP_STAGE_LOST"
 
 
 class LockLost(IndexError_):
@@ -122,130 +146,208 @@ class LockLost(IndexError_):
 # script slices it instead of receiving thousands of arguments. Lua's unpack() stops near 8,000
 # values, so variadic calls go in chunks of 2,000.
 
-# ARGV: bands, blob of n * bands bucket names, n, cap. Returns "q pid q pid ...": every (query,
-# pid) pair sharing a band key, unique per query. One SUNION per paragraph, so the server looks
-# up each bucket once and the reply carries only hits. When a paragraph's union holds more than
-# ``cap`` pids, a bucket may be crowded: its buckets are read again one by one, and a bucket of
-# more than ``cap`` gives ``cap`` of its pids (SRANDMEMBER: a set has no order), so a query never
-# carries a huge bucket back.
+# ARGV: bands, blob of n * bands bucket names, n, cap, and for a caller not holding the lock the
+# journal's key name (else ''). Returns "q pid q pid ...": every (query, pid) pair sharing a band
+# key, unique per query, with q counted from 0 in this call; or nil, looking nothing up, while
+# a committed batch is being written out (its journal exists), so that no call ever sees half
+# of one. Each
+# bucket's size is read first (SCARD, O(1)); a paragraph none of whose buckets holds more than
+# ``cap`` pids gets their union (one SUNION: at most bands * cap members), and a bucket of more
+# than ``cap`` gives ``cap`` of its pids (SRANDMEMBER: a set has no order). So one paragraph
+# costs at most ``bands`` lookups and ``bands * cap`` members, however crowded its buckets.
 _QUERY = """
-local bands, blob, cap = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[4])
+local bands, blob, n, cap = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local call, sub = redis.call, string.sub
-local width = #blob / (bands * tonumber(ARGV[3]))
-local out, keys = {}, {}
+if ARGV[5] ~= '' and call('EXISTS', ARGV[5]) == 1 then
+  return false
+end
+local width = #blob / (bands * n)
+local out, keys, sizes = {}, {}, {}
 local s = 0
-for i = 0, tonumber(ARGV[3]) - 1 do
+for i = 0, n - 1 do
+  local total, crowded = 0, false
   for b = 1, bands do
-    keys[b] = sub(blob, s + 1, s + width)
+    local key = sub(blob, s + 1, s + width)
     s = s + width
-  end
-  local found = call('SUNION', unpack(keys))
-  if #found > cap then
-    local seen = {}
-    found = {}
-    for b = 1, bands do
-      local members
-      if call('SCARD', keys[b]) > cap then
-        members = call('SRANDMEMBER', keys[b], cap)
-      else
-        members = call('SMEMBERS', keys[b])
-      end
-      for _, pid in ipairs(members) do
-        if not seen[pid] then
-          seen[pid] = true
-          found[#found + 1] = pid
-        end
-      end
+    local size = call('SCARD', key)
+    keys[b], sizes[b] = key, size
+    total = total + size
+    if size > cap then
+      crowded = true
     end
   end
-  for _, pid in ipairs(found) do
-    out[#out + 1] = i
-    out[#out + 1] = pid
+  if total > 0 then
+    local found
+    if crowded then
+      local seen = {}
+      found = {}
+      for b = 1, bands do
+        local members
+        if sizes[b] > cap then
+          members = call('SRANDMEMBER', keys[b], cap)
+        elseif sizes[b] > 0 then
+          members = call('SMEMBERS', keys[b])
+        else
+          members = {}
+        end
+        for _, pid in ipairs(members) do
+          if not seen[pid] then
+            seen[pid] = true
+            found[#found + 1] = pid
+          end
+        end
+      end
+    else
+      found = call('SUNION', unpack(keys))
+    end
+    for _, pid in ipairs(found) do
+      out[#out + 1] = i
+      out[#out + 1] = pid
+    end
   end
 end
 return table.concat(out, ' ')
 """
 
-# ARGV: prefix, lock token, bands, blob of bucket names, then for each add() of the batch: its
-# first pid, its number of paragraphs n, its ingest time, 1 when its records end with an exact
-# key (else 0), and its n records end to end (each record's header gives its length and
-# document id). Idempotent (SET, SADD, ZADD, HSETNX), so a client retry after a lost reply
-# writes nothing twice. An exact key maps to its earliest pid; later ones wait in x{key}.
-_COMMIT = """
-local prefix, token, bands, blob = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+# A batch is committed in three steps, each a call of this script, so that no call writes
+# more than one chunk (at most SCRIPT_KEYS bucket names and about CHUNK_BYTES of records):
+#
+#   'stage' i chunk   (lock checked) put chunk i in the hash {prefix}stage, owned by this token;
+#                     chunk 0 first clears what a worker that lost the lock left there. Nobody
+#                     reads the stage, so nothing of the batch is visible yet.
+#   'commit' count    (lock checked) the commit point: one RENAME of the complete stage to
+#                     {prefix}journal. The batch is now committed; idempotent for a client retry.
+#   'apply'           write the journal's next chunk into the index and drop it from the
+#                     journal, in one call; the journal key goes with its last chunk. Returns the
+#                     chunks left. Not tied to the lock: the batch is committed, and whoever holds
+#                     the lock next finishes a journal a dead worker left (see _ACQUIRE) before
+#                     it reads anything, so no lock holder ever sees half a batch.
+#
+# A chunk is a run of segments, one per part of an add(): ``<q first pid, <I n, <I length of the
+# ingest time, <I 1 when records end with an exact key (else 0)``, the ingest time (text), n *
+# bands bucket names, and n records end to end (each record's header gives its length and
+# document id). Applying is idempotent (SET, SADD, ZADD, HSETNX). An exact key maps to its
+# earliest pid; later ones wait in x{key}.
+_WRITE = """
+local prefix, token, bands, mode = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local call, sub, format, read = redis.call, string.sub, string.format, struct.unpack
-if call('GET', prefix .. 'lock') ~= token then
-  return redis.error_reply('DEDUP_LOCK_LOST the index lock is no longer held by this worker')
-end
-local total = 0
-for a = 5, #ARGV, 5 do
-  total = total + tonumber(ARGV[a + 1])
-end
-if total == 0 then
-  return 0
-end
-local width = #blob / (bands * total)
-local fixed = 24 + 8 * bands
-local tkey, docs, exact = prefix .. 'time', prefix .. 'docs', prefix .. 'exact'
-local kv, zs, doc, doc_pids = {}, {}, nil, {}
-local s = 0
-local function flush_doc()
-  if doc then
-    call('SADD', prefix .. 'd:' .. doc, unpack(doc_pids))
-    call('SADD', docs, doc)
+local lock, stage, journal = prefix .. 'lock', prefix .. 'stage', prefix .. 'journal'
+
+local function apply(chunk)
+  local width, fixed = #prefix + 11, 24 + 8 * bands
+  local tkey, docs, exact = prefix .. 'time', prefix .. 'docs', prefix .. 'exact'
+  local kv, zs, doc, doc_pids = {}, {}, nil, {}
+  local function flush_doc()
+    if doc then
+      call('SADD', prefix .. 'd:' .. doc, unpack(doc_pids))
+      call('SADD', docs, doc)
+    end
+    doc_pids = {}
   end
-  doc_pids = {}
-end
-for a = 5, #ARGV, 5 do
-  local first, n, at, records = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 4]
-  local extra = 8 * tonumber(ARGV[a + 3])
-  local pos = 1
-  for i = 0, n - 1 do
-    local pid = format('%d', first + i)
-    local doc_len, count = read('<I4I4', records, pos + 16)
-    local stop = pos + fixed + doc_len + 8 * count + extra
-    if extra > 0 then
-      local key = sub(records, stop - 8, stop - 1)
-      if call('HSETNX', exact, key, pid) == 0 then
-        local held = call('HGET', exact, key)
-        if held ~= pid then
-          if tonumber(held) > first + i then
-            call('HSET', exact, key, pid)
-            call('ZADD', prefix .. 'x' .. key, held, held)
-          else
-            call('ZADD', prefix .. 'x' .. key, pid, pid)
-          end
-        end
-      end
-    end
-    for b = 1, bands do
-      call('SADD', sub(blob, s + 1, s + width), pid)
-      s = s + width
-    end
-    kv[#kv + 1] = prefix .. 'p:' .. pid
-    kv[#kv + 1] = sub(records, pos, stop - 1)
-    zs[#zs + 1] = at
-    zs[#zs + 1] = pid
-    local this = sub(records, pos + fixed, pos + fixed + doc_len - 1)
-    if this ~= doc or #doc_pids >= 2000 then
-      flush_doc()
-      doc = this
-    end
-    doc_pids[#doc_pids + 1] = pid
-    if #kv >= 2000 then
+  local function flush_kv()
+    if #kv > 0 then
       call('MSET', unpack(kv))
       call('ZADD', tkey, unpack(zs))
       kv, zs = {}, {}
     end
-    pos = stop
   end
+  local pos = 1
+  while pos <= #chunk do
+    local first, n, at_len, extra
+    first, n, at_len, extra, pos = read('<i8I4I4I4', chunk, pos)
+    local at = sub(chunk, pos, pos + at_len - 1)
+    local name = pos + at_len
+    extra = 8 * extra
+    pos = name + n * bands * width
+    for i = 0, n - 1 do
+      local pid = format('%d', first + i)
+      local doc_len, count = read('<I4I4', chunk, pos + 16)
+      local stop = pos + fixed + doc_len + 8 * count + extra
+      for b = 1, bands do
+        call('SADD', sub(chunk, name, name + width - 1), pid)
+        name = name + width
+      end
+      if extra > 0 then
+        local key = sub(chunk, stop - 8, stop - 1)
+        if call('HSETNX', exact, key, pid) == 0 then
+          local held = call('HGET', exact, key)
+          if held ~= pid then
+            if tonumber(held) > first + i then
+              call('HSET', exact, key, pid)
+              call('ZADD', prefix .. 'x' .. key, held, held)
+            else
+              call('ZADD', prefix .. 'x' .. key, pid, pid)
+            end
+          end
+        end
+      end
+      kv[#kv + 1] = prefix .. 'p:' .. pid
+      kv[#kv + 1] = sub(chunk, pos, stop - 1)
+      zs[#zs + 1] = at
+      zs[#zs + 1] = pid
+      local this = sub(chunk, pos + fixed, pos + fixed + doc_len - 1)
+      if this ~= doc or #doc_pids >= 2000 then
+        flush_doc()
+        doc = this
+      end
+      doc_pids[#doc_pids + 1] = pid
+      if #kv >= 2000 then
+        flush_kv()
+      end
+      pos = stop
+    end
+  end
+  flush_kv()
+  flush_doc()
 end
-if #kv > 0 then
-  call('MSET', unpack(kv))
-  call('ZADD', tkey, unpack(zs))
+
+if mode == 'apply' then
+  local state = call('HMGET', journal, 'next', 'count')
+  local i, n = tonumber(state[1]), tonumber(state[2])
+  if not (i and n) then
+    return 0
+  end
+  local field = format('%d', i)
+  apply(call('HGET', journal, field))
+  if i + 1 >= n then
+    call('DEL', journal)
+    return 0
+  end
+  call('HDEL', journal, field)
+  call('HSET', journal, 'next', i + 1)
+  return n - i - 1
 end
-flush_doc()
-return total
+
+if mode == 'commit' and call('HGET', journal, 'owner') == token then
+  return 1  -- a retry after a lost reply: committed already
+end
+if call('GET', lock) ~= token then
+  return redis.error_reply('DEDUP_LOCK_LOST the index lock is no longer held by this worker')
+end
+if mode == 'stage' then
+  if ARGV[5] == '0' then
+    call('UNLINK', stage)
+    call('HSET', stage, 'owner', token)
+  elseif call('HGET', stage, 'owner') ~= token then
+    return redis.error_reply('DEDUP_STAGE_LOST the staged part of this batch is gone')
+  end
+  call('HSET', stage, ARGV[5], ARGV[6])
+  call('PEXPIRE', stage, ARGV[7])
+  return 1
+end
+-- mode 'commit'
+local count = tonumber(ARGV[5])
+if call('HGET', stage, 'owner') ~= token or call('HLEN', stage) ~= count + 1 then
+  return redis.error_reply('DEDUP_STAGE_LOST the staged part of this batch is gone')
+end
+if call('EXISTS', journal) == 1 then
+  -- Never overwrite a committed batch (every holder finishes one before it goes on).
+  return redis.error_reply('DEDUP_JOURNAL another batch is still being written')
+end
+call('HSET', stage, 'next', 0, 'count', count)
+call('PERSIST', stage)
+call('RENAME', stage, journal)
+return 1
 """
 
 # ARGV: prefix, lock token, bands, mode ('docs' or 'before'), a limit, then the doc ids or the
@@ -326,7 +428,9 @@ return {count, finished}
 # wakes the head through its wake list; a waiter that stops asking for STALE_MS leaves the queue.
 
 # KEYS: lock, queue (zset token -> ticket), seen (zset token -> last ask, ms), tickets, own
-# wake list. ARGV: token, ttl in ms, stale after ms. Returns 1 when the lock is taken.
+# wake list, stage, journal. ARGV: token, ttl in ms, stale after ms. Returns 0 while waiting;
+# once the lock is taken, 1, or 2 when a committed batch is left to finish (its journal). What a
+# worker that lost the lock was staging is dropped.
 _ACQUIRE = """
 local lock, queue, seen, tickets, wake = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local token = ARGV[1]
@@ -345,7 +449,8 @@ if (head == nil or head == token) and redis.call('SET', lock, token, 'NX', 'PX',
   if redis.call('EXISTS', queue) == 0 then
     redis.call('DEL', tickets)
   end
-  return 1
+  redis.call('UNLINK', KEYS[6])
+  return 1 + redis.call('EXISTS', KEYS[7])
 end
 if not redis.call('ZSCORE', queue, token) then
   redis.call('ZADD', queue, redis.call('INCR', tickets), token)
@@ -467,7 +572,7 @@ class RedisIndex(Index):
         self.lock_wait = lock_wait
         self._lock_key = self._p + b"lock"
         self._query = client.register_script(_QUERY)
-        self._commit_script = client.register_script(_COMMIT)
+        self._write = client.register_script(_WRITE)
         self._forget = client.register_script(_FORGET)
         self._renew = client.register_script(_RENEW)
         self._acquire_script = client.register_script(_ACQUIRE)
@@ -482,9 +587,8 @@ class RedisIndex(Index):
         self._stop_renewing = threading.Event()
         self._renewer: threading.Thread | None = None
         # Per add() of the open batch: (first pid, records end to end, where each record starts,
-        # ingest time, whether the records end with an exact key).
-        self._pending_runs: list[tuple[int, bytes, list[int], str, bool]] = []
-        self._pending_blobs: list[bytes] = []
+        # ingest time, whether the records end with an exact key, bucket names).
+        self._pending_runs: list[tuple[int, bytes, list[int], str, bool, bytes]] = []
         self._pending_pids: list[np.ndarray] = []
         self._pending_keys: list[np.ndarray] = []
         # Per add() with exact keys: (its exact keys, its pids), for query_exact.
@@ -567,7 +671,7 @@ class RedisIndex(Index):
         deadline = time.monotonic() + self.lock_wait
         p = self._p
         wake = p + b"wake:" + token.encode()
-        keys = [self._lock_key, p + b"lockq", p + b"lockseen", p + b"lockticket", wake]
+        keys = [self._lock_key, p + b"lockq", p + b"lockseen", p + b"lockticket", wake, p + b"stage", p + b"journal"]
         taken = False
         try:
             with self._talking():
@@ -587,7 +691,7 @@ class RedisIndex(Index):
             if not taken:
                 try:
                     with self._talking():
-                        self._leave(keys=keys[1:], args=[token])
+                        self._leave(keys=keys[1:5], args=[token])
                 except IndexError_:
                     pass  # it leaves the queue on its own once stale
         self._token = token
@@ -595,6 +699,12 @@ class RedisIndex(Index):
         self._stop_renewing.clear()
         self._renewer = threading.Thread(target=self._keep_renewing, args=(token, ttl_ms), name="dedup-redis-lock", daemon=True)
         self._renewer.start()
+        if taken == 2:  # a batch committed by a worker that died before writing it all out
+            try:
+                self._finish_journal()
+            except BaseException:
+                self._end(token)
+                raise
         return token
 
     @staticmethod
@@ -655,7 +765,7 @@ class RedisIndex(Index):
             self._end(token)
 
     def _raise_lock_lost(self, err: Exception) -> None:
-        if _LOCK_LOST in str(err):
+        if _LOCK_LOST in str(err) or _STAGE_LOST in str(err):
             raise LockLost(
                 f"lost the index lock at {self.where} before committing: it expired or was taken "
                 f"while this worker held it (lock ttl {self.lock_ttl:g} s); nothing of this batch was written"
@@ -672,15 +782,28 @@ class RedisIndex(Index):
         return names.tobytes()
 
     def query(self, band_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Candidates (see :meth:`Index.query`), looked up SCRIPT_KEYS buckets per script call.
+        Outside :meth:`batch`, a call that meets a batch being written out waits for it, holding
+        the lock (see _WRITE), so that no query sees half a batch."""
         keys = self._band_keys(band_keys)
         n = keys.shape[1]
         if n == 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-        self._check_lock()
-        with self._talking():
-            reply = self._query(args=[self.params.bands, self._bucket_names(keys), n, self.bucket_cap])
-        flat = np.array(reply.split(), dtype=np.int64)
-        qi, pids = flat[0::2], flat[1::2]
+        step = max(1, SCRIPT_KEYS // self.params.bands)
+        journal = b"" if self._token is not None else self._p + b"journal"
+        qs, ps = [], []
+        for lo in range(0, n, step):
+            hi = min(n, lo + step)
+            self._check_lock()
+            with self._talking():
+                reply = self._query(args=[self.params.bands, self._bucket_names(keys[:, lo:hi]), hi - lo, self.bucket_cap, journal])
+            if reply is None:
+                with self.batch():
+                    return self.query(keys)
+            flat = np.array(reply.split(), dtype=np.int64)
+            qs.append(flat[0::2] + lo)
+            ps.append(flat[1::2])
+        qi, pids = np.concatenate(qs), np.concatenate(ps)
         if self._pending_pids:
             lq, lp = self._query_pending(keys)
             qi, pids = np.concatenate([qi, lq]), np.concatenate([pids, lp])
@@ -725,7 +848,14 @@ class RedisIndex(Index):
         with self._talking():
             for lo in range(0, n, EXACT_CHUNK):
                 hi = min(n, lo + EXACT_CHUNK)
-                values = self._r.hmget(name, [fields[8 * k : 8 * k + 8] for k in range(lo, hi)])
+                pipe = self._r.pipeline(transaction=True)
+                if self._token is None:  # as query: never half a batch being written out
+                    pipe.exists(self._p + b"journal")
+                pipe.hmget(name, [fields[8 * k : 8 * k + 8] for k in range(lo, hi)])
+                *busy, values = pipe.execute()
+                if any(busy):
+                    with self.batch():
+                        return self.query_exact(keys)
                 for k, value in enumerate(values, start=lo):
                     if value is not None:
                         found[k] = int(value)
@@ -760,7 +890,7 @@ class RedisIndex(Index):
         return self._unpack(wanted, records)  # type: ignore[arg-type]
 
     def _pending_record(self, pid: int) -> bytes | None:
-        for first, blob, starts, _, _ in self._pending_runs:
+        for first, blob, starts, *_ in self._pending_runs:
             if first <= pid < first + len(starts) - 1:
                 k = pid - first
                 return blob[starts[k] : starts[k + 1]]
@@ -838,8 +968,7 @@ class RedisIndex(Index):
             parts += (head[24 * k : 24 * k + 24], band_bytes[width * k : width * k + width], docs[k], body[bounds[k] : bounds[k + 1]], tails[tail * k : tail * k + tail])
         lengths = 24 + width + header["doc_len"].astype(np.int64) + 8 * header["count"].astype(np.int64) + tail
         starts = np.concatenate([[0], np.cumsum(lengths)]).tolist()
-        self._pending_runs.append((int(pids[0]), b"".join(parts), starts, repr(at), exact is not None))
-        self._pending_blobs.append(self._bucket_names(keys))
+        self._pending_runs.append((int(pids[0]), b"".join(parts), starts, repr(at), exact is not None, self._bucket_names(keys)))
         self._pending_pids.append(pids)
         self._pending_keys.append(np.array(keys, dtype=np.uint64))
         if exact is not None:
@@ -847,22 +976,71 @@ class RedisIndex(Index):
         return pids
 
     def _commit(self, token: str) -> None:
+        """Stage the batch chunk by chunk, commit it with one small step, then write it out (see
+        _WRITE). A lost lock before the commit point writes nothing."""
         if not self._pending_runs:
             return
-        self._check_lock()
-        args: list[Any] = [self._p, token, self.params.bands, b"".join(self._pending_blobs)]
-        for first, blob, starts, at, with_exact in self._pending_runs:
-            args += (first, len(starts) - 1, at, int(with_exact), blob)
+        bands = self.params.bands
+        count = 0
         try:
+            for chunk in self._chunks():
+                self._check_lock()
+                with self._talking():
+                    self._write(args=[self._p, token, bands, "stage", count, chunk, STAGE_TTL_MS])
+                count += 1
+            self._check_lock()
             with self._talking():
-                self._commit_script(args=args)
+                self._write(args=[self._p, token, bands, "commit", count])
         except IndexError_ as err:
             self._raise_lock_lost(err)
             raise
+        self._finish_journal()
+
+    def _finish_journal(self) -> None:
+        """Write out the committed batch in {prefix}journal, one chunk per call."""
+        with self._talking():
+            while self._write(args=[self._p, "", self.params.bands, "apply"]):
+                pass
+
+    def _chunks(self) -> Iterator[bytes]:
+        """The batch's paragraphs as chunks for _WRITE: at most SCRIPT_KEYS bucket names and
+        about CHUNK_BYTES of records each."""
+        bands = self.params.bands
+        per_chunk = max(1, SCRIPT_KEYS // bands)
+        name_width = bands * self._bucket.itemsize
+        parts: list[bytes] = []
+        count = size = 0
+        for first, records, starts, at, with_exact, names in self._pending_runs:
+            n = len(starts) - 1
+            lo = 0
+            while lo < n:
+                hi = min(n, lo + per_chunk - count)
+                # Fewer when their records would pass CHUNK_BYTES; one at least, in a chunk alone.
+                hi = bisect.bisect_right(starts, starts[lo] + CHUNK_BYTES - size, lo + 1, hi + 1) - 1
+                if hi == lo:
+                    if count:
+                        yield b"".join(parts)
+                        parts, count, size = [], 0, 0
+                        continue
+                    hi = lo + 1
+                time_text = at.encode()
+                parts += (
+                    struct.pack("<qIII", first + lo, hi - lo, len(time_text), int(with_exact)),
+                    time_text,
+                    names[lo * name_width : hi * name_width],
+                    records[starts[lo] : starts[hi]],
+                )
+                count += hi - lo
+                size += starts[hi] - starts[lo]
+                lo = hi
+                if count >= per_chunk or size >= CHUNK_BYTES:
+                    yield b"".join(parts)
+                    parts, count, size = [], 0, 0
+        if parts:
+            yield b"".join(parts)
 
     def _clear_pending(self) -> None:
         self._pending_runs = []
-        self._pending_blobs = []
         self._pending_pids = []
         self._pending_keys = []
         self._pending_exact = []

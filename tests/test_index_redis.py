@@ -656,3 +656,115 @@ def test_a_crowded_bucket_gives_at_most_the_cap(url: str) -> None:
         query = keys_of(5_000)
         query[0, 0] = 999_999
         assert len(index.query(query)[1]) == 64
+
+
+# ---------------------------------------------------------------------------------------------
+# Bounded work per command: a huge batch never blocks the server for long
+
+
+# Every script call does a bounded amount of work (see the module's doc): at most 80 ms, 6.5 ms
+# on average, on the 2-core test machine under load. The bound leaves room for a busier machine,
+# and is short enough that the lock below (a lifetime of 1 s, renewed every third of it) is
+# always renewed in time. One script per batch took seconds here.
+SCRIPT_BOUND_MS = 500
+
+
+def test_a_huge_batch_is_looked_up_and_committed_in_bounded_steps(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path / "redis", binary=require_redis_server()).start()
+    client = redis.Redis(host="127.0.0.1", port=server.port)
+    try:
+        client.config_set("slowlog-log-slower-than", 0)  # every command, with its duration
+        client.config_set("slowlog-max-len", 100_000)
+        rng = np.random.default_rng(3)
+        queries = rng.integers(0, 2**64, size=(BANDS, 200_000), dtype=np.uint64)
+        added = 30_000
+        keys = queries[:, :added]  # the batch adds paragraphs it has just looked up
+        hashes = np.arange(4 * added, dtype=np.uint64)
+        offsets = np.arange(0, 4 * added + 1, 4)
+        with RedisIndex.open(server.url(), PARAMS, lock_ttl=1.0) as index:
+            client.slowlog_reset()
+            with index.batch():
+                query_index, pids = index.query(queries)
+                assert len(pids) == 0
+                new = index.add(["big"] * added, np.arange(added), keys, hashes, offsets, 5.0, exact_keys=np.arange(added, dtype=np.uint64))
+            slowest = max(entry["duration"] for entry in client.slowlog_get(100_000)) / 1000
+            assert index.stats()["paragraphs"] == added
+            query_index, pids = index.query(keys[:, ::1000])
+            assert pids.tolist() == new[::1000].tolist()
+        assert slowest < SCRIPT_BOUND_MS, f"a single command took {slowest:.0f} ms"
+    finally:
+        client.close()
+        server.stop()
+
+
+# A worker that dies at a chosen step of its commit: after ``limit`` calls of the write script in
+# ``mode`` ('stage': before the commit point; 'apply': after it, while writing the batch out).
+CRASH_WORKER = textwrap.dedent(
+    """
+    import os, sys, time
+    import numpy as np
+    import dedup.index_redis as module
+    from dedup.index import IndexParams
+    from dedup.index_redis import RedisIndex
+
+    url, bands, mode, limit = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+    module.SCRIPT_KEYS = bands * 10  # ten paragraphs a chunk
+    params = IndexParams(num_perm=128, seed=1, shingle="word:3", threshold=0.4, bands=bands, rows=3)
+    n = 100
+    keys = (np.arange(bands * n, dtype=np.uint64).reshape(bands, n) + 1000)
+    index = RedisIndex.open(url, params, lock_ttl=0.5)
+    write, calls = index._write, [0]
+
+    def crashing(*args, **kwargs):
+        if kwargs["args"][3] == mode:
+            calls[0] += 1
+            if calls[0] > limit:
+                os._exit(9)
+        return write(*args, **kwargs)
+
+    index._write = crashing
+    with index.batch():
+        index.add(["crash"] * n, np.arange(n), keys, np.arange(n, dtype=np.uint64), np.arange(n + 1), time.time(), exact_keys=np.arange(n, dtype=np.uint64) + 5)
+    """
+)
+CRASH_KEYS = np.arange(BANDS * 100, dtype=np.uint64).reshape(BANDS, 100) + 1000
+
+
+def crash_worker(url: str, mode: str, limit: int) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", CRASH_WORKER, url, str(BANDS), mode, str(limit)], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 9, done.stderr
+
+
+def test_a_worker_dead_before_its_commit_point_leaves_nothing_visible(url: str, raw: redis.Redis) -> None:
+    crash_worker(url, "stage", 3)  # three of its ten chunks staged
+    prefix = prefix_of(url)
+    assert raw.hlen(prefix + b"stage") == 4  # the owner and three chunks, where nobody reads
+    with RedisIndex.open(url, PARAMS, lock_wait=10) as other:
+        assert len(other.query(CRASH_KEYS)[1]) == 0  # no lock needed, nothing to see
+        assert len(other.query_exact(np.arange(100, dtype=np.uint64) + 5)[1]) == 0
+        assert other.stats()["paragraphs"] == 0
+        with other.batch():  # once the dead worker's lock expires
+            assert len(other.query(CRASH_KEYS)[1]) == 0
+        assert raw.exists(prefix + b"stage") == 0  # its leftovers are gone
+    assert key_names(raw, url) == {b"params", b"next"}
+
+
+@pytest.mark.parametrize("first", ["query", "query_exact"])
+def test_a_worker_dead_after_its_commit_point_has_its_batch_finished(url: str, raw: redis.Redis, first: str) -> None:
+    crash_worker(url, "apply", 2)  # committed, two of its ten chunks written out
+    prefix = prefix_of(url)
+    assert raw.hget(prefix + b"journal", b"next") == b"2"
+    assert raw.zcard(prefix + b"time") == 20
+    with RedisIndex.open(url, PARAMS, lock_wait=10) as other:
+        # A lookup that meets the batch half written waits for the lock, and the batch is
+        # finished first: it sees all of it, never a part.
+        if first == "query_exact":
+            assert len(other.query_exact(np.arange(100, dtype=np.uint64) + 5)[1]) == 100
+        query_index, pids = other.query(CRASH_KEYS)
+        assert query_index.tolist() == list(range(100)) and len(set(pids.tolist())) == 100
+        assert raw.exists(prefix + b"journal") == 0
+        assert len(other.query_exact(np.arange(100, dtype=np.uint64) + 5)[1]) == 100
+        assert other.stats()["paragraphs"] == 100
+        assert other.remove(["crash"]) == 100
+    assert key_names(raw, url) == {b"params", b"next"}
