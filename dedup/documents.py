@@ -9,6 +9,10 @@ Directories give their regular files only (a link to one is followed): a named p
 found in a directory could block a run or feed it without end, so it is recorded as a skip and
 never opened. A pipe named on the command line (bash's ``<(cmd)``) is read; a device or socket
 never is.
+
+Names and texts are kept exactly as read. What prints them for people (warnings, the text
+report) passes them through :func:`escape_controls`, so that a file name or a line of someone
+else's text cannot move the cursor, retitle the window or reorder what the terminal shows.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ __all__ = [
     "as_documents",
     "decode_json_line",
     "UnreadableLine",
+    "escape_controls",
     "STDIN",
     "DEFAULT_GLOBS",
     "MAX_JSON_DEPTH",
@@ -58,6 +63,39 @@ _BOM_FIRST_BYTES = frozenset(bom[:1] for bom, _, _ in UNICODE_BOMS)
 # default limit. Real documents nest a few levels; anything near Python's recursion limit (1,000)
 # would fail later anyway, where ``dedup filter`` writes the fields back with ``json.dumps``.
 MAX_JSON_DEPTH = 128
+
+
+def escape_controls(text: str) -> str:
+    """``text`` safe to print on a terminal: every character that could act on it instead of
+    showing (C0 and C1 controls, newline and tab included, DEL, the bidirectional overrides,
+    embeddings and isolates, the line and paragraph separators, and lone surrogates, which
+    have no encoding) is written as Python writes it in a string literal: ``\\x1b``,
+    ``\\n``, ``\\u202e``. All else, printable Unicode of every script, is left as it is.
+
+    Only for what people read: JSON, JSON Lines and CSV output keep the exact text. A
+    backslash is not escaped, so a name that holds the four characters ``\\x1b`` prints the
+    same as one that holds the escape character itself.
+
+    >>> print(escape_controls("report\\x1b[2J.txt"))
+    report\\x1b[2J.txt
+    >>> print(escape_controls("invoice\\u202efdp.exe: ok\\tthen\\nnext"))
+    invoice\\u202efdp.exe: ok\\tthen\\nnext
+    >>> print(escape_controls("Ça été, 日本, C:\\\\notes"))
+    Ça été, 日本, C:\\notes
+    """
+    if _UNSAFE.search(text) is None:
+        return text
+    return _UNSAFE.sub(_escaped, text)
+
+
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+_SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _SHORT_ESCAPES.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
 class UnreadableLine(ValueError):
@@ -198,7 +236,9 @@ class Skip:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.source}: {self.reason}"
+        """What the CLI prints: the source as :func:`escape_controls` shows it (a file's name,
+        a JSON id, is someone else's text); ``source`` and ``reason`` themselves stay exact."""
+        return escape_controls(f"{self.source}: {self.reason}")
 
 
 @dataclass
@@ -237,10 +277,10 @@ class DocumentReader:
                 continue
             path = Path(source)
             if not path.exists():
-                raise InputError(f"{source}: no such file or directory")
+                raise InputError(escape_controls(f"{source}: no such file or directory"))
             if path.is_dir() and self._listing(path) == ([], []):
                 patterns = ", ".join(self.globs)
-                raise InputError(f"{source}: directory holds no files matching {patterns} (use --glob to choose others)")
+                raise InputError(escape_controls(f"{source}: directory holds no files matching {patterns} (use --glob to choose others)"))
 
     def file_count(self) -> int | None:
         """How many documents the sources hold, when that is known before reading them: text

@@ -3,6 +3,11 @@
 Every format carries the same facts: for each cluster its members in input order (the first is
 the representative), each with its document, paragraph number, line, character span, exact
 Jaccard and containment against the representative, and its text exactly as in the source.
+
+The text format is read on a terminal, and document names and texts are other people's: in it,
+control characters, bidirectional overrides and the like are shown as escapes (``\\x1b``,
+``\\u202e``; see :func:`~dedup.documents.escape_controls`), so that no input can move the
+cursor, rewrite what was printed or reorder a line. The formats for scripts keep them exact.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import json
 from collections.abc import Callable
 from typing import IO, Any
 
+from dedup.documents import escape_controls
 from dedup.lsh import lsh_params
 from dedup.pipeline import Cluster, Member, Result
 
@@ -93,20 +99,31 @@ def result_dict(result: Result) -> dict[str, Any]:
 
 
 def _snippet(text: str, width: int) -> str:
-    line = " ".join(text.split())
+    """The start of ``text`` on one line of at most ``width`` characters: whitespace (line
+    breaks and tabs included) collapsed to single spaces, other controls escaped."""
+    line = escape_controls(" ".join(text.split()))
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
 def write_text(result: Result, out: IO[str]) -> None:
+    """The report for people: each cluster's members with a one-line preview, then a summary.
+    Document names and texts are shown with :func:`~dedup.documents.escape_controls`."""
     clusters = result.clusters
-    width = max((len(f"{m.doc}:{m.line}") for c in clusters for m in c.members), default=0)
+    shown: dict[str, str] = {}  # each document's name as printed, escaped once
+
+    def name(doc: str) -> str:
+        if doc not in shown:
+            shown[doc] = escape_controls(doc)
+        return shown[doc]
+
+    width = max((len(f"{name(m.doc)}:{m.line}") for c in clusters for m in c.members), default=0)
     for cluster in clusters:
         docs = len(cluster.documents)
         out.write(
             f"Cluster {cluster.id}: {cluster.size} paragraphs in {docs} document{'s' if docs != 1 else ''}\n"
         )
         for k, m in enumerate(cluster.members):
-            where = f"{m.doc}:{m.line}".ljust(width)
+            where = f"{name(m.doc)}:{m.line}".ljust(width)
             score = "  rep" if k == 0 else f"{m.jaccard:5.2f}"
             out.write(f"  {where}  {score}  {_snippet(m.text, max(30, 100 - width))}\n")
         out.write("\n")
@@ -129,12 +146,12 @@ def write_text(result: Result, out: IO[str]) -> None:
         f"  settings              threshold {p['threshold']}, shingle {p['shingle']}, "
         f"num_perm {p['num_perm']} ({p['bands']} bands x {p['rows']} rows), seed {p['seed']}\n"
     )
-    shares = [(name, total, dups) for name, (total, dups) in s.per_document.items() if dups]
+    shares = [(name(doc), total, dups) for doc, (total, dups) in s.per_document.items() if dups]
     if shares:
         out.write("  duplicate share per document\n")
-        name_width = max(len(name) for name, _, _ in shares)
-        for name, total, dups in shares:
-            out.write(f"    {name.ljust(name_width)}  {dups:>4} of {total:<5} {100 * dups / total:5.1f}%\n")
+        name_width = max(len(shown_name) for shown_name, _, _ in shares)
+        for shown_name, total, dups in shares:
+            out.write(f"    {shown_name.ljust(name_width)}  {dups:>4} of {total:<5} {100 * dups / total:5.1f}%\n")
 
 
 def write_json(result: Result, out: IO[str]) -> None:

@@ -612,3 +612,36 @@ def test_utf16_spans_are_characters_of_the_decoded_text(tmp_path: Path) -> None:
     start, end = members[utf16]["start"], members[utf16]["end"]
     assert Path(utf16).read_text(encoding="utf-16")[start:end] == members[utf16]["text"] == members[utf8]["text"]
 
+
+# ---------------------------------------------------------------------------------------------
+# Warnings name files and lines that others chose: they must not drive the terminal.
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [
+        pytest.param("a\x1b[2J\x1b[31m.txt", "a\\x1b[2J\\x1b[31m.txt", id="ansi-escape"),
+        pytest.param("bell\x07back\x08cr\rnl\nend", "bell\\x07back\\x08cr\\rnl\\nend", id="c0-controls"),
+        pytest.param("c1\x9b31m\x85\x90", "c1\\x9b31m\\x85\\x90", id="c1-controls"),
+        pytest.param("evil\u202etxt.exe", "evil\\u202etxt.exe", id="bidi-override"),
+        pytest.param("café 𝔘𝔫𝔦 日本 👩\u200d👩\u200d👧 a\\b", "café 𝔘𝔫𝔦 日本 👩\u200d👩\u200d👧 a\\b", id="ordinary-text-untouched"),
+    ],
+)
+def test_a_skip_is_printed_with_control_characters_escaped(source: str, shown: str) -> None:
+    skip = Skip(source, "binary file (it holds NUL bytes)")
+    assert str(skip) == f"{shown}: binary file (it holds NUL bytes)"
+    assert skip.source == source  # kept exact for JSON output
+
+
+def test_a_file_named_with_escapes_is_warned_about_harmlessly(tmp_path: Path) -> None:
+    bad = write(tmp_path / "x\x1b]0;owned\x07.txt", b"\x00binary")
+    result = CliRunner().invoke(main, ["report", str(tmp_path), "--format", "json"])
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+    assert f"skipped {tmp_path}/x\\x1b]0;owned\\x07.txt: binary file" in result.stderr
+    assert bad not in result.stderr
+
+
+def test_a_missing_path_is_named_with_control_characters_escaped(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as caught:
+        read([str(tmp_path / "gone\x1b[2J.txt")])
+    assert str(caught.value) == f"{tmp_path}/gone\\x1b[2J.txt: no such file or directory"
