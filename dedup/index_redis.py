@@ -103,6 +103,13 @@ DEFAULT_PREFIX = "dedup:"
 # others resume soon after a worker dies holding it.
 DEFAULT_LOCK_TTL = 10.0
 DEFAULT_LOCK_WAIT = 300.0
+# Every command dedup sends is bounded (SCRIPT_KEYS, CHUNK_BYTES): a few milliseconds of server
+# time, a few tens under load. So a server that says nothing for SOCKET_TIMEOUT seconds is taken
+# for gone rather than waited for, and a timed-out command is not retried (it may still run, and
+# each try would wait as long again). Connections refused or reset are retried a few times, which
+# rides out a blip; every command is idempotent or checked (see _WRITE), so a retry is safe.
+DEFAULT_SOCKET_TIMEOUT = 5.0
+CONNECT_TIMEOUT = 3.0
 # Pids a query takes from one bucket (see the module's doc), as the embedded index does.
 DEFAULT_BUCKET_CAP = 64
 # A waiter asks for the lock at least every POLL seconds; one silent for STALE_MS has died.
@@ -606,7 +613,7 @@ class RedisIndex(Index):
         create: bool = True,
         lock_ttl: float = DEFAULT_LOCK_TTL,
         lock_wait: float = DEFAULT_LOCK_WAIT,
-        socket_timeout: float = 60.0,
+        socket_timeout: float = DEFAULT_SOCKET_TIMEOUT,
         bucket_cap: int = DEFAULT_BUCKET_CAP,
     ) -> RedisIndex:
         """Open the index at ``spec`` (``redis://[:password@]host:port/N[?prefix=P]``, also
@@ -616,11 +623,12 @@ class RedisIndex(Index):
             raise IndexError_("a Redis index needs the redis package: pip install 'dedup[redis]'")
         url, prefix = _split_url(spec)
         try:
-            # A few quick retries ride out a blip; a server that is gone fails in about a second.
-            retry = redis.retry.Retry(redis.backoff.ExponentialBackoff(cap=0.25, base=0.025), 3)
+            # A server that refuses fails in about half a second, one that never answers in
+            # socket_timeout (see DEFAULT_SOCKET_TIMEOUT).
+            retry = redis.retry.Retry(redis.backoff.ExponentialBackoff(cap=0.25, base=0.025), 3, supported_errors=(redis.exceptions.ConnectionError,))
             client = redis.Redis.from_url(
                 url,
-                socket_connect_timeout=5.0,
+                socket_connect_timeout=min(CONNECT_TIMEOUT, socket_timeout),
                 socket_timeout=socket_timeout,
                 retry=retry,
             )
@@ -643,7 +651,7 @@ class RedisIndex(Index):
         """Turn redis-py's exceptions into :class:`IndexError_` with a message a person can act on."""
         if self._closed:
             raise IndexError_(f"the index at {self.where} is closed")
-        with _translated(self.where):
+        with _translated(self.where, self._r):
             yield
 
     # -- the lock -----------------------------------------------------------------------------
@@ -1146,11 +1154,17 @@ class RedisIndex(Index):
 
 
 @contextmanager
-def _translated(where: str) -> Iterator[None]:
+def _translated(where: str, client: Any) -> Iterator[None]:
     try:
         yield
-    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as err:
+    except redis.exceptions.TimeoutError as err:
+        timeout = client.connection_pool.connection_kwargs.get("socket_timeout")
+        within = f" within {timeout:g} s" if isinstance(timeout, (int, float)) else ""
+        raise IndexError_(f"lost connection to Redis at {where}: no reply{within} ({err})") from None
+    except redis.exceptions.ConnectionError as err:
         raise IndexError_(f"lost connection to Redis at {where}: {err}") from None
+    except redis.exceptions.InvalidResponse as err:
+        raise IndexError_(f"lost connection to Redis at {where}: the reply is not Redis's protocol; is it a Redis server? ({err})") from None
     except redis.exceptions.RedisError as err:
         raise IndexError_(f"Redis at {where} refused a command: {err}") from None
 
@@ -1182,11 +1196,11 @@ def _read_or_create_params(client: Any, where: str, prefix: str, params: IndexPa
     key = prefix.encode("utf-8") + b"params"
     location = f"the index at {where} (prefix {prefix!r})"
     try:
-        with _translated(where):
+        with _translated(where, client):
             client.ping()
     except IndexError_ as err:
         raise IndexError_(str(err).replace("lost connection to", "cannot connect to", 1)) from None
-    with _translated(where):
+    with _translated(where, client):
         _check_eviction(client, where)
         kind = client.type(key)
         if kind == b"none":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -11,7 +12,9 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -624,6 +627,77 @@ def test_server_killed_mid_run_gives_clear_errors(tmp_path: Path) -> None:
             assert again.query(keys_of(1, 2, 3))[1].tolist() == done.tolist()
     finally:
         server.stop()
+
+
+@contextmanager
+def silent_server(reply: bytes = b"") -> Iterator[int]:
+    """A port on 127.0.0.1 that accepts connections and never says a word, or says ``reply``
+    to whatever it is sent."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.05)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn = listener.accept()[0]
+            except OSError:
+                continue
+            accepted.append(conn)
+            if reply:
+                conn.sendall(reply)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        stop.set()
+        thread.join()
+        for conn in accepted:
+            conn.close()
+        listener.close()
+
+
+def within(seconds: float, call: Any) -> tuple[float, BaseException | None]:
+    """Run ``call`` in a thread; its error and how long it took, or a failed test if it is still
+    running after ``seconds``."""
+    outcome: list[tuple[float, BaseException | None]] = []
+
+    def run() -> None:
+        started = time.monotonic()
+        try:
+            call()
+            outcome.append((time.monotonic() - started, None))
+        except BaseException as err:  # noqa: BLE001 - handed to the test
+            outcome.append((time.monotonic() - started, err))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=seconds)
+    if thread.is_alive():
+        pytest.fail(f"still waiting after {seconds:g} s")
+    return outcome[0]
+
+
+def test_a_server_that_never_answers_is_an_error_within_seconds() -> None:
+    with silent_server() as port:
+        elapsed, error = within(15, lambda: RedisIndex.open(f"redis://127.0.0.1:{port}/0", PARAMS))
+    assert isinstance(error, IndexError_), error
+    assert str(error).startswith(f"cannot connect to Redis at 127.0.0.1:{port}: ")
+    assert "no reply within" in str(error) and error.__cause__ is None and error.__suppress_context__
+    assert elapsed < 10
+
+
+def test_a_server_that_is_not_redis_is_an_error() -> None:
+    with silent_server(b"HTTP/1.1 400 Bad Request\r\n\r\n") as port:
+        elapsed, error = within(15, lambda: RedisIndex.open(f"redis://127.0.0.1:{port}/0", PARAMS))
+    assert isinstance(error, IndexError_), error
+    assert str(error).startswith(f"cannot connect to Redis at 127.0.0.1:{port}: the reply is not Redis's protocol")
+    assert elapsed < 10
 
 
 def assert_clear(error: IndexError_, port: int) -> None:
