@@ -56,6 +56,44 @@ class ShingleType(click.ParamType):
             self.fail(str(err), param, ctx)
 
 
+def refuse_overwriting_inputs(readers: list[Any], outputs: dict[str, str | None]) -> None:
+    """Stop before anything is written when an output (``{option: path}``, ``-`` for standard
+    output) is one of the input files, standard input, or another output: writing it would
+    destroy what is being read (the filter writes its output as it goes). Files are compared
+    by identity (device and inode), so a link or another spelling of the path is caught too.
+    Only regular files count: ``/dev/null`` may take every output."""
+    from dedup.documents import STDIN, escape_controls
+
+    def identity(path: str | IO[Any]) -> tuple[int, int] | None:
+        try:
+            st = os.stat(path) if isinstance(path, str) else os.fstat(path.fileno())
+        except (OSError, ValueError):  # no such file; a stream with no file (io.UnsupportedOperation)
+            return None
+        return (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) else None
+
+    inputs: dict[tuple[int, int], str] = {}
+    for reader in readers:
+        for name in reader.files():
+            key = identity(name)
+            if key is not None:
+                inputs.setdefault(key, name)
+        if STDIN in reader.sources and (key := identity(sys.stdin)) is not None:
+            inputs.setdefault(key, "standard input")
+    taken: dict[tuple[int, int], str] = {}
+    for option, path in outputs.items():
+        if path is None:
+            continue
+        key = identity(sys.stdout if path == "-" else path)
+        if key is None:
+            continue
+        where = "standard output" if path == "-" else escape_controls(path)
+        if key in inputs:
+            raise click.UsageError(f"{option} {where} is the input {escape_controls(inputs[key])}: writing it would destroy what is being read; write elsewhere")
+        if key in taken:
+            raise click.UsageError(f"{option} and {taken[key]} are the same file ({where}): give each output a file of its own")
+        taken[key] = option
+
+
 def stderr_is_terminal() -> bool:
     return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
 
@@ -65,7 +103,7 @@ def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--jsonl", is_flag=True, help="Every input is JSON Lines, one document per line (files named *.jsonl or *.ndjson always are)."),
         click.option("--text-field", default="text", show_default=True, help="JSONL field holding the text."),
-        click.option("--id-field", default="id", show_default=True, help="JSONL field naming the document."),
+        click.option("--id-field", default="id", show_default=True, help='JSONL field naming the document: a string, or an integer (7 and "7" name the same document); other types skip the line.'),
         click.option(
             "--glob",
             "globs",
@@ -290,7 +328,7 @@ def report(
     """
     import time
 
-    from dedup.documents import DEFAULT_GLOBS, DocumentReader
+    from dedup.documents import DEFAULT_GLOBS, DocumentReader, escape_controls
     from dedup.pipeline import Config, Timer, find_duplicates
     from dedup.report import write_report
 
@@ -299,6 +337,7 @@ def report(
     config = Config(threshold=threshold, shingle=shingle, num_perm=num_perm, seed=seed, min_words=min_words, scope=scope, max_chars=max_chars)  # type: ignore[arg-type]
     reader = DocumentReader(list(paths), globs=tuple(globs) or DEFAULT_GLOBS, jsonl=jsonl, text_field=text_field, id_field=id_field)
     reader.check()
+    refuse_overwriting_inputs([reader], {"-o": output})
     timer = Timer()
     progress = Progress(stderr_is_terminal(), "Reading", reader.file_count() if stderr_is_terminal() else None)
     try:
@@ -308,7 +347,7 @@ def report(
     for skip in reader.skipped:
         warn(f"skipped {skip}")
     for p in result.too_long[:MAX_LISTED]:
-        warn(f"{p.doc}:{p.line}: paragraph of {len(p.text):,} characters left out of matching (--max-chars {max_chars:,})")
+        warn(f"{escape_controls(p.doc)}:{p.line}: paragraph of {len(p.text):,} characters left out of matching (--max-chars {max_chars:,})")
     if len(result.too_long) > MAX_LISTED:
         warn(f"{len(result.too_long) - MAX_LISTED:,} more paragraphs over --max-chars {max_chars:,} left out of matching (in the stats as too_long_paragraphs)")
     if result.stats.documents == 0:
@@ -445,6 +484,7 @@ def filter_command(
     from dedup.filter import index_params
 
     readers = filter_sources(inputs, jsonl, globs, text_field, id_field)
+    refuse_overwriting_inputs(readers, {"-o": output, "--rejects": rejects})
     filter_options = {
         "min_words": min_words,
         "max_chars": max_chars,

@@ -282,6 +282,15 @@ class DocumentReader:
                 patterns = ", ".join(self.globs)
                 raise InputError(escape_controls(f"{source}: directory holds no files matching {patterns} (use --glob to choose others)"))
 
+    def files(self) -> list[str]:
+        """The files the sources name or hold (directories listed as reading lists them), in
+        reading order; standard input is not among them."""
+        files: list[str] = []
+        for source in self.sources:
+            if source != STDIN:
+                files += self._listing(Path(source))[0] if os.path.isdir(source) else [source]
+        return files
+
     def file_count(self) -> int | None:
         """How many documents the sources hold, when that is known before reading them: text
         files are one document each; standard input and JSON Lines are not known (``None``)."""

@@ -362,3 +362,69 @@ def test_a_filter_waiting_for_another_says_whom_it_waits_for(tmp_path: Path) -> 
             holder.stdout.close()
     assert waiting.returncode == 0, err.decode()
     assert f"waiting for the index, held by process {holder.pid}" in err.decode()
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "outputs",
+    [
+        pytest.param(lambda src, tmp: ["-o", str(src)], id="-o the input"),
+        pytest.param(lambda src, tmp: ["-o", str(tmp / "link.jsonl")], id="-o a hard link to it"),
+        pytest.param(lambda src, tmp: ["-o", str(tmp / "sym.jsonl")], id="-o a symbolic link to it"),
+        pytest.param(lambda src, tmp: ["--rejects", str(src)], id="--rejects the input"),
+        pytest.param(lambda src, tmp: ["-o", str(tmp / "out.jsonl"), "--rejects", str(tmp / "out.jsonl")], id="-o and --rejects one file"),
+    ],
+)
+def test_an_output_that_would_destroy_an_input_is_refused(tmp_path: Path, outputs: Any) -> None:
+    source = tmp_path / "in.jsonl"
+    _many_documents(source, 50)
+    os.link(source, tmp_path / "link.jsonl")
+    os.symlink(source, tmp_path / "sym.jsonl")
+    (tmp_path / "out.jsonl").write_text("earlier output\n")
+    before = _digest(source)
+    result = invoke("filter", "--index", str(tmp_path / "idx"), str(source), *outputs(source, tmp_path))
+    assert result.exit_code == 2, result.output
+    assert "would destroy" in result.output or "same file" in result.output
+    assert _digest(source) == before
+    assert not (tmp_path / "idx").exists()
+
+
+def test_an_output_inside_a_directory_being_read_is_refused(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text(Path(S003).read_text(encoding="utf-8"))
+    (docs / "kept.txt").write_text("yesterday's output\n")
+    result = invoke("filter", "--index", str(tmp_path / "idx"), str(docs), "-o", str(docs / "kept.txt"))
+    assert result.exit_code == 2 and "is the input" in result.output
+    assert (docs / "kept.txt").read_text() == "yesterday's output\n"
+
+
+def test_standard_input_and_output_are_checked_too(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    _many_documents(source, 50)
+    before = _digest(source)
+    with open(source, "rb") as stdin:  # dedup filter - < in.jsonl -o in.jsonl
+        process = _dedup("filter", "--index", str(tmp_path / "idx"), "-o", str(source), stdin=stdin, stderr=subprocess.PIPE)
+        _, err = process.communicate(timeout=120)
+    assert process.returncode == 2 and b"standard input" in err
+    with open(source, "ab") as stdout:  # dedup filter in.jsonl >> in.jsonl: it would read its own output
+        process = _dedup("filter", "--index", str(tmp_path / "idx"), str(source), stdout=stdout, stderr=subprocess.PIPE)
+        _, err = process.communicate(timeout=120)
+    assert process.returncode == 2 and b"standard output is the input" in err
+    assert _digest(source) == before
+
+
+def test_devices_may_take_every_output(tmp_path: Path) -> None:
+    result = invoke("filter", "--index", str(tmp_path / "idx"), S003, "-o", os.devnull, "--rejects", os.devnull)
+    assert result.exit_code == 0, result.output
+
+
+def test_report_refuses_to_write_over_its_input(tmp_path: Path) -> None:
+    source = tmp_path / "a.txt"
+    source.write_text(Path(S003).read_text(encoding="utf-8"))
+    result = invoke("report", str(source), "-o", str(source))
+    assert result.exit_code == 2 and "would destroy" in result.output
+    assert source.read_text(encoding="utf-8") == Path(S003).read_text(encoding="utf-8")
