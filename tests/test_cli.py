@@ -74,8 +74,8 @@ def test_output_file_is_written_whole(docs: Path, tmp_path: Path) -> None:
     assert [p.name for p in out.parent.iterdir()] == ["r.json"]  # no temporary file left
 
 
-def test_output_keeps_the_mode_of_the_file_it_replaces(docs: Path, tmp_path: Path) -> None:
-    out = tmp_path / "r.txt"
+def test_output_keeps_the_mode_of_the_file_it_replaces(docs: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    out = tmp_path_factory.mktemp("out") / "r.txt"  # not among the inputs (that is refused)
     out.write_text("old")
     out.chmod(0o640)
     assert invoke("report", str(docs), "-o", str(out)).exit_code == 0
