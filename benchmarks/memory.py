@@ -14,11 +14,14 @@ default threshold (0.4: more bands, so more candidates, than the other suites' 0
 - ``vocab12``: words drawn uniformly from a vocabulary of 12, paragraph lengths as in prose:
   short paragraphs repeat exactly, long ones share most of their word 3-grams.
 
-The peak is ``VmHWM`` from ``/proc/PID/status`` of the ``dedup`` process, read every 10 ms while
-it runs (a zombie has no memory lines, so the last reading is the last one before it exits):
-the CLI's own high-water mark, whatever the process that started it holds. Stats come from the
-report's ``stats``, read back from the tail of the JSON file. Target: at most 2 GiB at 1M
-paragraphs, for every shape.
+The peak is the ``dedup`` process's own. While it runs, its ``VmHWM`` is read from
+``/proc/PID/status`` every 10 ms; that misses a peak in its last milliseconds (writing the
+report is one), so when it ends its ``ru_maxrss`` is taken too, from ``wait4``, and the larger
+of the two counts. ``ru_maxrss`` starts from the high-water mark of the process that started
+it (see :func:`benchmarks._harness.peak_rss_mb`), so this suite's own process stays small: the
+corpora are written by a worker process, and the JSON rows give the suite's own peak beside
+(``launcher_rss_mb``). Stats come from the report's ``stats``, read back from the tail of the
+JSON file. Target: at most 2 GiB at 1M paragraphs, for every shape.
 """
 
 from __future__ import annotations
@@ -33,13 +36,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+# Nothing heavy at import: the suite's process must stay small (see the module docstring);
+# numpy and the corpus generator are imported where the corpora are written, in a worker.
 from benchmarks._cli import cli_available, cli_command
-from benchmarks._harness import ROOT, Row, machine, print_machine, print_table, status_mb, write_json
-from benchmarks.corpus import PARAGRAPH_MAX_WORDS, PARAGRAPH_MEDIAN_WORDS, PARAGRAPH_SIGMA, make_corpus, write_corpus
+from benchmarks._harness import ROOT, Row, WorkerFailed, machine, print_machine, print_table, run_worker, status_mb, write_json
 
-__all__ = ["SHAPES", "run", "shape_documents", "measure", "TARGET_RSS_MB", "DEFAULT_PARAGRAPHS", "THRESHOLD"]
+__all__ = ["SHAPES", "run", "run_peer", "shape_documents", "write_shape", "measure", "TARGET_RSS_MB", "DEFAULT_PARAGRAPHS", "THRESHOLD"]
 
 SHAPES = ("prose", "templated", "identical", "vocab12")
 DEFAULT_PARAGRAPHS = 1_000_000
@@ -62,6 +64,10 @@ def _paragraphs(shape: str, n: int, seed: int) -> Iterator[str]:
     if shape == "identical":
         return (IDENTICAL for _ in range(n))
     if shape == "vocab12":
+        import numpy as np
+
+        from benchmarks.corpus import PARAGRAPH_MAX_WORDS, PARAGRAPH_MEDIAN_WORDS, PARAGRAPH_SIGMA
+
         rng = np.random.default_rng(seed)
         lengths = np.clip(np.rint(rng.lognormal(np.log(PARAGRAPH_MEDIAN_WORDS), PARAGRAPH_SIGMA, n)), 1, PARAGRAPH_MAX_WORDS).astype(np.int64)
         words = rng.integers(len(VOCAB12), size=int(lengths.sum()))
@@ -81,6 +87,8 @@ def shape_documents(shape: str, n: int, seed: int = 0) -> Iterator[tuple[str, st
     (300, True)
     """
     if shape == "prose":
+        from benchmarks.corpus import make_corpus
+
         yield from make_corpus(n, seed=seed).iter_documents()
         return
     batch: list[str] = []
@@ -95,7 +103,10 @@ def shape_documents(shape: str, n: int, seed: int = 0) -> Iterator[tuple[str, st
 
 
 def write_shape(shape: str, n: int, directory: Path, seed: int = 0) -> Path:
+    """Write the documents of ``shape`` as ``.txt`` files in ``directory``."""
     if shape == "prose":
+        from benchmarks.corpus import make_corpus, write_corpus
+
         return write_corpus(make_corpus(n, seed=seed), directory, "txt")
     directory.mkdir(parents=True, exist_ok=True)
     for name, text in shape_documents(shape, n, seed):
@@ -103,23 +114,37 @@ def write_shape(shape: str, n: int, directory: Path, seed: int = 0) -> Path:
     return directory
 
 
+def run_peer(spec: dict[str, Any]) -> dict[str, Any]:
+    """In a worker: write one shape's corpus (so this suite's process never holds it)."""
+    start = time.perf_counter()
+    write_shape(spec["shape"], spec["paragraphs"], Path(spec["directory"]), spec["seed"])
+    return {"seconds": time.perf_counter() - start}
+
+
 def measure(directory: Path, report: Path, threshold: float = THRESHOLD) -> dict[str, Any]:
-    """Run ``dedup report DIRECTORY`` and watch it: wall time, peak RSS (VmHWM, MiB), the stage
-    timings of ``--profile`` and the report's stats."""
+    """Run ``dedup report DIRECTORY`` and watch it: wall time, peak RSS in MiB (the larger of its
+    ``VmHWM``, read every 10 ms, and its ``ru_maxrss``), the stage timings of ``--profile`` and
+    the report's stats."""
     command = [*cli_command(), "report", str(directory), "--threshold", str(threshold), "--format", "json", "--profile", "-o", str(report)]
     env = dict(os.environ)
     # The dedup of this tree, as the worker of the other suites runs it.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
+    launcher = status_mb("VmHWM")
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as stderr:
         start = time.perf_counter()
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, env=env)
-        peak = 0.0
-        while process.poll() is None:
+        polled = 0.0
+        while True:
+            # wait4 rather than Popen.poll: it also gives the child's resource usage.
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
             reading = status_mb("VmHWM", process.pid)
             if reading is not None:
-                peak = max(peak, reading)
+                polled = max(polled, reading)
             time.sleep(POLL_S)
         seconds = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
         stderr.seek(0)
         errors = stderr.read()
     if process.returncode not in (0, 1):
@@ -129,7 +154,17 @@ def measure(directory: Path, report: Path, threshold: float = THRESHOLD) -> dict
         match = _PROFILE_LINE.match(line.strip())
         if match and match.group(1) != "total":
             timings[match.group(1)] = float(match.group(2))
-    return {"seconds": seconds, "peak_rss_mb": peak, "timings": timings, "stats": report_stats(report), "command": " ".join(command)}
+    maxrss = usage.ru_maxrss / 1024  # KiB on Linux
+    return {
+        "seconds": seconds,
+        "peak_rss_mb": max(polled, maxrss),
+        "vmhwm_polled_mb": polled,
+        "maxrss_mb": maxrss,
+        "launcher_rss_mb": launcher,
+        "timings": timings,
+        "stats": report_stats(report),
+        "command": " ".join(command),
+    }
 
 
 def report_stats(path: Path) -> dict[str, Any]:
@@ -162,12 +197,11 @@ def run(paragraphs: int = DEFAULT_PARAGRAPHS, json_path: str | None = None, seed
     failures: list[str] = []
     for shape in shapes:
         with tempfile.TemporaryDirectory(prefix="dedup-memory-") as tmp:
-            start = time.perf_counter()
-            directory = write_shape(shape, paragraphs, Path(tmp) / "docs", seed)
-            made = time.perf_counter() - start
+            directory = Path(tmp) / "docs"
             try:
+                made = run_worker({"suite": "memory", "peer": "write", "shape": shape, "paragraphs": paragraphs, "seed": seed, "directory": str(directory)})["seconds"]
                 result = measure(directory, Path(tmp) / "report.json", threshold)
-            except RuntimeError as err:
+            except (WorkerFailed, RuntimeError) as err:
                 failures.append(f"{shape}: {err}")
                 print(f"FAILED {shape}: {err}", flush=True)
                 continue
@@ -180,6 +214,9 @@ def run(paragraphs: int = DEFAULT_PARAGRAPHS, json_path: str | None = None, seed
             "under_bound": under,
             "bound": "yes" if under else "NO",
             "timings": result["timings"],
+            "vmhwm_polled_mb": result["vmhwm_polled_mb"],
+            "maxrss_mb": result["maxrss_mb"],
+            "launcher_rss_mb": result["launcher_rss_mb"],
             "made_s": made,
             "command": result["command"],
             **{k: stats.get(k) for k in ("candidate_pairs", "verified_pairs", "clusters", "duplicate_paragraphs")},
