@@ -30,6 +30,7 @@ under 2% flagged; no paragraph of the unrelated real documents flagged.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from collections import Counter
@@ -205,7 +206,7 @@ def detectors(threshold: float = DEFAULT_THRESHOLD) -> list[Detector]:
                 f"ngram-{n}",
                 f"share of the paragraph's distinct word {n}-grams (dedup.normalize) seen in earlier documents >= {threshold:g} "
                 f"(swept {', '.join(f'{t:g}' for t in THRESHOLDS)}); traced to earlier documents holding >= {SOURCE_SHARE:.0%} of them",
-                lambda documents, n=n: ngram_scores(documents, n),
+                functools.partial(ngram_scores, n=n),
                 threshold,
                 THRESHOLDS,
             )
@@ -372,13 +373,17 @@ def _print_table(corpus: ReuseCorpus, measured: Sequence[Measured]) -> None:
     base = ran[0][0].seconds if ran else float("nan")
     rows.append(["seconds", ""] + [f"{m.seconds:.3f}" for m, _ in ran])
     rows.append(["time vs jaccard", ""] + [f"{m.seconds / base:.1f}x" for m, _ in ran])
-    table = [headers, sub, *rows]
-    widths = [max(len(r[k]) for r in table) for k in range(len(headers))]
-    for r in table:
-        print("  ".join(c.ljust(w) if k == 0 else c.rjust(w) for k, (c, w) in enumerate(zip(r, widths))))
+    _print_rows([headers, sub, *rows])
     for m in measured:
         if m.unavailable:
             print(f"{m.detector.name}: {m.unavailable}")
+
+
+def _print_rows(rows: Sequence[Sequence[str]]) -> None:
+    """Fixed-width columns: the first left-aligned, the rest right-aligned."""
+    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) if k == 0 else cell.rjust(w) for k, (cell, w) in enumerate(zip(row, widths))))
 
 
 def _paragraphs(documents: Documents) -> int:
@@ -410,9 +415,7 @@ def _print_sweep(measured: Sequence[Measured]) -> None:
         return
     print()
     print("threshold sweep (% of paragraphs flagged; split: % of parts traced; unrelated: paragraphs flagged)")
-    widths = [max(len(r[k]) for r in rows) for k in range(len(headers))]
-    for r in rows:
-        print("  ".join(c.ljust(w) if k == 0 else c.rjust(w) for k, (c, w) in enumerate(zip(r, widths))))
+    _print_rows(rows)
 
 
 _TARGET_TEXT = {

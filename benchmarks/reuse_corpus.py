@@ -474,6 +474,8 @@ def _hard_negative(base: str, source: Sequence[str], rng: random.Random, common:
     rest = [x for x in names + phrases if x not in items]
     rng.shuffle(rest)
     items += rest[: max(0, wanted - len(items))]
+    if not items:  # a paragraph with no name, number or stock phrase: borrow its opening words
+        items = [" ".join(source[index].split()[:3])]
     marked = _marked(base, copied=False)
     for item in items:
         pos = rng.randrange(len(marked) + 1)
@@ -676,8 +678,8 @@ def make_reuse_corpus(documents: int, seed: int = 0, unrelated: int = 40) -> Reu
     half = min(unrelated, len(left) // 2)
     sets = []
     for tag, docs in (("a", left[:half]), ("b", left[half : 2 * half])):
-        named = [(f"unrelated-{tag}-{k:03d}:{d.name}", d) for k, d in enumerate(docs)]
-        for name, d in named:
-            _check_segments(name, _document_text(d.paragraphs), len(d.paragraphs))
-        sets.append(tuple((name, _document_text(d.paragraphs)) for name, d in named))
+        written = [(f"unrelated-{tag}-{k:03d}:{doc.name}", _document_text(doc.paragraphs), len(doc.paragraphs)) for k, doc in enumerate(docs)]
+        for name, text, count in written:
+            _check_segments(name, text, count)
+        sets.append(tuple((name, text) for name, text, _ in written))
     return ReuseCorpus(tuple(source_docs), tuple(derived), tuple(labels), sets[0], sets[1], seed, real, donors)
