@@ -74,6 +74,7 @@ from __future__ import annotations
 
 import bisect
 import os
+import re
 import secrets
 import socket
 import struct
@@ -524,6 +525,53 @@ def _decode_doc(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogatepass")
 
 
+def _redacted(spec: str) -> tuple[str, list[str]]:
+    """``spec`` with its password shown as ``***``, for messages, and the strings to hide in
+    any other text about it. Made for URLs too malformed to parse: everything before the last
+    ``@`` of the part before the query (or of the whole, when only the query has one) is the
+    user and password, and a lone word there is taken for a password; query values named like
+    a password are hidden too.
+
+    >>> _redacted("redis://:secret@host:6379/0")[0]
+    'redis://:***@host:6379/0'
+    >>> _redacted("redis://user:pass/word@host/0?password=secret&db=1")[0]
+    'redis://user:***@host/0?password=***&db=1'
+    >>> _redacted("redis://secret@host/0")
+    ('redis://***@host/0', ['secret'])
+    """
+    scheme, sep, rest = spec.partition("://")
+    hidden: list[str] = []
+    if sep:
+        head = rest.split("?", 1)[0]
+        at = head.rfind("@") if "@" in head else rest.rfind("@")
+        if at >= 0:
+            user, colon, password = rest[:at].partition(":")
+            secret = password if colon else user
+            hidden.append(secret)
+            rest = (f"{user}:***" if colon else "***") + rest[at:]
+    base, q, query = rest.partition("?")
+    if q:
+        fields = query.split("&")
+        for k, field in enumerate(fields):
+            name, eq, value = field.partition("=")
+            if eq and "password" in urllib.parse.unquote(name).lower():
+                hidden.append(value)
+                fields[k] = f"{name}=***"
+        query = "&".join(fields)
+    # Their decoded forms, and the pieces a parser may quote alone (a port that is not a number).
+    for secret in list(hidden):
+        hidden.append(urllib.parse.unquote(secret))
+        hidden += [piece for piece in re.split(r"[/?#@:\[\]]", secret) if len(piece) >= 3]
+    hidden = sorted({h for h in hidden if h}, key=len, reverse=True)
+    return scheme + sep + base + q + query, hidden
+
+
+def _scrubbed(text: str, hidden: list[str]) -> str:
+    for secret in hidden:
+        text = text.replace(secret, "***")
+    return text
+
+
 def _split_url(spec: str) -> tuple[str, str]:
     """The URL for redis-py and the key prefix (from ``?prefix=``).
 
@@ -532,7 +580,11 @@ def _split_url(spec: str) -> tuple[str, str]:
     >>> _split_url("redis://127.0.0.1:6379/0")
     ('redis://127.0.0.1:6379/0', 'dedup:')
     """
-    parts = urllib.parse.urlsplit(spec)
+    shown, hidden = _redacted(spec)
+    try:
+        parts = urllib.parse.urlsplit(spec)
+    except ValueError as err:
+        raise IndexError_(f"not a usable Redis URL {shown!r}: {_scrubbed(str(err), hidden)}") from None
     query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
     prefix = DEFAULT_PREFIX
     rest = []
@@ -542,7 +594,7 @@ def _split_url(spec: str) -> tuple[str, str]:
         else:
             rest.append((name, value))
     if not prefix:
-        raise IndexError_(f"{spec}: the key prefix cannot be empty")
+        raise IndexError_(f"{shown}: the key prefix cannot be empty")
     url = urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(rest)))
     return url, prefix
 
@@ -633,7 +685,8 @@ class RedisIndex(Index):
                 retry=retry,
             )
         except ValueError as err:
-            raise IndexError_(f"not a usable Redis URL {spec!r}: {err}") from None
+            shown, hidden = _redacted(spec)
+            raise IndexError_(f"not a usable Redis URL {shown!r}: {_scrubbed(str(err), hidden)}") from None
         where = _describe(client)
         try:
             stored = _read_or_create_params(client, where, prefix, params, create)

@@ -23,7 +23,10 @@ redis = pytest.importorskip("redis")
 
 from redis_server import RedisServer, redis_server, require_redis_server  # noqa: E402, F401 - the session fixture
 
-from dedup.index import Fetched, IndexError_, IndexMismatch, IndexParams  # noqa: E402
+from click.testing import CliRunner  # noqa: E402
+
+from dedup.cli import main  # noqa: E402
+from dedup.index import Fetched, IndexError_, IndexMismatch, IndexParams, open_index  # noqa: E402
 from dedup.index_redis import LockLost, RedisIndex  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -698,6 +701,45 @@ def test_a_server_that_is_not_redis_is_an_error() -> None:
     assert isinstance(error, IndexError_), error
     assert str(error).startswith(f"cannot connect to Redis at 127.0.0.1:{port}: the reply is not Redis's protocol")
     assert elapsed < 10
+
+
+# URLs that cannot be used, each with a password that no message may show.
+SECRET_URLS = [
+    pytest.param("redis://:secret@127.0.0.1:1/0", id="refused"),
+    pytest.param("redis://user:secret@127.0.0.1:notaport/0", id="port-not-a-number"),
+    pytest.param("redis://:secret@127.0.0.1:99999/0", id="port-out-of-range"),
+    pytest.param("redis://:secret@127.0.0.1:1/0?prefix=", id="empty-prefix"),
+    pytest.param("redis://:secret@[::1/0", id="broken-ipv6"),
+    pytest.param("redis://:secret@127.0.0.1:1/0?socket_timeout=abc", id="bad-option"),
+    pytest.param("redis://:s%65cret@127.0.0.1:x/0", id="percent-encoded"),
+    pytest.param("redis://secret@127.0.0.1:x/0", id="password-as-user-name"),
+    pytest.param("redis://:a/secret@127.0.0.1:1/0", id="slash-in-password"),
+    pytest.param("unix://:secret@/nonexistent/redis.sock", id="unix-socket"),
+    pytest.param("unix:///nonexistent/redis.sock?password=secret&db=x", id="password-in-query"),
+]
+SHOWN_SECRETS = ("secret", "s%65cret", "a/secret")
+
+
+@pytest.mark.parametrize("spec", SECRET_URLS)
+def test_no_error_shows_the_password(spec: str) -> None:
+    with pytest.raises(IndexError_) as caught:
+        open_index(spec, PARAMS)
+    message = str(caught.value)
+    assert not any(shown in message for shown in SHOWN_SECRETS), message
+    error = caught.value  # and no chained exception that would show the URL in a traceback
+    assert error.__cause__ is None and (error.__context__ is None or error.__suppress_context__)
+    if "usable" in message:
+        assert "***" in message  # the URL is shown, without its password
+
+
+@pytest.mark.parametrize("spec", [SECRET_URLS[i] for i in (0, 1, 3, 4, 10)])
+@pytest.mark.parametrize("command", [["filter", "--index", "{spec}", "-"], ["index", "stats", "{spec}"], ["index", "prune", "{spec}", "--before", "2020-01-01"]], ids=["filter", "stats", "prune"])
+def test_no_command_shows_the_password(spec: str, command: list[str]) -> None:
+    result = CliRunner().invoke(main, [arg.format(spec=spec) for arg in command], input='{"id": "a", "text": "Some text to filter."}\n')
+    assert result.exit_code == 2, result.output
+    shown = result.output + result.stderr
+    assert not any(secret in shown for secret in SHOWN_SECRETS), shown
+    assert result.stderr.startswith("dedup: error: ") and result.stderr.count("\n") == 1, result.stderr
 
 
 def assert_clear(error: IndexError_, port: int) -> None:
