@@ -1,6 +1,6 @@
 """Reuse detection on real prose: for each paragraph of a document, do the detectors find the
 earlier documents that hold most of its text, when editors split, merged, trimmed, reordered or
-reworded it? ``python -m benchmarks.reuse [--documents 80] [--seed 0] [--threshold 0.5]``.
+reworded it? ``python -m benchmarks.reuse [--documents 80] [--seed 0] [--threshold 0.5] [--repeat 3]``.
 
 The corpus is :mod:`benchmarks.reuse_corpus` (real prose, planted and labelled edits). Each
 detector is a function from documents, in input order, to :class:`Scores`: for a paragraph
@@ -32,13 +32,12 @@ from __future__ import annotations
 import argparse
 import functools
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks._harness import Row, machine, peak_rss_mb, print_machine, write_json
+from benchmarks._harness import Row, machine, peak_rss_mb, print_machine, time_best, write_json
 from benchmarks.reuse_corpus import CATEGORIES, REUSE_CATEGORIES, REUSE_SHARE, Label, PoolTooSmall, ReuseCorpus, make_reuse_corpus
 
 __all__ = [
@@ -65,12 +64,14 @@ __all__ = [
     "DEFAULT_DOCUMENTS",
     "DEFAULT_UNRELATED",
     "DEFAULT_THRESHOLD",
+    "DEFAULT_REPEAT",
 ]
 
 HELP = "reuse detection on real prose: split, merged, trimmed, reordered and reworded paragraphs"
 DEFAULT_DOCUMENTS = 80
 DEFAULT_UNRELATED = 40
 DEFAULT_THRESHOLD = 0.5
+DEFAULT_REPEAT = 3
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 NGRAM_SIZES = (3, 5, 8)
 # An n-gram detector traces a paragraph to each earlier document holding at least this share of
@@ -317,13 +318,12 @@ class Measured:
         return f"{d.name} >={d.threshold:g}" if d.thresholds else d.name
 
 
-def measure(detector: Detector, corpus: ReuseCorpus) -> Measured:
-    """Run ``detector`` on the evaluation documents (timed) and on the unrelated ones."""
+def measure(detector: Detector, corpus: ReuseCorpus, repeat: int = 1) -> Measured:
+    """Run ``detector`` on the evaluation documents (timed, best of ``repeat``: a run of a tenth
+    of a second moves by half between runs on a shared machine) and on the unrelated ones."""
     documents = corpus.documents
     try:
-        start = time.perf_counter()
-        scores = detector.score(documents)
-        seconds = time.perf_counter() - start
+        seconds, _, scores = time_best(lambda: detector.score(documents), repeat)
         unrelated_scores = detector.score(corpus.unrelated)
     except Unavailable as err:
         return Measured(detector, unavailable=str(err))
@@ -465,6 +465,7 @@ def run(
     seed: int = 0,
     unrelated: int = DEFAULT_UNRELATED,
     threshold: float = DEFAULT_THRESHOLD,
+    repeat: int = DEFAULT_REPEAT,
 ) -> int:
     """Build the corpus, run every detector, print the tables and targets; 1 if a detector
     failed (an unmet target is a result, not a failure)."""
@@ -482,14 +483,14 @@ def run(
     measured: list[Measured] = []
     for detector in detectors(threshold):
         try:
-            measured.append(measure(detector, corpus))
+            measured.append(measure(detector, corpus, repeat))
         except Exception as err:  # one broken detector must not hide the others' numbers
             failures.append(f"{detector.name}: {type(err).__name__}: {err}")
             measured.append(Measured(detector, unavailable=f"failed: {type(err).__name__}: {err}"))
 
     print(
-        f"conditions  each detector in this process, once, on the same {len(corpus.documents)} documents in input order "
-        f"(sources, then derived); seconds exclude building the corpus and the unrelated run; dedup warmed up first"
+        f"conditions  each detector in this process on the same {len(corpus.documents)} documents in input order "
+        f"(sources, then derived); seconds: best of {repeat}, not counting the corpus or the unrelated run; dedup warmed up first"
     )
     print("detectors")
     for m in measured:
@@ -553,12 +554,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--documents", type=_positive, default=DEFAULT_DOCUMENTS, help=f"source documents, and as many derived ones (default {DEFAULT_DOCUMENTS})")
     parser.add_argument("--unrelated", type=_positive, default=DEFAULT_UNRELATED, help=f"documents in each of the two unrelated sets, at most (default {DEFAULT_UNRELATED})")
     parser.add_argument("--threshold", type=_share, default=DEFAULT_THRESHOLD, help=f"operating point of the n-gram and reuse detectors (default {DEFAULT_THRESHOLD})")
+    parser.add_argument("--repeat", type=_positive, default=DEFAULT_REPEAT, help=f"time each detector as the best of K runs (default {DEFAULT_REPEAT})")
     parser.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
     parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH")
 
 
 def run_args(args: argparse.Namespace) -> int:
-    return run(args.documents, args.json, args.seed, args.unrelated, args.threshold)
+    return run(args.documents, args.json, args.seed, args.unrelated, args.threshold, args.repeat)
 
 
 def main(argv: list[str] | None = None) -> int:
