@@ -573,30 +573,28 @@ def _scrubbed(text: str, hidden: list[str]) -> str:
 
 
 def _split_url(spec: str) -> tuple[str, str]:
-    """The URL for redis-py and the key prefix (from ``?prefix=``).
+    """The URL for redis-py and the key prefix (from ``?prefix=``). The rest of the URL is
+    passed on as written: rebuilt by urllib, ``unix:///path`` lost its ``//``.
 
     >>> _split_url("redis://127.0.0.1:6379/2?prefix=news:&socket_keepalive=yes")
     ('redis://127.0.0.1:6379/2?socket_keepalive=yes', 'news:')
     >>> _split_url("redis://127.0.0.1:6379/0")
     ('redis://127.0.0.1:6379/0', 'dedup:')
+    >>> _split_url("unix:///run/redis.sock?prefix=a%3A")
+    ('unix:///run/redis.sock', 'a:')
     """
-    shown, hidden = _redacted(spec)
-    try:
-        parts = urllib.parse.urlsplit(spec)
-    except ValueError as err:
-        raise IndexError_(f"not a usable Redis URL {shown!r}: {_scrubbed(str(err), hidden)}") from None
-    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    base, q, query = spec.partition("?")
     prefix = DEFAULT_PREFIX
     rest = []
-    for name, value in query:
-        if name == "prefix":
-            prefix = value
+    for field in query.split("&") if q else []:
+        pairs = urllib.parse.parse_qsl(field, keep_blank_values=True)
+        if pairs and pairs[0][0] == "prefix":
+            prefix = pairs[0][1]
         else:
-            rest.append((name, value))
+            rest.append(field)
     if not prefix:
-        raise IndexError_(f"{shown}: the key prefix cannot be empty")
-    url = urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(rest)))
-    return url, prefix
+        raise IndexError_(f"{_redacted(spec)[0]}: the key prefix cannot be empty")
+    return base + ("?" + "&".join(rest) if rest else ""), prefix
 
 
 class RedisIndex(Index):

@@ -149,6 +149,26 @@ def test_prefix_with_unreadable_params_is_an_error(url: str, raw: redis.Redis, d
     assert "unreadable" in str(caught.value) or "no parameters" in str(caught.value)
 
 
+def test_a_unix_socket_url(tmp_path: Path) -> None:
+    sock = tmp_path / "redis.sock"
+    args = [require_redis_server(), "--port", "0", "--unixsocket", str(sock), "--save", "", "--appendonly", "no", "--dir", str(tmp_path)]
+    server = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        for spec in (f"unix://{sock}", f"unix://{sock}?db=2&prefix=u:"):
+            with open_index(spec, PARAMS) as index:
+                add(index, "a", [1])
+                stats = index.stats()
+                assert (stats["location"], stats["paragraphs"]) == (str(sock), 1)
+        with redis.Redis(unix_socket_path=str(sock), db=2) as client:
+            assert client.exists(b"u:params") == 1
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 def test_a_server_that_evicts_keys_is_refused(url: str, raw: redis.Redis) -> None:
     raw.config_set("maxmemory-policy", "allkeys-lru")
     try:
