@@ -560,18 +560,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_args(args: argparse.Namespace) -> int:
-    return run(args.documents, args.json, args.seed, args.unrelated, args.threshold, args.repeat)
+    """Run the suite with the options of :func:`add_arguments`; a size the pool cannot fill is
+    a usage error (exit 2), from either command line."""
+    try:
+        return run(args.documents, args.json, args.seed, args.unrelated, args.threshold, args.repeat)
+    except PoolTooSmall as err:
+        print(f"reuse: error: {err}", file=sys.stderr)
+        return 2
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.reuse", description=HELP)
     add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run_args(args)
-    except PoolTooSmall as err:
-        parser.error(str(err))  # exits 2
-        raise
+    return run_args(parser.parse_args(argv))
 
 
 if __name__ == "__main__":
