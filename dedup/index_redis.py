@@ -66,6 +66,11 @@ is not in the sample, is missed through that band. A crowded bucket is noticed f
 Redis) are not capped. Exact copies do not depend on the sample: :meth:`RedisIndex.query_exact`
 finds the earliest live paragraph with a text through ``{prefix}exact``.
 
+Damage (a key of the wrong type, a bucket member or a counter that is not a number, a record or
+a journal chunk that cannot be read: anything dedup did not write) is an :class:`IndexError_`
+saying the index is damaged and naming the key, never an internal error; the scripts check a
+record or chunk whole before writing anything of it.
+
 Memory: about 4.2 KB of Redis memory per stored paragraph at 31 bands and 40 shingles (one small
 set per band per paragraph is most of it).
 """
@@ -139,6 +144,8 @@ _HEADER_ROW = np.dtype([("paragraph", "<i8"), ("ingested_at", "<f8"), ("doc_len"
 # the band key (little-endian, as stored in the paragraph record). numpy packs it unaligned.
 _BUCKET_TAIL = [("tag", "S1"), ("band", ">u2"), ("key", "<u8")]
 _LOCK_LOST = "DEDUP_LOCK_LOST"
+# A paragraph id as stored: what int() reads back into an int64 pid.
+_PID = re.compile(rb"\d{1,18}")
 _STAGE_LOST = "DEDUP_STAGE_LOST"
 
 
@@ -150,6 +157,39 @@ class LockLost(IndexError_):
 # Server-side scripts. Key names are built inside the scripts from the prefix, which is fine on
 # a single server (not on Redis Cluster, which this backend does not support).
 
+# Damage (a key of the wrong type, a value dedup did not write) is reported by the scripts as
+# an error 'DEDUP_DAMAGED <key name in hex> <what>', which Python words (see _Damage): band bucket
+# names are binary. Commands go through redis.pcall so that a WRONGTYPE names its key; measured,
+# an inline pcall and type check cost no more than redis.call.
+_CHECKS = """
+local pcall, sformat, byte, find = redis.pcall, string.format, string.byte, string.find
+local function hex(s)
+  return (string.gsub(s, '.', function(c) return sformat('%02x', byte(c)) end))
+end
+local function damaged(key, what)
+  error({err = 'DEDUP_DAMAGED ' .. hex(key) .. ' ' .. what})
+end
+-- An error reply of a command on ``key``, which should hold a ``kind``.
+local function failed(r, key, kind)
+  if find(r.err, 'WRONGTYPE', 1, true) then
+    damaged(key, 'type ' .. redis.call('TYPE', key).ok .. ' ' .. kind)
+  elseif find(r.err, 'not an integer', 1, true) then
+    damaged(key, 'value ' .. hex(tostring(redis.call('GET', key))))
+  end
+  error(r)
+end
+local function on(kind, command, key, ...)
+  local r = pcall(command, key, ...)
+  if type(r) == 'table' and r.err then
+    failed(r, key, kind)
+  end
+  return r
+end
+local function is_pid(s)
+  return #s <= 18 and find(s, '^%d+$') ~= nil
+end
+"""
+
 # Bucket names travel as one blob of fixed-width names (prefix included), paragraph-major: a
 # script slices it instead of receiving thousands of arguments. Lua's unpack() stops near 8,000
 # values, so variadic calls go in chunks of 2,000.
@@ -158,12 +198,12 @@ class LockLost(IndexError_):
 # journal's key name (else ''). Returns "q pid q pid ...": every (query, pid) pair sharing a band
 # key, unique per query, with q counted from 0 in this call; or nil, looking nothing up, while
 # a committed batch is being written out (its journal exists), so that no call ever sees half
-# of one. Each
-# bucket's size is read first (SCARD, O(1)); a paragraph none of whose buckets holds more than
-# ``cap`` pids gets their union (one SUNION: at most bands * cap members), and a bucket of more
-# than ``cap`` gives ``cap`` of its pids (SRANDMEMBER: a set has no order). So one paragraph
-# costs at most ``bands`` lookups and ``bands * cap`` members, however crowded its buckets.
-_QUERY = """
+# of one. Each bucket's size is read first (SCARD, O(1)); a paragraph none of whose buckets holds
+# more than ``cap`` pids gets their union (one SUNION: at most bands * cap members), and a bucket
+# of more than ``cap`` gives ``cap`` of its pids (SRANDMEMBER: a set has no order). So one
+# paragraph costs at most ``bands`` lookups and ``bands * cap`` members, however crowded its
+# buckets. A member that is not a pid is damage, reported with its bucket.
+_QUERY = _CHECKS + """
 local bands, blob, n, cap = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local call, sub = redis.call, string.sub
 if ARGV[5] ~= '' and call('EXISTS', ARGV[5]) == 1 then
@@ -177,7 +217,10 @@ for i = 0, n - 1 do
   for b = 1, bands do
     local key = sub(blob, s + 1, s + width)
     s = s + width
-    local size = call('SCARD', key)
+    local size = pcall('SCARD', key)
+    if type(size) == 'table' then
+      failed(size, key, 'set')
+    end
     keys[b], sizes[b] = key, size
     total = total + size
     if size > cap then
@@ -209,6 +252,13 @@ for i = 0, n - 1 do
       found = call('SUNION', unpack(keys))
     end
     for _, pid in ipairs(found) do
+      if not is_pid(pid) then
+        for b = 1, bands do
+          if call('SISMEMBER', keys[b], pid) == 1 then
+            damaged(keys[b], 'member ' .. hex(pid))
+          end
+        end
+      end
       out[#out + 1] = i
       out[#out + 1] = pid
     end
@@ -235,11 +285,43 @@ return table.concat(out, ' ')
 # ingest time, <I 1 when records end with an exact key (else 0)``, the ingest time (text), n *
 # bands bucket names, and n records end to end (each record's header gives its length and
 # document id). Applying is idempotent (SET, SADD, ZADD, HSETNX). An exact key maps to its
-# earliest pid; later ones wait in x{key}.
-_WRITE = """
+# earliest pid; later ones wait in x{key}. A chunk that cannot be read is damage; it is checked
+# before anything of it is written.
+_WRITE = _CHECKS + """
 local prefix, token, bands, mode = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local call, sub, format, read = redis.call, string.sub, string.format, struct.unpack
 local lock, stage, journal = prefix .. 'lock', prefix .. 'stage', prefix .. 'journal'
+
+-- The segments of a chunk: {first, n, at, where its names start, extra, where its records
+-- start, where each record starts}; damage if they do not fit the chunk exactly.
+local function segments(chunk)
+  local width, fixed = #prefix + 11, 24 + 8 * bands
+  local size, pos, out = #chunk, 1, {}
+  while pos <= size do
+    if pos + 19 > size then
+      damaged(journal, 'chunk')
+    end
+    local first, n, at_len, extra
+    first, n, at_len, extra, pos = read('<i8I4I4I4', chunk, pos)
+    local seg = {first = first, n = n, at = sub(chunk, pos, pos + at_len - 1), name = pos + at_len, extra = 8 * extra}
+    pos = seg.name + n * bands * width
+    seg.starts = {}
+    for i = 0, n - 1 do
+      if pos + fixed - 1 > size then
+        damaged(journal, 'chunk')
+      end
+      seg.starts[i + 1] = pos
+      local doc_len, count = read('<I4I4', chunk, pos + 16)
+      pos = pos + fixed + doc_len + 8 * count + seg.extra
+    end
+    seg.starts[n + 1] = pos
+    if pos - 1 > size or (extra ~= 0 and extra ~= 1) then
+      damaged(journal, 'chunk')
+    end
+    out[#out + 1] = seg
+  end
+  return out
+end
 
 local function apply(chunk)
   local width, fixed = #prefix + 11, 24 + 8 * bands
@@ -247,52 +329,53 @@ local function apply(chunk)
   local kv, zs, doc, doc_pids = {}, {}, nil, {}
   local function flush_doc()
     if doc then
-      call('SADD', prefix .. 'd:' .. doc, unpack(doc_pids))
-      call('SADD', docs, doc)
+      on('set', 'SADD', prefix .. 'd:' .. doc, unpack(doc_pids))
+      on('set', 'SADD', docs, doc)
     end
     doc_pids = {}
   end
   local function flush_kv()
     if #kv > 0 then
       call('MSET', unpack(kv))
-      call('ZADD', tkey, unpack(zs))
+      on('zset', 'ZADD', tkey, unpack(zs))
       kv, zs = {}, {}
     end
   end
-  local pos = 1
-  while pos <= #chunk do
-    local first, n, at_len, extra
-    first, n, at_len, extra, pos = read('<i8I4I4I4', chunk, pos)
-    local at = sub(chunk, pos, pos + at_len - 1)
-    local name = pos + at_len
-    extra = 8 * extra
-    pos = name + n * bands * width
-    for i = 0, n - 1 do
-      local pid = format('%d', first + i)
-      local doc_len, count = read('<I4I4', chunk, pos + 16)
-      local stop = pos + fixed + doc_len + 8 * count + extra
+  for _, seg in ipairs(segments(chunk)) do
+    local name = seg.name
+    for i = 0, seg.n - 1 do
+      local pos, stop = seg.starts[i + 1], seg.starts[i + 2]
+      local pid = format('%d', seg.first + i)
       for b = 1, bands do
-        call('SADD', sub(chunk, name, name + width - 1), pid)
+        local key = sub(chunk, name, name + width - 1)
+        local r = pcall('SADD', key, pid)
+        if type(r) == 'table' then
+          failed(r, key, 'set')
+        end
         name = name + width
       end
-      if extra > 0 then
+      if seg.extra > 0 then
         local key = sub(chunk, stop - 8, stop - 1)
-        if call('HSETNX', exact, key, pid) == 0 then
+        if on('hash', 'HSETNX', exact, key, pid) == 0 then
           local held = call('HGET', exact, key)
           if held ~= pid then
-            if tonumber(held) > first + i then
+            if not is_pid(held) then
+              damaged(exact, 'field ' .. hex(key) .. ' ' .. hex(held))
+            end
+            if tonumber(held) > seg.first + i then
               call('HSET', exact, key, pid)
-              call('ZADD', prefix .. 'x' .. key, held, held)
+              on('zset', 'ZADD', prefix .. 'x' .. key, held, held)
             else
-              call('ZADD', prefix .. 'x' .. key, pid, pid)
+              on('zset', 'ZADD', prefix .. 'x' .. key, pid, pid)
             end
           end
         end
       end
       kv[#kv + 1] = prefix .. 'p:' .. pid
       kv[#kv + 1] = sub(chunk, pos, stop - 1)
-      zs[#zs + 1] = at
+      zs[#zs + 1] = seg.at
       zs[#zs + 1] = pid
+      local doc_len = read('<I4', chunk, pos + 16)
       local this = sub(chunk, pos + fixed, pos + fixed + doc_len - 1)
       if this ~= doc or #doc_pids >= 2000 then
         flush_doc()
@@ -302,7 +385,6 @@ local function apply(chunk)
       if #kv >= 2000 then
         flush_kv()
       end
-      pos = stop
     end
   end
   flush_kv()
@@ -310,13 +392,17 @@ local function apply(chunk)
 end
 
 if mode == 'apply' then
-  local state = call('HMGET', journal, 'next', 'count')
-  local i, n = tonumber(state[1]), tonumber(state[2])
-  if not (i and n) then
+  local state = on('hash', 'HMGET', journal, 'next', 'count')
+  if not state[1] and not state[2] then
     return 0
   end
-  local field = format('%d', i)
-  apply(call('HGET', journal, field))
+  local i, n = tonumber(state[1]), tonumber(state[2])
+  local field = i and format('%d', i)
+  local chunk = field and call('HGET', journal, field)
+  if not (n and chunk) then
+    damaged(journal, 'chunk')
+  end
+  apply(chunk)
   if i + 1 >= n then
     call('DEL', journal)
     return 0
@@ -326,17 +412,17 @@ if mode == 'apply' then
   return n - i - 1
 end
 
-if mode == 'commit' and call('HGET', journal, 'owner') == token then
+if mode == 'commit' and on('hash', 'HGET', journal, 'owner') == token then
   return 1  -- a retry after a lost reply: committed already
 end
-if call('GET', lock) ~= token then
+if on('string', 'GET', lock) ~= token then
   return redis.error_reply('DEDUP_LOCK_LOST the index lock is no longer held by this worker')
 end
 if mode == 'stage' then
   if ARGV[5] == '0' then
     call('UNLINK', stage)
     call('HSET', stage, 'owner', token)
-  elseif call('HGET', stage, 'owner') ~= token then
+  elseif on('hash', 'HGET', stage, 'owner') ~= token then
     return redis.error_reply('DEDUP_STAGE_LOST the staged part of this batch is gone')
   end
   call('HSET', stage, ARGV[5], ARGV[6])
@@ -345,7 +431,7 @@ if mode == 'stage' then
 end
 -- mode 'commit'
 local count = tonumber(ARGV[5])
-if call('HGET', stage, 'owner') ~= token or call('HLEN', stage) ~= count + 1 then
+if on('hash', 'HGET', stage, 'owner') ~= token or call('HLEN', stage) ~= count + 1 then
   return redis.error_reply('DEDUP_STAGE_LOST the staged part of this batch is gone')
 end
 if call('EXISTS', journal) == 1 then
@@ -361,54 +447,62 @@ return 1
 # ARGV: prefix, lock token, bands, mode ('docs' or 'before'), a limit, then the doc ids or the
 # time bound (exclusive). Forgets at most about ``limit`` paragraphs, so no call blocks the
 # server for long. Returns {paragraphs forgotten, documents finished} (for 'before', the
-# second is 0).
-_FORGET = """
+# second is 0). A record that cannot be read is damage, found before anything of it is undone.
+_FORGET = _CHECKS + """
 local prefix, token, bands, mode = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-if redis.call('GET', prefix .. 'lock') ~= token then
+if on('string', 'GET', prefix .. 'lock') ~= token then
   return redis.error_reply('DEDUP_LOCK_LOST the index lock is no longer held by this worker')
 end
 local tkey, docs, exact = prefix .. 'time', prefix .. 'docs', prefix .. 'exact'
+local fixed = 24 + 8 * bands
 local function forget(pid, fix_doc)
   local pkey = prefix .. 'p:' .. pid
-  local v = redis.call('GET', pkey)
+  local v = on('string', 'GET', pkey)
   if v then
-    for b = 0, bands - 1 do
-      local s = 25 + 8 * b
-      redis.call('SREM', prefix .. 'k' .. struct.pack('>H', b) .. string.sub(v, s, s + 7), pid)
+    if #v < fixed then
+      damaged(pkey, 'record')
     end
     local length, count = struct.unpack('<I4I4', v, 17)
-    if #v == 24 + 8 * bands + length + 8 * count + 8 then
+    local size = fixed + length + 8 * count
+    if #v ~= size and #v ~= size + 8 then
+      damaged(pkey, 'record')
+    end
+    for b = 0, bands - 1 do
+      local s = 25 + 8 * b
+      on('set', 'SREM', prefix .. 'k' .. struct.pack('>H', b) .. string.sub(v, s, s + 7), pid)
+    end
+    if #v == size + 8 then
       -- Its exact key: the next earliest paragraph with that key, if any, takes its place.
       local key = string.sub(v, -8)
       local others = prefix .. 'x' .. key
-      if redis.call('HGET', exact, key) == pid then
-        local next_pid = redis.call('ZPOPMIN', others)[1]
+      if on('hash', 'HGET', exact, key) == pid then
+        local next_pid = on('zset', 'ZPOPMIN', others)[1]
         if next_pid then
           redis.call('HSET', exact, key, next_pid)
         else
           redis.call('HDEL', exact, key)
         end
       else
-        redis.call('ZREM', others, pid)
+        on('zset', 'ZREM', others, pid)
       end
     end
     if fix_doc then
-      local doc = string.sub(v, 25 + 8 * bands, 24 + 8 * bands + length)
+      local doc = string.sub(v, fixed + 1, fixed + length)
       local dkey = prefix .. 'd:' .. doc
-      redis.call('SREM', dkey, pid)
+      on('set', 'SREM', dkey, pid)
       if redis.call('EXISTS', dkey) == 0 then
-        redis.call('SREM', docs, doc)
+        on('set', 'SREM', docs, doc)
       end
     end
     redis.call('DEL', pkey)
   end
-  redis.call('ZREM', tkey, pid)
+  on('zset', 'ZREM', tkey, pid)
 end
 local limit, count, finished = tonumber(ARGV[5]), 0, 0
 if mode == 'docs' then
   for j = 6, #ARGV do
     local dkey = prefix .. 'd:' .. ARGV[j]
-    for _, pid in ipairs(redis.call('SRANDMEMBER', dkey, limit - count)) do
+    for _, pid in ipairs(on('set', 'SRANDMEMBER', dkey, limit - count)) do
       forget(pid, false)
       redis.call('SREM', dkey, pid)
       count = count + 1
@@ -416,14 +510,14 @@ if mode == 'docs' then
     if redis.call('EXISTS', dkey) == 1 then
       break
     end
-    redis.call('SREM', docs, ARGV[j])
+    on('set', 'SREM', docs, ARGV[j])
     finished = finished + 1
     if count >= limit then
       break
     end
   end
 else
-  for _, pid in ipairs(redis.call('ZRANGEBYSCORE', tkey, '-inf', '(' .. ARGV[6], 'LIMIT', 0, limit)) do
+  for _, pid in ipairs(on('zset', 'ZRANGEBYSCORE', tkey, '-inf', '(' .. ARGV[6], 'LIMIT', 0, limit)) do
     forget(pid, true)
     count = count + 1
   end
@@ -439,17 +533,18 @@ return {count, finished}
 # wake list, stage, journal. ARGV: token, ttl in ms, stale after ms. Returns 0 while waiting;
 # once the lock is taken, 1, or 2 when a committed batch is left to finish (its journal). What a
 # worker that lost the lock was staging is dropped.
-_ACQUIRE = """
+_ACQUIRE = _CHECKS + """
 local lock, queue, seen, tickets, wake = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local token = ARGV[1]
+on('string', 'GET', lock)  -- a lock of another type would be waited for in vain
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local stale = redis.call('ZRANGEBYSCORE', seen, '-inf', now - tonumber(ARGV[3]), 'LIMIT', 0, 100)
+local stale = on('zset', 'ZRANGEBYSCORE', seen, '-inf', now - tonumber(ARGV[3]), 'LIMIT', 0, 100)
 for _, gone in ipairs(stale) do
-  redis.call('ZREM', queue, gone)
+  on('zset', 'ZREM', queue, gone)
   redis.call('ZREM', seen, gone)
 end
-local head = redis.call('ZRANGE', queue, 0, 0)[1]
+local head = on('zset', 'ZRANGE', queue, 0, 0)[1]
 if (head == nil or head == token) and redis.call('SET', lock, token, 'NX', 'PX', ARGV[2]) then
   redis.call('ZREM', queue, token)
   redis.call('ZREM', seen, token)
@@ -461,7 +556,7 @@ if (head == nil or head == token) and redis.call('SET', lock, token, 'NX', 'PX',
   return 1 + redis.call('EXISTS', KEYS[7])
 end
 if not redis.call('ZSCORE', queue, token) then
-  redis.call('ZADD', queue, redis.call('INCR', tickets), token)
+  redis.call('ZADD', queue, on('string', 'INCR', tickets), token)
 end
 redis.call('ZADD', seen, now, token)
 return 0
@@ -628,6 +723,7 @@ class RedisIndex(Index):
         self.lock_ttl = lock_ttl
         self.lock_wait = lock_wait
         self._lock_key = self._p + b"lock"
+        self._damage = _Damage(where, self._p)
         self._query = client.register_script(_QUERY)
         self._write = client.register_script(_WRITE)
         self._forget = client.register_script(_FORGET)
@@ -698,11 +794,13 @@ class RedisIndex(Index):
     # -- errors -------------------------------------------------------------------------------
 
     @contextmanager
-    def _talking(self) -> Iterator[None]:
-        """Turn redis-py's exceptions into :class:`IndexError_` with a message a person can act on."""
+    def _talking(self, *expect: tuple[bytes, str]) -> Iterator[None]:
+        """Turn redis-py's exceptions into :class:`IndexError_` with a message a person can act
+        on. ``expect``: the keys the commands inside use, each with its type, to name the one
+        that is damaged when a command meets a key of the wrong type."""
         if self._closed:
             raise IndexError_(f"the index at {self.where} is closed")
-        with _translated(self.where, self._r):
+        with _translated(self.where, self._r, self._damage, expect):
             yield
 
     # -- the lock -----------------------------------------------------------------------------
@@ -733,7 +831,7 @@ class RedisIndex(Index):
         keys = [self._lock_key, p + b"lockq", p + b"lockseen", p + b"lockticket", wake, p + b"stage", p + b"journal"]
         taken = False
         try:
-            with self._talking():
+            with self._talking((self._lock_key, "string"), (wake, "list")):
                 while not (taken := self._busy_is_no(lambda: self._acquire_script(keys=keys, args=[token, ttl_ms, STALE_MS]))):
                     left = deadline - time.monotonic()
                     if left <= 0:
@@ -904,7 +1002,7 @@ class RedisIndex(Index):
         self._check_lock()
         fields = keys.astype("<u8", copy=False).tobytes()
         name = self._p + b"exact"
-        with self._talking():
+        with self._talking((name, "hash")):
             for lo in range(0, n, EXACT_CHUNK):
                 hi = min(n, lo + EXACT_CHUNK)
                 pipe = self._r.pipeline(transaction=True)
@@ -917,6 +1015,8 @@ class RedisIndex(Index):
                         return self.query_exact(keys)
                 for k, value in enumerate(values, start=lo):
                     if value is not None:
+                        if not _PID.fullmatch(value):
+                            raise self._damage(name, f"maps exact key {int(keys[k]):#x} to {_shown(value)}, which is not a paragraph id")
                         found[k] = int(value)
         if self._pending_exact:
             # Paragraphs of this batch come after every stored one: only where nothing is stored.
@@ -942,6 +1042,11 @@ class RedisIndex(Index):
                     records[k] = value
         absent = [int(wanted[k]) for k, rec in enumerate(records) if rec is None]
         if absent:
+            with self._talking():  # MGET gives nothing for a key of another type: damage
+                kinds = [(self._r.type(self._p + b"p:%d" % pid), pid) for pid in absent[:CHUNK]]
+            for kind, pid in kinds:
+                if kind != b"none":
+                    raise self._damage(self._p + b"p:%d" % pid, f"is a {kind.decode('ascii', 'replace')}, not a string")
             raise IndexError_(
                 f"paragraph{'s' if len(absent) > 1 else ''} {', '.join(map(str, absent[:5]))}"
                 f"{' ...' if len(absent) > 5 else ''} not in the index at {self.where} (removed meanwhile?)"
@@ -963,20 +1068,23 @@ class RedisIndex(Index):
         ingested = np.empty(n, dtype=np.float64)
         offsets = np.zeros(n + 1, dtype=np.int64)
         parts = []
+        k = 0
         try:
             for k, rec in enumerate(records):
                 paragraph, at, doc_len, count = _HEADER.unpack_from(rec)
                 start = _HEADER.size + bands8
+                if len(rec) < start + doc_len:
+                    raise ValueError("shorter than its header says")
                 doc_ids.append(_decode_doc(rec[start : start + doc_len]))
                 paragraphs[k] = paragraph
                 ingested[k] = at
                 body = rec[start + doc_len :]
                 if len(body) not in (8 * count, 8 * count + 8):  # + 8: its exact key
-                    raise ValueError("record length does not match its header")
+                    raise ValueError("its length does not match its header")
                 parts.append(np.frombuffer(body, dtype="<u8", count=count))
                 offsets[k + 1] = offsets[k] + count
         except (struct.error, ValueError, UnicodeDecodeError) as err:
-            raise IndexError_(f"a paragraph record in the index at {self.where} is unreadable ({err})") from None
+            raise self._damage(self._p + b"p:%d" % pids[k], f"cannot be read as a paragraph record ({err})") from None
         hashes = np.concatenate(parts).astype(np.uint64) if parts else np.empty(0, dtype=np.uint64)
         return Fetched(pids=pids, doc_ids=doc_ids, paragraphs=paragraphs, ingested_at=ingested, hashes=hashes, offsets=offsets)
 
@@ -1005,7 +1113,7 @@ class RedisIndex(Index):
         if n == 0:
             return np.empty(0, dtype=np.int64)
         self._check_lock()
-        with self._talking():
+        with self._talking((self._p + b"next", "string")):
             last = int(self._r.incrby(self._p + b"next", n))
         pids = np.arange(last - n + 1, last + 1, dtype=np.int64)
         # Records end to end: header, band keys, document id, shingle set (see the module's doc).
@@ -1138,7 +1246,8 @@ class RedisIndex(Index):
     # -- maintenance --------------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
-        with self._talking():
+        p = self._p
+        with self._talking((p + b"time", "zset"), (p + b"docs", "set"), (p + b"next", "string"), (self._lock_key, "string")):
             pipe = self._r.pipeline(transaction=True)
             pipe.zcard(self._p + b"time")
             pipe.scard(self._p + b"docs")
@@ -1147,6 +1256,8 @@ class RedisIndex(Index):
             pipe.zrange(self._p + b"time", -1, -1, withscores=True)
             pipe.get(self._lock_key)
             paragraphs, documents, last, oldest, newest, holder = pipe.execute()
+        if last is not None and not _PID.fullmatch(last):
+            raise self._damage(p + b"next", f"holds {_shown(last)}, not a number")
         return {
             "backend": "redis",
             "location": self.where,
@@ -1166,14 +1277,17 @@ class RedisIndex(Index):
         tkey = self._p + b"time"
         low, skip = "-inf", 0
         while True:
-            with self._talking():
+            with self._talking((tkey, "zset")):
                 chunk = self._r.zrangebyscore(tkey, low, "+inf", start=skip, num=CHUNK, withscores=True)
                 if not chunk:
                     return
                 values = self._r.mget([self._p + b"p:" + member for member, _ in chunk])
-            present = [(int(member), value) for (member, _), value in zip(chunk, values) if value is not None]
+            present = [(member, value) for (member, _), value in zip(chunk, values) if value is not None]
+            for member, _ in present:
+                if not _PID.fullmatch(member):
+                    raise self._damage(tkey, f"holds {_shown(member)}, which is not a paragraph id")
             if present:
-                got = self._unpack(np.array([p for p, _ in present], dtype=np.int64), [v for _, v in present])
+                got = self._unpack(np.array([int(p) for p, _ in present], dtype=np.int64), [v for _, v in present])
                 for k, pid in enumerate(got.pids.tolist()):
                     yield {
                         "pid": pid,
@@ -1204,8 +1318,111 @@ class RedisIndex(Index):
 # ---------------------------------------------------------------------------------------------
 
 
+_NAMED = {
+    b"params": "its parameters record",
+    b"next": "its pid counter",
+    b"docs": "its document list",
+    b"time": "its ingest-time index",
+    b"exact": "its exact-text index",
+    b"stage": "its batch being staged",
+    b"journal": "its batch being written out",
+    b"lock": "its lock",
+    b"lockq": "its lock's queue",
+    b"lockseen": "its lock's queue",
+    b"lockticket": "its lock's ticket counter",
+}
+_DAMAGED = re.compile(r"DEDUP_DAMAGED ([0-9a-f]*) (\w+)((?: \w*)*)")
+
+
+def _shown(value: bytes) -> str:
+    return repr(value[:40]) + ("..." if len(value) > 40 else "")
+
+
+class _Damage:
+    """Words for damage found in the index at ``where`` under ``prefix``: which key, and what
+    is wrong with it, on one line."""
+
+    def __init__(self, where: str, prefix: bytes) -> None:
+        self.where = where
+        self.prefix = prefix
+
+    def __call__(self, key: bytes, detail: str) -> IndexError_:
+        prefix = self.prefix.decode("utf-8", "replace")
+        return IndexError_(f"the index at {self.where} (prefix {prefix!r}) is damaged: {self.name(key)} {detail}")
+
+    def name(self, key: bytes) -> str:
+        if not key.startswith(self.prefix):
+            return _shown(key)
+        tail = key[len(self.prefix) :]
+        shown = (self.prefix + tail).decode("utf-8", "replace")
+        if tail in _NAMED:
+            return f"{_NAMED[tail]} ({shown})"
+        if tail[:1] == b"k" and len(tail) == 11:
+            (band,) = struct.unpack(">H", tail[1:3])
+            (value,) = struct.unpack("<Q", tail[3:])
+            return f"the band bucket of band {band} and band key {value:#x}"
+        if tail.startswith(b"p:"):
+            return f"the record of paragraph {tail[2:].decode('ascii', 'replace')} ({shown})"
+        if tail.startswith(b"d:"):
+            return f"the paragraph list of document {tail[2:].decode('utf-8', 'surrogateescape')!r}"
+        if tail[:1] == b"x" and len(tail) == 9:
+            return f"the paragraph list of exact key {struct.unpack('<Q', tail[1:])[0]:#x}"
+        if tail.startswith(b"wake:"):
+            return "a lock waiter's wake-up list"
+        return _shown(key)
+
+    def from_reply(self, text: str) -> IndexError_ | None:
+        """The damage a script reported (see _CHECKS), if it did."""
+        found = _DAMAGED.search(text.split(" script: ")[0])
+        if found is None:
+            return None
+        key, what, words = bytes.fromhex(found[1]), found[2], found[3].split()
+        if what == "type" and len(words) == 2:
+            return self(key, f"is a {words[0]}, not a {words[1]}")
+        try:
+            args = [bytes.fromhex(word) for word in words]
+        except ValueError:
+            args = []
+        if what == "member" and args:
+            return self(key, f"holds {_shown(args[0])}, which is not a paragraph id")
+        if what == "field" and len(args) == 2:
+            return self(key, f"maps exact key {int.from_bytes(args[0], 'little'):#x} to {_shown(args[1])}, which is not a paragraph id")
+        if what == "value" and args:
+            return self(key, f"holds {_shown(args[0])}, not a number")
+        if what == "record":
+            return self(key, "cannot be read as a paragraph record")
+        return self(key, "cannot be read")
+
+    def diagnose(self, client: Any, expect: tuple[tuple[bytes, str], ...], text: str) -> IndexError_:
+        """Which of the keys a failed command used holds what it should not (a WRONGTYPE or a
+        counter that is not a number)."""
+        try:
+            for key, kind in expect:
+                actual = client.type(key).decode("ascii", "replace")
+                if actual not in ("none", kind):
+                    return self(key, f"is a {actual}, not a {kind}")
+                if kind == "string" and actual == "string" and "not an integer" in text:
+                    value = client.get(key)
+                    if not re.fullmatch(rb"-?\d+", value or b""):
+                        return self(key, f"holds {_shown(value or b'')}, not a number")
+        except redis.exceptions.RedisError:
+            pass
+        prefix = self.prefix.decode("utf-8", "replace")
+        return IndexError_(f"the index at {self.where} (prefix {prefix!r}) is damaged: a key holds the wrong kind of value ({_printable(text)})")
+
+
+def _printable(text: str) -> str:
+    """An error text from Redis, for one line: without the script's digest, and without the
+    binary key names a pipeline's error quotes."""
+    text = re.sub(r" script: [0-9a-f]+, on @user_script:\d+\.?", "", text)
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
 @contextmanager
-def _translated(where: str, client: Any) -> Iterator[None]:
+def _translated(where: str, client: Any, damage: _Damage | None = None, expect: tuple[tuple[bytes, str], ...] = ()) -> Iterator[None]:
+    """Turn redis-py's exceptions into :class:`IndexError_`: a lost connection, damage (reported
+    by a script, or diagnosed from the keys in ``expect``, pairs of a key and its type), or a
+    command refused."""
     try:
         yield
     except redis.exceptions.TimeoutError as err:
@@ -1216,8 +1433,17 @@ def _translated(where: str, client: Any) -> Iterator[None]:
         raise IndexError_(f"lost connection to Redis at {where}: {err}") from None
     except redis.exceptions.InvalidResponse as err:
         raise IndexError_(f"lost connection to Redis at {where}: the reply is not Redis's protocol; is it a Redis server? ({err})") from None
+    except redis.exceptions.ResponseError as err:
+        text = str(err)
+        if damage is not None:
+            found = damage.from_reply(text)
+            if found is None and ("WRONGTYPE" in text or "not an integer" in text):
+                found = damage.diagnose(client, expect, text)
+            if found is not None:
+                raise found from None
+        raise IndexError_(f"Redis at {where} refused a command: {_printable(text)}") from None
     except redis.exceptions.RedisError as err:
-        raise IndexError_(f"Redis at {where} refused a command: {err}") from None
+        raise IndexError_(f"Redis at {where} refused a command: {_printable(str(err))}") from None
 
 
 def _describe(client: Any) -> str:
@@ -1246,6 +1472,7 @@ def _check_eviction(client: Any, where: str) -> None:
 def _read_or_create_params(client: Any, where: str, prefix: str, params: IndexParams | None, create: bool) -> IndexParams:
     key = prefix.encode("utf-8") + b"params"
     location = f"the index at {where} (prefix {prefix!r})"
+    unreadable = f"{location} is damaged: its parameters record ({prefix}params) is unreadable"
     try:
         with _translated(where, client):
             client.ping()
@@ -1257,7 +1484,7 @@ def _read_or_create_params(client: Any, where: str, prefix: str, params: IndexPa
         if kind == b"none":
             others = client.exists(*(prefix.encode("utf-8") + name for name in (b"next", b"time", b"docs")))
             if others:
-                raise IndexError_(f"{location} has data but no parameters record ({prefix}params); it is damaged or not a dedup index")
+                raise IndexError_(f"{location} is damaged, or not a dedup index: it has data but no parameters record ({prefix}params)")
             if params is None or not create:
                 raise IndexError_(f"no dedup index at {where} (prefix {prefix!r})")
             fields: list[Any] = []
@@ -1270,11 +1497,11 @@ def _read_or_create_params(client: Any, where: str, prefix: str, params: IndexPa
             raw = client.hgetall(key)
             raw = [x for pair in raw.items() for x in pair]
         else:
-            raise IndexError_(f"{location} has an unreadable parameters record ({prefix}params is a {kind.decode()}, not a hash)")
+            raise IndexError_(f"{unreadable}: it is a {kind.decode('ascii', 'replace')}, not a hash")
     try:
         record = {raw[i].decode("utf-8"): raw[i + 1].decode("utf-8") for i in range(0, len(raw) - 1, 2)}
         return IndexParams.from_dict(record)
     except UnicodeDecodeError as err:
-        raise IndexError_(f"{location} has an unreadable parameters record ({err})") from None
+        raise IndexError_(f"{unreadable} ({err})") from None
     except IndexError_ as err:  # from_dict turns every bad value into this
-        raise IndexError_(f"{location} has an unreadable parameters record: {err}") from None
+        raise IndexError_(f"{unreadable}: {err}") from None

@@ -904,3 +904,86 @@ def test_a_worker_dead_after_its_commit_point_has_its_batch_finished(url: str, r
         assert other.stats()["paragraphs"] == 100
         assert other.remove(["crash"]) == 100
     assert key_names(raw, url) == {b"params", b"next"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Damage: stored data that dedup did not write is a clear IndexError, never an internal error
+
+
+def each_bucket(raw: redis.Redis, prefix: bytes) -> list[bytes]:
+    return [key for key in raw.scan_iter(match=prefix + b"k*", count=1000) if len(key) == len(prefix) + 11]
+
+
+def retype(raw: redis.Redis, key: bytes) -> None:
+    """Make ``key`` a hash, whatever it was."""
+    raw.delete(key)
+    raw.hset(key, "f", "v")
+
+
+# (what is damaged, how, the call that meets it, words the message must have)
+DAMAGE = [
+    pytest.param(lambda raw, p: [raw.sadd(k, "abc") for k in each_bucket(raw, p)], lambda i: i.query(keys_of(1)), "band bucket of band", id="bucket-member"),
+    pytest.param(lambda raw, p: retype(raw, each_bucket(raw, p)[0]), lambda i: i.query(keys_of(1, 2)), "is a hash, not a set", id="bucket-type"),
+    pytest.param(lambda raw, p: raw.set(p + b"p:1", b"garbage"), lambda i: i.fetch(np.array([1, 2])), "record of paragraph 1", id="record-fetch"),
+    pytest.param(lambda raw, p: raw.set(p + b"p:1", b"garbage"), lambda i: list(i.export()), "record of paragraph 1", id="record-export"),
+    pytest.param(lambda raw, p: raw.set(p + b"p:1", b"garbage"), lambda i: i.remove(["a"]), "record of paragraph 1", id="record-remove"),
+    pytest.param(lambda raw, p: raw.set(p + b"p:1", b"\0" * 300), lambda i: i.prune(float("inf")), "record of paragraph 1", id="record-prune"),
+    pytest.param(lambda raw, p: retype(raw, p + b"p:1"), lambda i: i.fetch(np.array([1])), "record of paragraph 1", id="record-type"),
+    pytest.param(lambda raw, p: raw.set(p + b"next", "abc"), lambda i: add(i, "b", [3]), "pid counter", id="next-add"),
+    pytest.param(lambda raw, p: raw.set(p + b"next", "abc"), lambda i: i.stats(), "pid counter", id="next-stats"),
+    pytest.param(lambda raw, p: retype(raw, p + b"time"), lambda i: i.stats(), "ingest-time index", id="time-stats"),
+    pytest.param(lambda raw, p: retype(raw, p + b"time"), lambda i: i.prune(5.0), "ingest-time index", id="time-prune"),
+    pytest.param(lambda raw, p: retype(raw, p + b"time"), lambda i: add(i, "b", [3]), "ingest-time index", id="time-add"),
+    pytest.param(lambda raw, p: retype(raw, p + b"docs"), lambda i: add(i, "b", [3]), "document list", id="docs-add"),
+    pytest.param(lambda raw, p: retype(raw, p + b"d:a"), lambda i: i.remove(["a"]), "paragraph list of document 'a'", id="document-remove"),
+    pytest.param(lambda raw, p: raw.hset(p + b"exact", exact_of(1).astype("<u8").tobytes(), "abc"), lambda i: i.query_exact(exact_of(1)), "exact-text index", id="exact-value"),
+    pytest.param(lambda raw, p: raw.set(p + b"exact", "x"), lambda i: i.query_exact(exact_of(1)), "exact-text index", id="exact-type"),
+    pytest.param(lambda raw, p: raw.set(p + b"exact", "x"), lambda i: add(i, "b", [3], texts=[3]), "exact-text index", id="exact-add"),
+    pytest.param(lambda raw, p: raw.hset(p + b"journal", mapping={"next": 0, "count": 1, "0": b"garbage"}), lambda i: add(i, "b", [3]), "batch being written out", id="journal"),
+    pytest.param(lambda raw, p: retype(raw, p + b"lock"), lambda i: add(i, "b", [3]), "lock", id="lock"),
+]
+
+
+@pytest.mark.parametrize(("damage", "call", "where"), DAMAGE)
+def test_damage_is_a_clear_error(url: str, raw: redis.Redis, damage: Any, call: Any, where: str) -> None:
+    with RedisIndex.open(url, PARAMS, lock_wait=2) as index:
+        assert add(index, "a", [1, 2], texts=[1, 2]).tolist() == [1, 2]
+        damage(raw, prefix_of(url))
+        with pytest.raises(IndexError_) as caught:
+            call(index)
+    message = str(caught.value)
+    assert message.startswith(f"the index at 127.0.0.1:") and " is damaged: " in message, message
+    assert where in message and "\n" not in message, message
+    assert caught.value.__cause__ is None and (caught.value.__context__ is None or caught.value.__suppress_context__)
+
+
+def test_parameters_missing_a_field_are_damage(url: str, raw: redis.Redis) -> None:
+    RedisIndex.open(url, PARAMS).close()
+    raw.hdel(prefix_of(url) + b"params", "bands")
+    with pytest.raises(IndexError_, match=r"is damaged: its parameters record .*params.* is unreadable"):
+        RedisIndex.open(url, None)
+
+
+DOCUMENT = json.dumps({"id": "a", "text": "The first paragraph of the document, long enough to have shingles.\n\nAnd a second one, with words of its own."}) + "\n"
+CLI_DAMAGE = [
+    pytest.param(lambda raw, p: [raw.sadd(k, "abc") for k in each_bucket(raw, p)], ["filter", "--index", "{url}", "-"], id="bucket-filter"),
+    pytest.param(lambda raw, p: raw.set(p + b"p:1", b"garbage"), ["filter", "--index", "{url}", "-"], id="record-filter"),
+    pytest.param(lambda raw, p: raw.set(p + b"p:1", b"garbage"), ["index", "export", "{url}"], id="record-export"),
+    pytest.param(lambda raw, p: raw.set(p + b"p:1", b"garbage"), ["index", "remove", "{url}", "a"], id="record-remove"),
+    pytest.param(lambda raw, p: raw.set(p + b"next", "abc"), ["index", "stats", "{url}"], id="next-stats"),
+    pytest.param(lambda raw, p: retype(raw, p + b"time"), ["index", "prune", "{url}", "--before", "2100-01-01"], id="time-prune"),
+    pytest.param(lambda raw, p: raw.hset(p + b"journal", mapping={"next": 0, "count": 1, "0": b"garbage"}), ["filter", "--index", "{url}", "-"], id="journal-filter"),
+    pytest.param(lambda raw, p: raw.hdel(p + b"params", "seed"), ["index", "stats", "{url}"], id="params-stats"),
+]
+
+
+@pytest.mark.parametrize(("damage", "command"), CLI_DAMAGE)
+def test_damage_is_one_line_and_exit_2_in_the_cli(url: str, raw: redis.Redis, damage: Any, command: list[str]) -> None:
+    runner = CliRunner()
+    first = runner.invoke(main, ["filter", "--index", url, "-"], input=DOCUMENT)
+    assert first.exit_code == 0, first.output
+    damage(raw, prefix_of(url))
+    result = runner.invoke(main, [arg.format(url=url) for arg in command], input=DOCUMENT)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("dedup: error: the index at 127.0.0.1:") and " is damaged: " in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
