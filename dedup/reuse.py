@@ -45,7 +45,6 @@ them on both sides.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -196,41 +195,40 @@ class _Words:
 
 
 def _words(data: np.ndarray, offsets: np.ndarray, rows: np.ndarray, table_doc: np.ndarray, nrows: int) -> _Words:
-    """Split the normalized text (words are separated by one space; paragraphs are end to end)
-    and hash each word."""
+    """Split the normalized text and hash each word. Normalized text has one space between
+    words and none at either end, and the paragraphs lie end to end: a word starts at a
+    paragraph's start or after a space, and ends at a space or at its paragraph's end."""
     from dedup import _kernel
 
     data = np.asarray(data, dtype=np.uint8)
-    starts_of = offsets[rows]
-    ends_of = offsets[rows + 1]
     size = len(data)
-    letter = data != 32
-    # A paragraph start or end inside data, marked once per row.
-    is_start = np.zeros(size + 1, dtype=bool)
-    is_end = np.zeros(size + 1, dtype=bool)
-    nonempty = ends_of > starts_of
-    is_start[starts_of[nonempty]] = True
-    is_end[ends_of[nonempty]] = True
-    inside = np.cumsum(np.bincount(starts_of[nonempty], minlength=size + 1) - np.bincount(ends_of[nonempty], minlength=size + 1))[:size] > 0
-    letter &= inside
-    before = np.concatenate([[False], letter[:-1]]) & ~is_start[:size]
-    after = np.concatenate([letter[1:], [False]]) & ~is_end[1:]
-    word_start = np.flatnonzero(letter & ~before)
-    word_end = np.flatnonzero(letter & ~after) + 1
+    spaces = np.flatnonzero(data == 32)
+    nonempty = np.flatnonzero(offsets[1:] > offsets[:-1])
+    mark = np.zeros(size + 1, dtype=bool)
+    mark[spaces + 1] = True
+    mark[offsets[nonempty]] = True
+    word_start = np.flatnonzero(mark[:size])
+    mark[:] = False
+    mark[spaces] = True
+    mark[offsets[nonempty + 1]] = True
+    word_end = np.flatnonzero(mark[1:]) + 1
+    row = np.searchsorted(offsets, word_start, side="right") - 1
+    wanted = np.zeros(nrows, dtype=bool)
+    wanted[rows] = True
+    keep = wanted[row]
+    word_start, word_end, row = word_start[keep], word_end[keep], row[keep]
     bounds = np.empty(2 * len(word_start) + 2, dtype=np.int64)
     bounds[0], bounds[-1] = 0, size
     bounds[1:-1:2], bounds[2:-1:2] = word_start, word_end
     hashes = _kernel.text_hashes(data, bounds)[1::2] if len(word_start) else np.empty(0, dtype=np.uint64)
-    # Rows ascend in data, so a word's row is found by its start.
-    which = np.searchsorted(starts_of, word_start, side="right") - 1
-    row = rows[which]
     counts = np.bincount(row, minlength=nrows).astype(np.int64)
     first_of_row = np.zeros(nrows + 1, dtype=np.int64)
     np.cumsum(counts, out=first_of_row[1:])
-    pos = np.arange(len(row), dtype=np.int64) - first_of_row[row]
+    index = np.arange(len(row), dtype=np.int64)
+    pos = index - first_of_row[row]
     doc = table_doc[row]
     first_of_doc = np.searchsorted(doc, np.arange(doc.max() + 2 if len(doc) else 1))
-    doc_pos = np.arange(len(row), dtype=np.int64) - first_of_doc[doc]
+    doc_pos = index - first_of_doc[doc]
     return _Words(row, pos, doc_pos, hashes.astype(np.uint64), counts)
 
 
@@ -257,13 +255,17 @@ def _hits(words: _Words, table_doc: np.ndarray, config: ReuseConfig) -> tuple[np
     """Every n-gram of a paragraph found in an earlier document, as ``(row, pos, source doc,
     source word)`` (``pos`` and the source word are word numbers in the paragraph and in the
     source document)."""
+    from dedup._kernel import hash_sort
+
     start, h = _ngram_hashes(words, config.ngram)
     empty = np.empty(0, dtype=np.int64)
     if not len(start):
         return empty, empty, empty, empty
+    # A stable sort by hash keeps each n-gram's occurrences in word order, and so in document
+    # order.
+    h, order = hash_sort(h)
+    start = start[order]
     doc = table_doc[words.row[start]]
-    order = np.lexsort((start, doc, h))
-    start, h, doc = start[order], h[order], doc[order]
     # Occurrences of one n-gram in one document: the first few.
     new_pair = np.ones(len(h), dtype=bool)
     new_pair[1:] = (h[1:] != h[:-1]) | (doc[1:] != doc[:-1])
@@ -448,39 +450,46 @@ class _CharMapper:
         self.first_row = np.searchsorted(table.doc, np.arange(len(table.docs) + 1))
 
     def prepare(self, rows: list[int]) -> None:
-        """Work out the word spans of ``rows`` (see :meth:`word_spans`), all at once: each
-        whitespace-separated token of the original is normalized on its own and gives its
-        words its span. Where that does not give the paragraph's number of words
-        (normalization joined across tokens, rarely), its words are spread evenly over it."""
-        from dedup.normalization import normalize_batch
+        """Work out the word spans of ``rows`` (see :meth:`word_spans`), all at once, on the
+        documents' UTF-8: each token between whitespace is normalized on its own (by the
+        compiled normalizer) and gives its words its span. Where that does not give the
+        paragraph's number of words (normalization joined across tokens, rarely), its words
+        are spread evenly over it."""
+        from dedup.normalization import normalize_utf8_spans
 
-        rows = sorted(set(rows) - set(self._spans))
-        if not rows:
+        rows = np.array(sorted(set(rows) - set(self._spans)), dtype=np.int64)
+        if not len(rows):
             return
-        starts: list[int] = []
-        ends: list[int] = []
-        texts: list[str] = []
-        bounds = [0]
-        for r in rows:
-            text = self.texts[int(self.table.doc[r])]
-            for m in _TOKEN.finditer(text, int(self.table.start[r]), int(self.table.end[r])):
-                a, b = m.span()
-                starts.append(a)
-                ends.append(b)
-                texts.append(text[a:b])
-            bounds.append(len(texts))
-        batch = normalize_batch(texts)
-        spaces = np.concatenate([[0], np.cumsum(batch.data == 32)])
-        lengths = np.diff(batch.offsets)
-        per_token = np.where(lengths > 0, spaces[batch.offsets[1:]] - spaces[batch.offsets[:-1]] + 1, 0)
-        word_start = np.repeat(np.asarray(starts, dtype=np.int64), per_token).tolist()
-        word_end = np.repeat(np.asarray(ends, dtype=np.int64), per_token).tolist()
-        word_bounds = np.concatenate([[0], np.cumsum(per_token)])[bounds].tolist()
-        for k, r in enumerate(rows):
-            a, b = word_bounds[k], word_bounds[k + 1]
+        src = self.table.src
+        lo, hi = self.table.byte_start[rows], self.table.byte_end[rows]
+        sizes = hi - lo
+        at = np.repeat(lo - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()), dtype=np.int64)
+        row_of = np.repeat(np.arange(len(rows)), sizes)
+        solid = ~np.isin(src[at], _WHITESPACE)
+        first = np.ones(len(at), dtype=bool)
+        first[1:] = row_of[1:] != row_of[:-1]
+        last = np.ones(len(at), dtype=bool)
+        last[:-1] = row_of[1:] != row_of[:-1]
+        begins = np.flatnonzero(solid & (first | ~np.concatenate([[False], solid[:-1]])))
+        ends = np.flatnonzero(solid & (last | ~np.concatenate([solid[1:], [False]])))
+        token_start, token_end = at[begins], at[ends] + 1
+        token_row = row_of[begins]
+        batch = normalize_utf8_spans(src, token_start, token_end)
+        spaces = np.concatenate([[0], np.cumsum(batch.data == 32, dtype=np.int64)])
+        per_token = np.where(np.diff(batch.offsets) > 0, spaces[batch.offsets[1:]] - spaces[batch.offsets[:-1]] + 1, 0)
+        # Byte offsets to character offsets: count the bytes that start a character, from the
+        # paragraph's start (whose character offset is known).
+        leads = np.concatenate([[0], np.cumsum((src[at] & 0xC0) != 0x80, dtype=np.int64)])
+        row_first = np.concatenate([[0], np.cumsum(sizes)])[:-1]
+        base = self.table.start[rows] - leads[row_first]
+        char_start = np.repeat(base[token_row] + leads[begins], per_token).tolist()
+        char_end = np.repeat(base[token_row] + leads[ends + 1], per_token).tolist()
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(np.repeat(token_row, per_token), minlength=len(rows)))]).tolist()
+        for k, r in enumerate(rows.tolist()):
+            a, b = bounds[k], bounds[k + 1]
             count = int(self.counts[r])
             if b - a == count:
-                self._spans[r] = list(zip(word_start[a:b], word_end[a:b]))
+                self._spans[r] = list(zip(char_start[a:b], char_end[a:b]))
             else:
                 start, end = int(self.table.start[r]), int(self.table.end[r])
                 width = (end - start) / max(count, 1)
@@ -531,4 +540,6 @@ class _CharMapper:
         )
 
 
-_TOKEN = re.compile(r"\S+")
+# The bytes that separate tokens. Other Unicode spaces (no-break, em) stay inside a token, which
+# normalization then splits into words that share its span.
+_WHITESPACE = np.array([9, 10, 11, 12, 13, 32], dtype=np.uint8)
