@@ -1,6 +1,22 @@
 """The report pipeline, stage by stage: documents → paragraphs → normalized text → signatures →
 LSH candidates → verified pairs → clusters.
 
+Candidate pairs are the one part of a run whose size does not follow the input's: a paragraph
+can pair with up to ``bands x window`` others (about 2,000 at the defaults), and a corpus of
+near-identical paragraphs (one template with a varying number) makes a hundred million pairs
+from a million paragraphs. So the pairs never exist all at once: LSH counts them, then writes
+them out for a range of paragraphs at a time, within ``Config.pair_memory`` bytes; each block is
+verified, and its verified pairs go to the first-seen clustering, which needs nothing of them
+afterwards. Nothing about this is approximate: every candidate is verified, the clusters and
+the counts of candidate and verified pairs are those of all the pairs taken at once, whatever
+the budget. A block holds at least one paragraph's pairs, so a budget smaller than one
+paragraph's (at most ``bands x window`` pairs) is exceeded by that much.
+
+The rest of a run's memory grows with its input, not with the pairs: the documents and their
+normalized text, the band keys and buckets (at most 9 bytes per band per distinct paragraph,
+280 MB for a million at the default 31 bands), and the shingle sets of the paragraphs in any
+pair (8 bytes a shingle, twice that while they are made).
+
 >>> result = find_duplicates({
 ...     "a": "Soldiers are on standby for armed police.\\n\\nSomething else entirely here.",
 ...     "b": "Soldiers are also on standby for armed police after scores of officers stood down.",
@@ -22,16 +38,16 @@ from typing import Literal
 
 import numpy as np
 
-from dedup.cluster import Assignment, first_seen, with_copies
+from dedup.cluster import Assignment, FirstSeen, with_copies
 from dedup.documents import Document, Skip, as_documents
 from dedup.lsh import DEFAULT_WINDOW, BandedLSH
 from dedup.normalization import NormalizedBatch, normalize_utf8_spans
 from dedup.paragraphs import Paragraph, ParagraphTable
 from dedup.shingling import DEFAULT_SHINGLE, ShingleSpec
 from dedup.signatures import permutations
-from dedup.verify import verify
+from dedup.verify import ShingleSets
 
-__all__ = ["Config", "Member", "Cluster", "Stats", "Result", "find_duplicates", "STAGES", "DEFAULT_THRESHOLD"]
+__all__ = ["Config", "Member", "Cluster", "Stats", "Result", "find_duplicates", "STAGES", "DEFAULT_THRESHOLD", "DEFAULT_PAIR_MEMORY", "PAIR_BYTES"]
 
 Scope = Literal["all", "cross-doc"]
 STAGES = ("read", "segment", "normalize", "signatures", "lsh", "verify", "cluster", "output")
@@ -39,6 +55,14 @@ DEFAULT_THRESHOLD = 0.4
 # Paragraphs longer than this are left out of matching (with a warning and a count): a
 # 50 MB single-line file is data, not prose, and would dominate the run.
 DEFAULT_MAX_CHARS = 1_000_000
+# Memory for the candidate pairs in flight: 256 MiB holds 4 million pairs, so the generated prose
+# of a million paragraphs (600,000 pairs) goes in one block, and a million paragraphs of any
+# shape stay under 2 GiB in all (benchmarks/memory.py).
+DEFAULT_PAIR_MEMORY = 256 * 2**20
+# What a candidate pair costs while its block is in flight: its two paragraphs (int64) from LSH,
+# its two similarities (float64) from verification, the mask of those that pass, and, when it
+# passes, its copy among the verified pairs (two paragraphs and two similarities).
+PAIR_BYTES = 2 * 8 + 2 * 8 + 1 + 4 * 8
 
 
 @dataclass(frozen=True)
@@ -53,6 +77,7 @@ class Config:
     scope: Scope = "all"
     max_chars: int = DEFAULT_MAX_CHARS
     window: int = DEFAULT_WINDOW
+    pair_memory: int = DEFAULT_PAIR_MEMORY  # bytes of candidate pairs held at once
 
     def __post_init__(self) -> None:
         if isinstance(self.shingle, str):
@@ -70,6 +95,13 @@ class Config:
             raise ValueError(f"scope must be 'all' or 'cross-doc', not {self.scope!r}")
         if self.max_chars < 1 or self.window < 1:
             raise ValueError("max_chars and window must be at least 1")
+        if not isinstance(self.pair_memory, int) or self.pair_memory < PAIR_BYTES:
+            raise ValueError(f"pair_memory must be a whole number of bytes, at least {PAIR_BYTES} (one pair), not {self.pair_memory!r}")
+
+    @property
+    def pairs_per_block(self) -> int:
+        """Candidate pairs verified and clustered at a time, within ``pair_memory``."""
+        return self.pair_memory // PAIR_BYTES
 
 
 @dataclass(frozen=True)
@@ -131,8 +163,8 @@ class Stats:
     skipped_inputs: int
     clusters: int
     duplicate_paragraphs: int  # cluster members other than representatives
-    candidate_pairs: int
-    verified_pairs: int
+    candidate_pairs: int  # pairs LSH proposed, every one of them verified
+    verified_pairs: int  # of those, the pairs at or above the threshold
     per_document: Mapping[str, tuple[int, int]]  # name -> (paragraphs, duplicate paragraphs)
 
     def as_dict(self) -> dict[str, object]:
@@ -265,16 +297,28 @@ def find_duplicates(
         )
 
     with timer.stage("lsh"):
-        candidates = lsh.pairs_from_keys(keys)
+        candidates = lsh.candidates(keys)
         del keys
 
     with timer.stage("verify"):
-        verified = verify(batch, config.shingle, firsts[candidates], config.threshold)
+        sets = ShingleSets.of(batch, config.shingle, firsts, needed=candidates.paired)
+    clustering = FirstSeen(len(firsts))
+    verified_pairs = 0
+    for lo, hi in candidates.blocks(config.pairs_per_block):
+        with timer.stage("lsh"):
+            left, right = candidates.pairs(lo, hi)
+        with timer.stage("verify"):
+            verified = sets.verify(left, right, config.threshold)
+            del left, right
+            verified_pairs += len(verified)
+        with timer.stage("cluster"):
+            clustering.add(verified.left, verified.right, verified.jaccard, verified.containment)
+            del verified
+    candidate_pairs = candidates.total
+    del candidates, sets
 
     with timer.stage("cluster"), _collector_paused():
-        left = np.searchsorted(firsts, verified.left)
-        right = np.searchsorted(firsts, verified.right)
-        inner = first_seen(len(firsts), left, right, verified.jaccard, verified.containment)
+        inner = clustering.assignment()
         assignment = with_copies(inner, canonical, firsts)
         clusters = _clusters(table, rows, assignment, config)
         per_doc_total = np.bincount(table.doc, minlength=len(table.docs))
@@ -296,8 +340,8 @@ def find_duplicates(
         skipped_inputs=len(skipped or []),
         clusters=len(clusters),
         duplicate_paragraphs=sum(c.size - 1 for c in clusters),
-        candidate_pairs=verified.checked,
-        verified_pairs=len(verified),
+        candidate_pairs=candidate_pairs,
+        verified_pairs=verified_pairs,
         per_document=per_document,
     )
     long_ones = [table.paragraph(int(i)) for i in np.flatnonzero(too_long)]

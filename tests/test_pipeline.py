@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from dataclasses import replace
 from itertools import combinations
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 from dedup.documents import Document, DocumentReader, Skip
 from dedup.normalization import normalize
 from dedup.paragraphs import segment
-from dedup.pipeline import Cluster, Config, Member, Result, find_duplicates
+from dedup.pipeline import DEFAULT_PAIR_MEMORY, PAIR_BYTES, Cluster, Config, Member, Result, find_duplicates
 from dedup.shingling import ShingleSpec, shingles
 from dedup.verify import similarity
 
@@ -421,3 +422,115 @@ def test_a_paragraph_over_max_chars_is_too_long_whatever_it_holds() -> None:
     stats = result.stats
     assert (stats.too_long, stats.empty, stats.matched) == (2, 0, 1)
     assert [p.line for p in result.too_long] == [1, 5]
+
+
+# ---------------------------------------------------------------------------------------------
+# The memory budget for candidate pairs: blocks change how much is held at once, never the answer.
+
+
+@pytest.mark.parametrize(
+    "pair_memory",
+    [pytest.param(0, id="zero"), pytest.param(PAIR_BYTES - 1, id="less-than-a-pair"), pytest.param(1e9, id="float"), pytest.param("1GB", id="string")],
+)
+def test_config_rejects_a_pair_memory_without_room_for_a_pair(pair_memory: object) -> None:
+    with pytest.raises(ValueError):
+        Config(pair_memory=pair_memory)  # type: ignore[arg-type]
+
+
+def test_pairs_per_block_follow_the_budget() -> None:
+    assert Config(pair_memory=PAIR_BYTES).pairs_per_block == 1
+    assert Config(pair_memory=1000 * PAIR_BYTES + 5).pairs_per_block == 1000
+    assert Config().pair_memory == DEFAULT_PAIR_MEMORY
+
+
+def templated_corpus(size: int) -> dict[str, str]:
+    """One sentence with a varying number: every paragraph a near-duplicate of every other, so
+    LSH buckets are far larger than the window and candidate pairs far outnumber paragraphs."""
+    texts = [f"The committee approved the annual budget for the regional office with id {k}." for k in range(size)]
+    return {f"doc{d}.txt": "\n\n".join(texts[d : d + 50]) for d in range(0, size, 50)}
+
+
+def small_vocabulary_corpus(size: int, seed: int) -> dict[str, str]:
+    """Words from a vocabulary of 6, lengths from 1 to 60: exact copies among the short, many
+    shared shingles among the long, candidates of every similarity."""
+    rng = random.Random(seed)
+    words = "river stone light house green walk".split()
+    texts = [" ".join(rng.choice(words) for _ in range(rng.choice([1, 2, 3, 5, 8, 13, 30, 60]))) for _ in range(size)]
+    return {f"doc{d}.txt": "\n\n".join(texts[d : d + 40]) for d in range(0, size, 40)}
+
+
+def run_counting_blocks(documents: dict[str, str], config: Config, monkeypatch: pytest.MonkeyPatch) -> tuple[Result, int]:
+    """``find_duplicates``, and how many blocks of candidate pairs it went through."""
+    from dedup.lsh import CandidatePairs
+
+    real = CandidatePairs.blocks
+    blocks = []
+
+    def counted(self: CandidatePairs, max_pairs: int):  # type: ignore[no-untyped-def]
+        for block in real(self, max_pairs):
+            blocks.append(block)
+            yield block
+
+    monkeypatch.setattr(CandidatePairs, "blocks", counted)
+    try:
+        return find_duplicates(documents, config), len(blocks)
+    finally:
+        monkeypatch.setattr(CandidatePairs, "blocks", real)
+
+
+@pytest.mark.parametrize(
+    ("documents", "config"),
+    [
+        pytest.param(templated_corpus(1500), Config(), id="templated"),
+        pytest.param(templated_corpus(600), Config(threshold=0.8, window=8), id="templated-window-8"),
+        pytest.param(small_vocabulary_corpus(1500, 1), Config(), id="vocabulary-6"),
+        pytest.param(small_vocabulary_corpus(800, 2), Config(threshold=0.3, shingle=ShingleSpec("word", 2), num_perm=64), id="vocabulary-6-word-2"),
+        pytest.param(near_duplicate_corpus(1), Config(scope="cross-doc"), id="near-duplicates-cross-doc"),
+    ],
+)
+@pytest.mark.parametrize("pairs_per_block", [pytest.param(1, id="one-pair"), pytest.param(37, id="37-pairs"), pytest.param(5000, id="5000-pairs")])
+def test_a_pair_budget_changes_nothing_but_the_blocks(
+    documents: dict[str, str], config: Config, pairs_per_block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole, whole_blocks = run_counting_blocks(documents, config, monkeypatch)
+    assert whole_blocks == 1, "the default budget holds every pair of these at once"
+    assert whole.stats.candidate_pairs > 30
+    bounded, blocks = run_counting_blocks(documents, replace(config, pair_memory=pairs_per_block * PAIR_BYTES), monkeypatch)
+    assert blocks > 1 if pairs_per_block < whole.stats.candidate_pairs else blocks == 1
+    check_clusters(bounded, config)
+    assert bounded.clusters == whole.clusters
+    assert bounded.stats == whole.stats
+
+
+@pytest.mark.parametrize("seed", [pytest.param(s, id=f"corpus{s}") for s in (1, 2, 3)])
+def test_one_pair_at_a_time_equals_the_datasketch_reference(seed: int) -> None:
+    documents = near_duplicate_corpus(seed)
+    config = Config(pair_memory=PAIR_BYTES)
+    result = find_duplicates(documents, config)
+    got = [[(m.doc, m.paragraph.number, m.jaccard, m.containment) for m in c.members] for c in result.clusters]
+    assert got == reference_clusters(documents, Config())
+
+
+def test_stats_count_every_candidate_and_verified_pair_whatever_the_budget() -> None:
+    """The counts are those of every pair at once: LSH's pairs of all the signatures, and those
+    of them that verification keeps."""
+    import numpy as np
+
+    from dedup.lsh import BandedLSH
+    from dedup.normalization import normalize_batch
+    from dedup.signatures import minhash_signatures
+    from dedup.verify import verify
+
+    documents = templated_corpus(300)
+    texts = [p.text for name, text in documents.items() for p in segment(text, name)]
+    all_pairs = BandedLSH.for_threshold(0.4, 128).candidate_pairs(minhash_signatures(texts))
+    all_verified = verify(normalize_batch(texts), ShingleSpec(), all_pairs, 0.4)
+    assert len(all_pairs) > 20 * len(texts)
+    for pair_memory in (10 * PAIR_BYTES, DEFAULT_PAIR_MEMORY):
+        result = find_duplicates(documents, Config(pair_memory=pair_memory))
+        assert result.stats.matched == len(texts) == 300
+        assert result.stats.candidate_pairs == len(all_pairs)
+        assert result.stats.verified_pairs == len(all_verified) > 0
+        assert np.array_equal(np.unique(all_verified.right), np.arange(1, 300))
+        [cluster] = result.clusters
+        assert cluster.size == 300
