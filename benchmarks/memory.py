@@ -169,15 +169,23 @@ def measure(directory: Path, report: Path, threshold: float = THRESHOLD) -> dict
 
 def report_stats(path: Path) -> dict[str, Any]:
     """The ``stats`` of a JSON report, read from the file's tail: the clusters before it may be
-    gigabytes. ``dedup.report.write_json`` puts it on one line of its own, after the clusters."""
+    gigabytes. ``dedup.report.write_json`` puts it on a line of its own after the clusters, so
+    the tail is read in growing pieces until that line's start is in it."""
+    marker = b'\n  "stats": '
     size = path.stat().st_size
+    piece = 1 << 20
     with path.open("rb") as f:
-        f.seek(max(0, size - (64 << 20)))
-        tail = f.read().decode("utf-8", errors="replace")
-    at = tail.rfind('\n  "stats": ')
+        while True:
+            start = max(0, size - piece)
+            f.seek(start)
+            tail = f.read()
+            at = tail.rfind(marker)
+            if at >= 0 or start == 0:
+                break
+            piece *= 4
     if at < 0:
         return {}
-    stats, _ = json.JSONDecoder().raw_decode(tail, at + len('\n  "stats": '))
+    stats, _ = json.JSONDecoder().raw_decode(tail[at + len(marker) :].decode("utf-8"))
     stats.pop("per_document", None)
     return stats
 
