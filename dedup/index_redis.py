@@ -532,11 +532,19 @@ return {count, finished}
 # KEYS: lock, queue (zset token -> ticket), seen (zset token -> last ask, ms), tickets, own
 # wake list, stage, journal. ARGV: token, ttl in ms, stale after ms. Returns 0 while waiting;
 # once the lock is taken, 1, or 2 when a committed batch is left to finish (its journal). What a
-# worker that lost the lock was staging is dropped.
+# worker that lost the lock was staging is dropped. Idempotent, like every script here: asked
+# again by the worker that holds the lock, it says so.
 _ACQUIRE = _CHECKS + """
 local lock, queue, seen, tickets, wake = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local token = ARGV[1]
-on('string', 'GET', lock)  -- a lock of another type would be waited for in vain
+if on('string', 'GET', lock) == token then
+  -- Taken already: this is a client's retry after the reply was lost. Without this, the worker
+  -- would queue behind its own lock and wait out its lifetime, and every other worker with it.
+  redis.call('PEXPIRE', lock, ARGV[2])
+  redis.call('ZREM', queue, token)
+  redis.call('ZREM', seen, token)
+  return 1 + redis.call('EXISTS', KEYS[7])
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local stale = on('zset', 'ZRANGEBYSCORE', seen, '-inf', now - tonumber(ARGV[3]), 'LIMIT', 0, 100)

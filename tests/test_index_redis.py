@@ -403,6 +403,131 @@ def test_batch_excludes_other_workers(url: str, index: RedisIndex) -> None:
             pass
 
 
+def test_a_lost_reply_to_taking_the_lock_does_not_make_a_worker_wait_for_itself(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The server takes the lock for this worker, and the reply is lost (a connection reset):
+    # redis-py's retry runs the same request again.
+    with RedisIndex.open(url, PARAMS, lock_ttl=3.0) as index:
+        acquire, losing = index._acquire_script, [False]
+
+        def acquire_losing_its_reply(**kwargs: Any) -> Any:
+            losing[0] = True
+            try:
+                return acquire(**kwargs)
+            finally:
+                losing[0] = False
+
+        read = redis.connection.AbstractConnection.read_response
+
+        def read_response(self: Any, *args: Any, **kwargs: Any) -> Any:
+            reply = read(self, *args, **kwargs)
+            if losing[0] and isinstance(reply, int):  # the script's reply (not the loading of it)
+                losing[0] = False
+                raise redis.exceptions.ConnectionError("connection reset by peer")
+            return reply
+
+        monkeypatch.setattr(redis.connection.AbstractConnection, "read_response", read_response)
+        index._acquire_script = acquire_losing_its_reply
+        started = time.monotonic()
+        with index.batch():
+            waited = time.monotonic() - started
+            add(index, "a", [1])
+        assert waited < 1.0, f"waited {waited:.1f} s for its own lock"
+        monkeypatch.undo()
+        assert index.stats()["paragraphs"] == 1
+
+
+def test_waiters_take_the_lock_in_the_order_they_asked(url: str, index: RedisIndex) -> None:
+    order: list[str] = []
+
+    def wait_then_hold(name: str) -> None:
+        with RedisIndex.open(url, PARAMS) as mine:
+            with mine.batch():
+                order.append(name)
+
+    with index.batch():
+        threads = []
+        for name in "BCDE":
+            threads.append(threading.Thread(target=wait_then_hold, args=(name,)))
+            threads[-1].start()
+            time.sleep(0.15)  # each has asked before the next starts
+    for thread in threads:
+        thread.join(timeout=30)
+    assert order == list("BCDE")
+
+
+def test_a_busy_worker_does_not_starve_the_others(url: str) -> None:
+    stop, batches = threading.Event(), [0]
+
+    def busy() -> None:
+        with RedisIndex.open(url, PARAMS) as mine:
+            while not stop.is_set():
+                with mine.batch():  # released and asked for again at once
+                    batches[0] += 1
+                    time.sleep(0.01)
+
+    thread = threading.Thread(target=busy)
+    thread.start()
+    try:
+        time.sleep(0.2)
+        with RedisIndex.open(url, PARAMS, lock_wait=5) as other:
+            for _ in range(5):
+                started = time.monotonic()
+                with other.batch():
+                    assert time.monotonic() - started < 1.0  # one of the busy worker's batches, not more
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert batches[0] > 5
+
+
+HOLDER = textwrap.dedent(
+    """
+    import sys, time
+    from dedup.index import IndexParams
+    from dedup.index_redis import RedisIndex
+
+    params = IndexParams(num_perm=128, seed=1, shingle="word:3", threshold=0.4, bands=int(sys.argv[2]), rows=3)
+    with RedisIndex.open(sys.argv[1], params, lock_ttl=1.0) as index:
+        print("asking", flush=True)
+        with index.batch():
+            print("holding", flush=True)
+            time.sleep(60)
+    """
+)
+
+
+@pytest.mark.parametrize("dies", ["holding", "waiting"])
+def test_a_worker_that_dies_holds_the_others_up_briefly(url: str, dies: str) -> None:
+    """Dead while holding the lock: the others wait at most its lifetime (1 s here). Dead while
+    first in the queue: at most STALE_MS (3 s) after it last asked."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with RedisIndex.open(url, PARAMS, lock_wait=20) as index:
+        worker = subprocess.Popen([sys.executable, "-c", HOLDER, url, str(BANDS)], stdout=subprocess.PIPE, env=env, text=True)
+        try:
+            assert worker.stdout is not None
+            if dies == "holding":
+                assert worker.stdout.readline() == "asking\n" and worker.stdout.readline() == "holding\n"
+                worker.kill()
+                worker.wait(timeout=10)
+                bound = 1.0
+            else:
+                with index.batch():
+                    assert worker.stdout.readline() == "asking\n"
+                    time.sleep(0.3)  # it is first in the queue
+                    worker.kill()
+                    worker.wait(timeout=10)
+                bound = 3.0
+            started = time.monotonic()
+            with RedisIndex.open(url, PARAMS, lock_wait=20) as other, other.batch():
+                waited = time.monotonic() - started
+        finally:
+            worker.kill()
+            worker.wait(timeout=10)
+            if worker.stdout is not None:
+                worker.stdout.close()
+    assert waited < bound + 0.5
+
+
 def test_lock_is_renewed_while_held(url: str, raw: redis.Redis) -> None:
     with RedisIndex.open(url, PARAMS, lock_ttl=0.3) as idx:
         with idx.batch():
