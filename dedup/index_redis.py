@@ -121,6 +121,8 @@ DEFAULT_BUCKET_CAP = 64
 # A waiter asks for the lock at least every POLL seconds; one silent for STALE_MS has died.
 POLL = 0.05
 STALE_MS = 3000
+# A batch that waits longer than this for the lock says so, and for whom (Index.on_wait).
+WAIT_NOTICE = 2.0
 # Chunks for remove, prune, export and fetch: each chunk is one command, and a script blocks
 # the server while it runs, so keep each to a few milliseconds.
 CHUNK = 1000
@@ -838,17 +840,20 @@ class RedisIndex(Index):
         wake = p + b"wake:" + token.encode()
         keys = [self._lock_key, p + b"lockq", p + b"lockseen", p + b"lockticket", wake, p + b"stage", p + b"journal"]
         taken = False
+        notice, said = time.monotonic() + WAIT_NOTICE, False
         try:
             with self._talking((self._lock_key, "string"), (wake, "list")):
                 while not (taken := self._busy_is_no(lambda: self._acquire_script(keys=keys, args=[token, ttl_ms, STALE_MS]))):
                     left = deadline - time.monotonic()
                     if left <= 0:
-                        holder = self._r.get(self._lock_key)
                         raise IndexError_(
                             f"waited {self.lock_wait:g} s for the index lock at {self.where} "
-                            f"(held by {holder.decode('utf-8', 'replace') if holder else 'nobody now'}); "
+                            f"(held by {_holder(self._r.get(self._lock_key))}); "
                             f"a holder that died releases it within {self.lock_ttl:g} s"
                         )
+                    if not said and self.on_wait is not None and time.monotonic() >= notice:
+                        self.on_wait(f"{self.where}: waiting for the index lock, held by {_holder(self._r.get(self._lock_key))}")
+                        said = True
                     # Woken by the releaser when our turn comes; ask again at least every POLL s.
                     if self._busy_is_no(lambda: self._r.blpop([wake], timeout=min(POLL, max(left, 0.001)))) is False:
                         time.sleep(POLL)
@@ -864,6 +869,8 @@ class RedisIndex(Index):
         self._stop_renewing.clear()
         self._renewer = threading.Thread(target=self._keep_renewing, args=(token, ttl_ms), name="dedup-redis-lock", daemon=True)
         self._renewer.start()
+        if said and self.on_wait is not None:
+            self.on_wait(f"{self.where}: got the index lock; going on")
         if taken == 2:  # a batch committed by a worker that died before writing it all out
             try:
                 self._finish_journal()
@@ -1452,6 +1459,20 @@ def _translated(where: str, client: Any, damage: _Damage | None = None, expect: 
         raise IndexError_(f"Redis at {where} refused a command: {_printable(text)}") from None
     except redis.exceptions.RedisError as err:
         raise IndexError_(f"Redis at {where} refused a command: {_printable(str(err))}") from None
+
+
+def _holder(token: bytes | None) -> str:
+    """Who holds the lock, from its token (``host:pid:random``).
+
+    >>> _holder(b"build-3:4121:9f2c01d4e5a6b7c8"), _holder(None)
+    ('process 4121 on build-3', 'nobody now')
+    """
+    if not token:
+        return "nobody now"
+    parts = token.decode("utf-8", "replace").rsplit(":", 2)
+    if len(parts) == 3 and parts[1].isdigit():
+        return f"process {parts[1]} on {parts[0]}"
+    return repr(token.decode("utf-8", "replace"))
 
 
 def _describe(client: Any) -> str:

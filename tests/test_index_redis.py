@@ -528,6 +528,20 @@ def test_a_worker_that_dies_holds_the_others_up_briefly(url: str, dies: str) -> 
     assert waited < bound + 0.5
 
 
+def test_a_long_wait_for_the_lock_says_for_whom(url: str, index: RedisIndex) -> None:
+    said: list[str] = []
+    with RedisIndex.open(url, PARAMS, lock_wait=20) as other:
+        other.on_wait = said.append
+        with index.batch():
+            waiter = threading.Thread(target=lambda: other.add(["b"], np.zeros(1), keys_of(2), *sets_of(2), 1.0))
+            waiter.start()
+            time.sleep(2.5)  # past the notice
+            assert said == [f"{other.where}: waiting for the index lock, held by process {os.getpid()} on {socket.gethostname()}"]
+        waiter.join(timeout=20)
+    assert said[1:] == [f"{other.where}: got the index lock; going on"]
+    assert index.stats()["paragraphs"] == 1
+
+
 def test_lock_is_renewed_while_held(url: str, raw: redis.Redis) -> None:
     with RedisIndex.open(url, PARAMS, lock_ttl=0.3) as idx:
         with idx.batch():
