@@ -110,10 +110,11 @@ DEFAULT_PREFIX = "dedup:"
 DEFAULT_LOCK_TTL = 10.0
 DEFAULT_LOCK_WAIT = 300.0
 # Every command dedup sends is bounded (SCRIPT_KEYS, CHUNK_BYTES): a few milliseconds of server
-# time, a few tens under load. So a server that says nothing for SOCKET_TIMEOUT seconds is taken
-# for gone rather than waited for, and a timed-out command is not retried (it may still run, and
-# each try would wait as long again). Connections refused or reset are retried a few times, which
-# rides out a blip; every command is idempotent or checked (see _WRITE), so a retry is safe.
+# time, a few tens under load. So a server that says nothing for this long is taken for gone
+# rather than waited for, and a timed-out command is not retried (it may still run, and each try
+# would wait as long again). Connections refused or reset are retried a few times, which rides
+# out a blip: the scripts are idempotent or checked (see _WRITE, _ACQUIRE), and a repeated
+# INCRBY only skips pids.
 DEFAULT_SOCKET_TIMEOUT = 5.0
 CONNECT_TIMEOUT = 3.0
 # Pids a query takes from one bucket (see the module's doc), as the embedded index does.
@@ -817,9 +818,10 @@ class RedisIndex(Index):
 
     @contextmanager
     def batch(self) -> Iterator[None]:
-        """Hold the index: take the lock, and on a clean exit write every paragraph added inside
-        in one atomic step, after checking the lock is still held (else :class:`LockLost`).
-        On an exception nothing added inside is written. Nested calls join the outer batch."""
+        """Hold the index: take the lock, and on a clean exit commit every paragraph added
+        inside, all or nothing (staged, then committed in one step after checking the lock is
+        still held, else :class:`LockLost`; see _WRITE). On an exception nothing added inside
+        is written. Nested calls join the outer batch."""
         if self._token is not None:
             yield
             return
@@ -881,7 +883,7 @@ class RedisIndex(Index):
 
     @staticmethod
     def _busy_is_no(call: Any) -> Any:
-        """``call()``, or False while another worker's script runs (a huge batch's commit)."""
+        """``call()``, or False while a long script runs (another program's: dedup's are short)."""
         try:
             return call()
         except redis.exceptions.ResponseError as err:
