@@ -20,6 +20,8 @@ from typing import IO, Any, NoReturn
 
 import click
 
+from dedup.config import DEFAULT_BATCH_PARAGRAPHS, DEFAULT_MAX_CHARS
+
 EXIT_DUPLICATES = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70
@@ -119,13 +121,14 @@ def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def matching_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options that decide what counts as a near-duplicate."""
+    from dedup.config import DEFAULT_NUM_PERM, DEFAULT_SEED, DEFAULT_THRESHOLD, MAX_SEED
     from dedup.shingling import DEFAULT_SHINGLE
 
     options = [
         click.option(
             "--threshold",
             type=click.FloatRange(0.0, 1.0, min_open=True),
-            default=0.4,
+            default=DEFAULT_THRESHOLD,
             show_default=True,
             help="Exact Jaccard similarity at or above which paragraphs are near-duplicates.",
         ),
@@ -136,8 +139,8 @@ def matching_options(command: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="Shingles: word:N (N-word runs) or char:N (N-character runs).",
         ),
-        click.option("--num-perm", type=click.IntRange(2, 4096), default=128, show_default=True, help="MinHash permutations."),
-        click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=1, show_default=True, help="MinHash seed."),
+        click.option("--num-perm", type=click.IntRange(2, 4096), default=DEFAULT_NUM_PERM, show_default=True, help="MinHash permutations."),
+        click.option("--seed", type=click.IntRange(0, MAX_SEED), default=DEFAULT_SEED, show_default=True, help="MinHash seed."),
         click.option(
             "--min-words",
             type=click.IntRange(0),
@@ -298,7 +301,7 @@ def main() -> None:
 @input_options
 @click.option("--fail-on-duplicates", is_flag=True, help="Exit with status 1 when any cluster is found.")
 @click.option("--profile", is_flag=True, help="Print the time spent in each stage on stderr.")
-@click.option("--max-chars", type=click.IntRange(1), default=1_000_000, show_default=True, help="Leave longer paragraphs out of matching, with a warning.")
+@click.option("--max-chars", type=click.IntRange(1), default=DEFAULT_MAX_CHARS, show_default=True, help="Leave longer paragraphs out of matching, with a warning.")
 @handle_errors
 def report(
     paths: tuple[str, ...],
@@ -443,8 +446,14 @@ def filter_summary(stats: Any, seconds: float, skipped: int) -> list[str]:
 @click.option("--mark", is_flag=True, help="Keep every text whole and list its duplicate paragraphs in a field instead.")
 @click.option("--mark-field", default="duplicates", show_default=True, help="The field that --mark adds.")
 @click.option("--drop-doc-above", type=click.FloatRange(0.0, 1.0), metavar="RATIO", help="Drop a whole document whose share of duplicate paragraphs exceeds RATIO.")
-@click.option("--max-chars", type=click.IntRange(1), default=1_000_000, show_default=True, help="Keep longer paragraphs without matching them.")
-@click.option("--batch-size", type=click.IntRange(1), default=10_000, show_default=True, help="Paragraphs per batch (documents are not split); a batch is committed to the index at once.")
+@click.option("--max-chars", type=click.IntRange(1), default=DEFAULT_MAX_CHARS, show_default=True, help="Keep longer paragraphs without matching them.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1),
+    default=DEFAULT_BATCH_PARAGRAPHS,
+    show_default=True,
+    help="Paragraphs per batch, committed to the index at once; a document is committed whole, and a longer one matched this many paragraphs at a time.",
+)
 @handle_errors
 def filter_command(
     inputs: tuple[str, ...],

@@ -52,11 +52,12 @@ from dedup.cluster import Assignment, first_seen
 from dedup.documents import Document, as_documents
 from dedup.index import Fetched, Index, IndexParams, iso_time
 from dedup.lsh import DEFAULT_WINDOW, BandedLSH, lsh_params
-from dedup.normalization import normalize_batch
-from dedup.paragraphs import Paragraph, spans as spans_of
-from dedup.pipeline import DEFAULT_MAX_CHARS, DEFAULT_THRESHOLD, Config, left_out
+from dedup.config import DEFAULT_BATCH_PARAGRAPHS, DEFAULT_MAX_CHARS, DEFAULT_NUM_PERM, DEFAULT_SEED, DEFAULT_THRESHOLD, Config
+from dedup.matching import prepare, verified_blocks
+from dedup.paragraphs import Paragraph, ParagraphTable, spans as spans_of
 from dedup.shingling import DEFAULT_SHINGLE, ShingleSpec
 from dedup.signatures import permutations
+from dedup.verify import ShingleSets
 
 __all__ = [
     "Filter",
@@ -73,16 +74,13 @@ __all__ = [
 Reason = Literal["index", "input", "document"]
 REASONS: tuple[Reason, ...] = ("index", "input", "document")
 Status = Literal["kept", "filtered", "marked", "emptied", "dropped"]
-# Paragraphs per batch: large enough that per-batch costs (a transaction, a sort of the query
-# keys, the segment walk) are amortised, small enough that a crash re-emits little.
-DEFAULT_BATCH_PARAGRAPHS = 10_000
 
 
 def index_params(
     threshold: float = DEFAULT_THRESHOLD,
     shingle: ShingleSpec | str = DEFAULT_SHINGLE,
-    num_perm: int = 128,
-    seed: int = 1,
+    num_perm: int = DEFAULT_NUM_PERM,
+    seed: int = DEFAULT_SEED,
 ) -> IndexParams:
     """The :class:`~dedup.index.IndexParams` of these matching settings (the report's defaults
     unless given), with LSH bands and rows as the report chooses them.
@@ -317,7 +315,7 @@ class Filter:
             if len(spans[0]) > self.batch_paragraphs:
                 yield from self._large_document(docs[0], spans[0])
                 continue
-            prepared = self._prepare(docs, spans)  # hashing needs no lock
+            prepared = self._prepare(ParagraphTable([d.name for d in docs], [d.text for d in docs], [d.utf8 for d in docs]), docs)  # no lock needed
             with self.index.batch():
                 outcomes, added, unmatched = self._decide(prepared)
                 yield outcomes
@@ -341,8 +339,9 @@ class Filter:
         outcome: Outcome | None = None
         try:
             with self.index.batch():
+                table = ParagraphTable([doc.name], [doc.text], [doc.utf8])
                 for start in range(0, len(spans), step):
-                    prepared = self._prepare([doc], [spans[start : start + step]], first_number=start + 1)
+                    prepared = self._prepare(table, [doc], (start, min(start + step, len(spans))))
                     part, pids, left_out, _ = self._judge(prepared, None)
                     drops += part[0]
                     unmatched += left_out
@@ -392,56 +391,44 @@ class Filter:
 
     # -- hashing -----------------------------------------------------------------------------
 
-    def _prepare(self, docs: list[Document], doc_spans: list[list[tuple[int, int, int]]], first_number: int = 1) -> _Prepared:
-        """Hash a batch: ``doc_spans`` are the paragraphs of each document, numbered from
-        ``first_number`` (a part of a large document starts further on)."""
-        doc_of: list[int] = []
-        numbers: list[int] = []
-        lines: list[int] = []
-        spans: list[tuple[int, int]] = []
-        texts: list[str] = []
-        for d, (doc, found) in enumerate(zip(docs, doc_spans)):
-            doc_of.extend([d] * len(found))
-            numbers.extend(range(first_number, first_number + len(found)))
-            for start, end, line in found:
-                lines.append(line)
-                spans.append((start, end))
-                texts.append(doc.text[start:end])
-        too_long = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) > self.config.max_chars
-        batch = normalize_batch([text if not long else "" for text, long in zip(texts, too_long.tolist())])
-        empty, short = left_out(batch, too_long, self.config)
-        rows = np.flatnonzero(~(too_long | empty | short))
+    def _prepare(self, table: ParagraphTable, docs: list[Document], part: tuple[int, int] | None = None) -> _Prepared:
+        """Hash a batch: the paragraphs of ``table`` (those in ``range(*part)`` of it, for a part
+        of a large document), whose documents are ``docs``. The stages are the report's
+        (:mod:`dedup.matching`); the band keys are 64-bit, as the index stores them, and LSH
+        takes their low 32 bits, which are the report's keys."""
+        prepared = prepare(table, self.config, part)
+        start = prepared.start
+        paragraphs = table.paragraphs(np.arange(start, start + len(prepared)))
+        rows = prepared.rows
         a, b = permutations(self.config.num_perm, self.config.seed)
+        batch = prepared.batch
         keys, hashes, offsets = _kernel.hash_rows(batch.data, batch.offsets, rows, self.shingle.code, self.shingle.n, a, b, self.lsh.bands, self.lsh.rows)
-        text_hashes = _kernel.text_hashes(batch.data, batch.offsets)
-        exact = text_hashes[rows]
-        # What BandedLSH.candidate_pairs(signatures) computes: the low 32 bits of the band keys.
-        pairs = self.lsh.pairs_from_keys(keys.astype(np.uint32))
+        blocks = list(verified_blocks(self.lsh.candidates(keys.astype(np.uint32)), ShingleSets(hashes, offsets), self.config))
         # Exact copies within the batch are paired with their first occurrence whatever LSH
         # proposes: a crowded bucket must never hide one.
-        canonical, firsts = _kernel.group_texts(batch.data, batch.offsets, rows, text_hashes)
-        first_row = np.searchsorted(rows, firsts[canonical])
+        first_row = np.searchsorted(rows, prepared.firsts[prepared.canonical])
         copies = np.flatnonzero(first_row != np.arange(len(rows)))
-        codes = np.unique(np.concatenate([pairs[:, 0] * len(rows) + pairs[:, 1], first_row[copies] * len(rows) + copies]))
-        left, right = codes // max(len(rows), 1), codes % max(len(rows), 1)
-        jaccard, containment = _kernel.set_similarities(hashes, offsets, left, right)
-        ok = jaccard >= self.config.threshold
+        n = max(len(rows), 1)
+        codes = np.concatenate([block.left * n + block.right for block in blocks] + [first_row[copies] * n + copies])
+        jaccard = np.concatenate([block.jaccard for block in blocks] + [np.ones(len(copies))])
+        containment = np.concatenate([block.containment for block in blocks] + [np.ones(len(copies))])
+        codes, unique = np.unique(codes, return_index=True)
         return _Prepared(
             docs,
-            np.asarray(doc_of, dtype=np.int64),
-            numbers,
-            lines,
-            spans,
-            texts,
+            table.doc[start : start + len(prepared)],
+            [p.number for p in paragraphs],
+            [p.line for p in paragraphs],
+            [(p.start, p.end) for p in paragraphs],
+            [p.text for p in paragraphs],
             rows,
             keys,
-            exact,
+            prepared.text_hashes[rows],
             hashes,
             offsets,
-            left[ok],
-            right[ok],
-            jaccard[ok],
-            containment[ok],
+            codes // n,
+            codes % n,
+            jaccard[unique],
+            containment[unique],
         )
 
     # -- deciding ----------------------------------------------------------------------------

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CandidateGenerator", "BandedLSH", "CandidatePairs", "lsh_params", "DEFAULT_WINDOW"]
 
-DEFAULT_WINDOW = 64
+from dedup.config import DEFAULT_WINDOW  # noqa: E402  (one home for the defaults)
 # Weights for datasketch's optimiser. Its default (0.5, 0.5) finds only about half the pairs that
 # sit exactly at the threshold (25 bands of 5 rows at 0.5). Every candidate here is verified
 # exactly, so a false positive costs one Jaccard check while a false negative loses a duplicate:

@@ -29,79 +29,38 @@ pair (8 bytes a shingle, twice that while they are made).
 from __future__ import annotations
 
 import gc
-
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 
 from dedup.cluster import Assignment, FirstSeen, with_copies
+from dedup.config import DEFAULT_MAX_CHARS, DEFAULT_PAIR_MEMORY, DEFAULT_THRESHOLD, PAIR_BYTES, Config
 from dedup.documents import Document, Skip, as_documents
-from dedup.lsh import DEFAULT_WINDOW, BandedLSH
-from dedup.normalization import NormalizedBatch, normalize_utf8_spans
+from dedup.lsh import BandedLSH
+from dedup.matching import left_out, prepare, verified_blocks
 from dedup.paragraphs import Paragraph, ParagraphTable
-from dedup.shingling import DEFAULT_SHINGLE, ShingleSpec
 from dedup.signatures import permutations
 from dedup.verify import ShingleSets
 
-__all__ = ["Config", "Member", "Cluster", "Stats", "Result", "find_duplicates", "STAGES", "DEFAULT_THRESHOLD", "DEFAULT_PAIR_MEMORY", "PAIR_BYTES"]
+__all__ = [
+    "Config",
+    "Member",
+    "Cluster",
+    "Stats",
+    "Result",
+    "find_duplicates",
+    "left_out",
+    "STAGES",
+    "DEFAULT_THRESHOLD",
+    "DEFAULT_MAX_CHARS",
+    "DEFAULT_PAIR_MEMORY",
+    "PAIR_BYTES",
+]
 
-Scope = Literal["all", "cross-doc"]
 STAGES = ("read", "segment", "normalize", "signatures", "lsh", "verify", "cluster", "output")
-DEFAULT_THRESHOLD = 0.4
-# Paragraphs longer than this are left out of matching (with a warning and a count): a
-# 50 MB single-line file is data, not prose, and would dominate the run.
-DEFAULT_MAX_CHARS = 1_000_000
-# Memory for the candidate pairs in flight: 256 MiB holds 4 million pairs, so the generated prose
-# of a million paragraphs (600,000 pairs) goes in one block, and a million paragraphs of any
-# shape stay under 2 GiB in all (benchmarks/memory.py).
-DEFAULT_PAIR_MEMORY = 256 * 2**20
-# What a candidate pair costs while its block is in flight: its two paragraphs (int64) from LSH,
-# its two similarities (float64) from verification, the mask of those that pass, and, when it
-# passes, its copy among the verified pairs (two paragraphs and two similarities).
-PAIR_BYTES = 2 * 8 + 2 * 8 + 1 + 4 * 8
-
-
-@dataclass(frozen=True)
-class Config:
-    """Settings of a run; checked on creation, so a bad value fails before any work."""
-
-    threshold: float = DEFAULT_THRESHOLD
-    shingle: ShingleSpec = DEFAULT_SHINGLE
-    num_perm: int = 128
-    seed: int = 1
-    min_words: int = 0
-    scope: Scope = "all"
-    max_chars: int = DEFAULT_MAX_CHARS
-    window: int = DEFAULT_WINDOW
-    pair_memory: int = DEFAULT_PAIR_MEMORY  # bytes of candidate pairs held at once
-
-    def __post_init__(self) -> None:
-        if isinstance(self.shingle, str):
-            object.__setattr__(self, "shingle", ShingleSpec.parse(self.shingle))
-        if not isinstance(self.shingle, ShingleSpec):
-            raise TypeError(f"shingle must be a ShingleSpec or a string such as 'word:3', not {self.shingle!r}")
-        if not isinstance(self.threshold, (int, float)) or not 0.0 < self.threshold <= 1.0:
-            raise ValueError(f"threshold must be greater than 0 and at most 1, not {self.threshold!r}")
-        if not isinstance(self.num_perm, int) or not 2 <= self.num_perm <= 4096:
-            raise ValueError(f"num_perm must be a whole number from 2 to 4096, not {self.num_perm!r}")
-        permutations(2, self.seed)  # checks the seed's range
-        if not isinstance(self.min_words, int) or self.min_words < 0:
-            raise ValueError(f"min_words must be a whole number of at least 0, not {self.min_words!r}")
-        if self.scope not in ("all", "cross-doc"):
-            raise ValueError(f"scope must be 'all' or 'cross-doc', not {self.scope!r}")
-        if self.max_chars < 1 or self.window < 1:
-            raise ValueError("max_chars and window must be at least 1")
-        if not isinstance(self.pair_memory, int) or self.pair_memory < PAIR_BYTES:
-            raise ValueError(f"pair_memory must be a whole number of bytes, at least {PAIR_BYTES} (one pair), not {self.pair_memory!r}")
-
-    @property
-    def pairs_per_block(self) -> int:
-        """Candidate pairs verified and clustered at a time, within ``pair_memory``."""
-        return self.pair_memory // PAIR_BYTES
 
 
 @dataclass(frozen=True)
@@ -224,30 +183,6 @@ def _timed_documents(documents: Iterable[Document], timer: Timer) -> Iterator[Do
         yield doc
 
 
-def left_out(batch: NormalizedBatch, too_long: np.ndarray, config: Config) -> tuple[np.ndarray, np.ndarray]:
-    """Masks of the paragraphs left out of matching besides the ``too_long`` ones (which are
-    not normalized at all): those empty after normalization, and those shorter than
-    ``min_words``. The three masks do not overlap."""
-    empty = (batch.lengths() == 0) & ~too_long
-    if config.min_words > 0:
-        short = ~empty & ~too_long & (batch.word_counts() < config.min_words)
-    else:
-        short = np.zeros(len(batch), dtype=bool)
-    return empty, short
-
-
-def _distinct(batch: NormalizedBatch, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Group ``rows`` by identical normalized text.
-
-    Returns ``(firsts, canonical)``: ``firsts`` are the rows that are first occurrences, in input
-    order; ``canonical[k]`` is the index into ``firsts`` of ``rows[k]``'s first occurrence."""
-    from dedup import _kernel
-
-    hashes = _kernel.text_hashes(batch.data, batch.offsets)
-    canonical, firsts = _kernel.group_texts(batch.data, batch.offsets, rows, hashes)
-    return firsts, canonical
-
-
 def find_duplicates(
     documents: Mapping[str, str] | Iterable[tuple[str, str]] | Iterable[Document],
     config: Config | None = None,
@@ -281,13 +216,10 @@ def find_duplicates(
     n = len(table)
 
     with timer.stage("normalize"):
-        too_long = table.lengths() > config.max_chars
-        # The long ones are not normalized at all.
-        batch = normalize_utf8_spans(table.src, table.byte_start, np.where(too_long, table.byte_start, table.byte_end))
-        empty, short = left_out(batch, too_long, config)
-        rows = np.flatnonzero(~(empty | short | too_long))
         # Exact copies are settled here; only distinct texts go on to hashing and LSH.
-        firsts, canonical = _distinct(batch, rows)
+        prepared = prepare(table, config)
+        batch, rows, firsts, canonical = prepared.batch, prepared.rows, prepared.firsts, prepared.canonical
+        too_long, empty, short = prepared.too_long, prepared.empty, prepared.short
 
     lsh = BandedLSH.for_threshold(config.threshold, config.num_perm, config.window)
     with timer.stage("signatures"):
@@ -304,13 +236,13 @@ def find_duplicates(
         sets = ShingleSets.of(batch, config.shingle, firsts, needed=candidates.paired)
     clustering = FirstSeen(len(firsts))
     verified_pairs = 0
-    for lo, hi in candidates.blocks(config.pairs_per_block):
-        with timer.stage("lsh"):
-            left, right = candidates.pairs(lo, hi)
+    blocks = verified_blocks(candidates, sets, config)
+    while True:
         with timer.stage("verify"):
-            verified = sets.verify(left, right, config.threshold)
-            del left, right
-            verified_pairs += len(verified)
+            verified = next(blocks, None)
+        if verified is None:
+            break
+        verified_pairs += len(verified)
         with timer.stage("cluster"):
             clustering.add(verified.left, verified.right, verified.jaccard, verified.containment)
             del verified

@@ -15,8 +15,8 @@ from dedup.documents import Document, DocumentReader
 from dedup.filter import Drop, Filter, Match, Outcome, index_params
 from dedup.index import IndexParams
 from dedup.index_sqlite import SQLiteIndex
-from dedup.lsh import BandedLSH
-from dedup.paragraphs import Paragraph, spans
+from dedup import filter as filter_module
+from dedup.paragraphs import Paragraph, ParagraphTable
 from dedup.pipeline import Config, find_duplicates
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -322,7 +322,7 @@ def _crowd(index: SQLiteIndex, text: str, count: int) -> None:
     none is near it): they fill its buckets ahead of it, up to and past the cap."""
     step = Filter(index)
     doc = Document("target", text)
-    prepared = step._prepare([doc], [spans(text)])
+    prepared = step._prepare(ParagraphTable([doc.name], [doc.text]), [doc])
     keys = prepared.keys[:, :1]
     with index.batch():
         for k in range(count):
@@ -343,7 +343,7 @@ def test_an_exact_copy_is_dropped_however_crowded_its_buckets(index: SQLiteIndex
 def test_an_exact_copy_within_a_batch_does_not_depend_on_lsh(index: SQLiteIndex, monkeypatch: pytest.MonkeyPatch) -> None:
     # Crowded buckets can keep LSH from proposing any pair (each bucket pairs its first 64
     # members only): here it proposes none at all. Exact copies are still paired.
-    monkeypatch.setattr(BandedLSH, "pairs_from_keys", lambda self, keys: np.empty((0, 2), dtype=np.int64))
+    monkeypatch.setattr(filter_module, "verified_blocks", lambda candidates, sets, config: iter(()))
     outcomes, _ = run(index, [("target", SOLDIERS), ("near", SOLDIERS_ALSO), ("copy", SOLDIERS.upper())])
     assert [o.status for o in outcomes] == ["kept", "kept", "emptied"]
     (drop,) = outcomes[-1].drops
