@@ -248,13 +248,17 @@ def open_index(spec: str, params: IndexParams | None = None, *, create: bool = T
     ``read_only``: for inspection only; an embedded index on a read-only directory or mount
     can then be read.
     """
-    if spec.startswith(("redis://", "rediss://", "unix://")):
+    scheme, sep, rest = spec.partition("://")
+    if sep and scheme.lower() in ("redis", "rediss", "unix"):
         from dedup.index_redis import RedisIndex
+
+        spec = f"{scheme.lower()}://{rest}"  # schemes are case-insensitive
 
         return RedisIndex.open(spec, params, create=create and not read_only)
     if spec.lower().startswith(("redis:", "rediss:", "unix:")):
         # A mistyped URL would otherwise become a directory named "redis:".
-        raise IndexError_(f"{spec}: not a Redis URL; write redis://host:port/db (or a path without the scheme)")
+        # Not echoed: a mistyped URL may still hold a password.
+        raise IndexError_(f"{spec.split(':', 1)[0]}:...: not a Redis URL; write redis://host:port/db (or a path without the scheme)")
     from dedup.index_sqlite import SQLiteIndex
 
     return SQLiteIndex.open(spec, params, create=create and not read_only, read_only=read_only)

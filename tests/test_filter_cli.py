@@ -261,12 +261,20 @@ def test_a_file_that_is_not_an_index_is_refused_and_left_unchanged(tmp_path: Pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["important.db"]
 
 
-@pytest.mark.parametrize("spec", ["redis:/localhost/0", "REDIS:localhost", "unix:/tmp/sock"])
+@pytest.mark.parametrize("spec", ["redis:/localhost/0", "REDIS:localhost", "unix:/tmp/sock", "redis:/:secret@localhost/0", "rediss:secret@host"])
 def test_a_mistyped_redis_url_is_refused_not_made_a_directory(spec: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = invoke("filter", "--index", spec, S003)
     assert result.exit_code == 2
     assert "not a Redis URL" in result.stderr
+    assert "secret" not in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_redis_scheme_in_capitals_is_a_redis_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = invoke("index", "stats", "REDIS://127.0.0.1:1/0")  # nothing listens on port 1
+    assert result.exit_code == 2 and "not a Redis URL" not in result.output and "Redis" in result.output
     assert list(tmp_path.iterdir()) == []
 
 
