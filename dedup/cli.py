@@ -296,7 +296,15 @@ def main() -> None:
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @matching_options
 @click.option("--scope", type=click.Choice(["all", "cross-doc"]), default="all", show_default=True, help="cross-doc: only clusters spanning two or more documents.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "jsonl", "csv"]), default="text", show_default=True, help="Output format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "jsonl", "csv", "pairs", "pairs-csv", "html"]),
+    default="text",
+    show_default=True,
+    help="text, json, jsonl (a cluster a line), csv (a member a row), pairs or pairs-csv (every verified pair), html (one page).",
+)
+@click.option("--reuse/--no-reuse", default=True, show_default=True, help="Also find paragraphs made of earlier documents' text, across paragraph boundaries.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-", help="Write the report here (default: stdout).")
 @input_options
 @click.option("--fail-on-duplicates", is_flag=True, help="Exit with status 1 when any cluster is found.")
@@ -320,6 +328,7 @@ def report(
     fail_on_duplicates: bool,
     profile: bool,
     max_chars: int,
+    reuse: bool,
 ) -> None:
     """Report clusters of near-duplicate paragraphs in PATH... (files, directories, - for stdin).
 
@@ -328,6 +337,7 @@ def report(
       dedup report seeds/
       dedup report a.txt b.txt --format json -o clusters.json
       cat docs.jsonl | dedup report --jsonl - --scope cross-doc --format csv
+      dedup report seeds/ --format html -o report.html
     """
     import time
 
@@ -337,16 +347,17 @@ def report(
 
     if paths.count("-") > 1:
         raise click.BadParameter("- (stdin) can be given only once", param_hint="PATH")
-    config = Config(threshold=threshold, shingle=shingle, num_perm=num_perm, seed=seed, min_words=min_words, scope=scope, max_chars=max_chars)  # type: ignore[arg-type]
+    config = Config(threshold=threshold, shingle=shingle, num_perm=num_perm, seed=seed, min_words=min_words, scope=scope, max_chars=max_chars, reuse=reuse)  # type: ignore[arg-type]
     reader = DocumentReader(list(paths), globs=tuple(globs) or DEFAULT_GLOBS, jsonl=jsonl, text_field=text_field, id_field=id_field)
     reader.check()
     refuse_overwriting_inputs([reader], {"-o": output})
     timer = Timer()
     progress = Progress(stderr_is_terminal(), "Reading", reader.file_count() if stderr_is_terminal() else None)
     try:
-        result = find_duplicates(reader, config, skipped=reader.skipped, timer=timer, on_document=progress.advance)
+        result = find_duplicates(reader, config, skipped=reader.skipped, timer=timer, on_document=progress.advance, keep_pairs=fmt in ("pairs", "pairs-csv", "html"))
     finally:
         progress.close()
+    result.inputs = list(paths)
     for skip in reader.skipped:
         warn(f"skipped {skip}")
     for p in result.too_long[:MAX_LISTED]:

@@ -66,6 +66,7 @@ class Config:
     max_chars: int = DEFAULT_MAX_CHARS
     window: int = DEFAULT_WINDOW
     pair_memory: int = DEFAULT_PAIR_MEMORY  # bytes of candidate pairs held at once
+    reuse: bool = True  # also find reuse across paragraph boundaries (dedup.reuse)
 
     def __post_init__(self) -> None:
         if isinstance(self.shingle, str):

@@ -328,7 +328,7 @@ _SCRIPT = r"""
   var clusters = list(report.clusters);
   var stats = report.stats && typeof report.stats === "object" ? report.stats : {};
   var params = report.params && typeof report.params === "object" ? report.params : {};
-  var reuse = Array.isArray(report.reuse) ? report.reuse : null;
+  var reuse = Array.isArray(report.reuse) && report.reuse.length ? report.reuse : null;
   var threshold = num(params.threshold);
 
   var savedBytes = 0;

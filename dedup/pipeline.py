@@ -42,6 +42,7 @@ from dedup.documents import Document, Skip, as_documents
 from dedup.lsh import BandedLSH
 from dedup.matching import left_out, prepare, verified_blocks
 from dedup.paragraphs import Paragraph, ParagraphTable
+from dedup.reuse import ReuseConfig, ReuseLink, reuse_links
 from dedup.signatures import permutations
 from dedup.verify import ShingleSets
 
@@ -52,6 +53,8 @@ __all__ = [
     "Stats",
     "Result",
     "find_duplicates",
+    "Pair",
+    "PairEnd",
     "left_out",
     "STAGES",
     "DEFAULT_THRESHOLD",
@@ -60,7 +63,7 @@ __all__ = [
     "PAIR_BYTES",
 ]
 
-STAGES = ("read", "segment", "normalize", "signatures", "lsh", "verify", "cluster", "output")
+STAGES = ("read", "segment", "normalize", "signatures", "lsh", "verify", "cluster", "reuse", "output")
 
 
 @dataclass(frozen=True)
@@ -146,14 +149,41 @@ class Stats:
         }
 
 
+@dataclass(frozen=True)
+class PairEnd:
+    """One paragraph of a verified pair, and the cluster it is in (``None``: in none)."""
+
+    paragraph: Paragraph
+    cluster: int | None
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A verified pair: ``a`` comes first in input order."""
+
+    a: PairEnd
+    b: PairEnd
+    jaccard: float
+    containment: float
+
+
 @dataclass
 class Result:
+    """What a run found. ``also`` lists the verified pairs whose two paragraphs are not in one
+    cluster (each joined another representative first): no verified pair goes unreported.
+    ``pairs`` holds every verified pair when they were asked for; ``reuse``, the reused
+    paragraphs (:mod:`dedup.reuse`)."""
+
     clusters: list[Cluster]
     stats: Stats
     config: Config
     skipped: list[Skip] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     too_long: list[Paragraph] = field(default_factory=list)  # left out of matching by max_chars
+    also: list[Pair] = field(default_factory=list)
+    pairs: list[Pair] | None = None
+    reuse: list[ReuseLink] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)  # what was read, as the caller names it
 
 
 class Timer:
@@ -190,12 +220,15 @@ def find_duplicates(
     skipped: list[Skip] | None = None,
     timer: Timer | None = None,
     on_document: Callable[[Document], None] | None = None,
+    keep_pairs: bool = False,
 ) -> Result:
     """Find near-duplicate paragraphs in ``documents``.
 
     ``documents`` is a mapping of name to text, an iterable of ``(name, text)`` pairs, or
     :class:`~dedup.documents.Document` objects (such as a :class:`~dedup.documents.DocumentReader`
-    yields). Returns the clusters, in order of size and then of first appearance, with stats.
+    yields). Returns the clusters, in order of size and then of first appearance, with stats,
+    the verified pairs across clusters, the reused paragraphs (with ``config.reuse``), and, with
+    ``keep_pairs``, every verified pair (an exact copy is paired with its first occurrence).
     """
     config = config or Config()
     timer = timer or Timer()
@@ -212,7 +245,9 @@ def find_duplicates(
             on_document(doc)
     with timer.stage("segment"):
         table = ParagraphTable(names, texts, encoded)
-        del names, texts, encoded
+        del names, encoded
+        if not config.reuse:
+            del texts  # reuse maps its spans back onto the texts
     n = len(table)
 
     with timer.stage("normalize"):
@@ -237,6 +272,8 @@ def find_duplicates(
     clustering = FirstSeen(len(firsts))
     verified_pairs = 0
     blocks = verified_blocks(candidates, sets, config)
+    across: list[tuple[np.ndarray, ...]] = []  # verified pairs whose ends joined different representatives
+    kept: list[tuple[np.ndarray, ...]] = []
     while True:
         with timer.stage("verify"):
             verified = next(blocks, None)
@@ -245,6 +282,12 @@ def find_duplicates(
         verified_pairs += len(verified)
         with timer.stage("cluster"):
             clustering.add(verified.left, verified.right, verified.jaccard, verified.containment)
+            # Both ends of a block's pairs are decided once it is added.
+            reps = clustering.assignment().rep
+            apart = reps[verified.left] != reps[verified.right]
+            across.append((verified.left[apart], verified.right[apart], verified.jaccard[apart], verified.containment[apart]))
+            if keep_pairs:
+                kept.append((verified.left, verified.right, verified.jaccard, verified.containment))
             del verified
     candidate_pairs = candidates.total
     del candidates, sets
@@ -276,8 +319,50 @@ def find_duplicates(
         verified_pairs=verified_pairs,
         per_document=per_document,
     )
+    with timer.stage("cluster"), _collector_paused():
+        cluster_of = np.full(n, -1, dtype=np.int64)
+        for cluster in clusters:
+            cluster_of[[m.index for m in cluster.members]] = cluster.id
+        also = _pairs(table, firsts, across, cluster_of)
+        pairs = None
+        if keep_pairs:
+            # Exact copies were grouped before LSH: each is paired with its first occurrence.
+            first_row = firsts[canonical]
+            copies = np.flatnonzero(first_row != rows)
+            ones = np.ones(len(copies))
+            pairs = _pairs(table, firsts, kept, cluster_of, (first_row[copies], rows[copies], ones, ones))
+    reuse: list[ReuseLink] = []
+    if config.reuse:
+        with timer.stage("reuse"):
+            reuse = reuse_links(table, batch.data, batch.offsets, rows, texts, ReuseConfig())
     long_ones = [table.paragraph(int(i)) for i in np.flatnonzero(too_long)]
-    return Result(clusters, stats, config, list(skipped or []), timer.seconds, long_ones)
+    return Result(clusters, stats, config, list(skipped or []), timer.seconds, long_ones, also, pairs, reuse)
+
+
+def _pairs(
+    table: ParagraphTable,
+    firsts: np.ndarray,
+    blocks: list[tuple[np.ndarray, ...]],
+    cluster_of: np.ndarray,
+    exact: tuple[np.ndarray, ...] | None = None,
+) -> list[Pair]:
+    """:class:`Pair` objects of verified pairs of distinct texts (``blocks``, positions in
+    ``firsts``) and of ``exact`` pairs (paragraph indices), in input order."""
+    columns = [(firsts[left], firsts[right], j, c) for left, right, j, c in blocks]
+    if exact is not None:
+        columns.append(exact)
+    if not columns:
+        return []
+    a, b, jaccard, containment = (np.concatenate(column) for column in zip(*columns))
+    order = np.lexsort((b, a))
+    a, b, jaccard, containment = a[order], b[order], jaccard[order], containment[order]
+    ends = np.unique(np.concatenate([a, b]))
+    paragraphs = dict(zip(ends.tolist(), table.paragraphs(ends)))
+    clusters = {i: (None if c < 0 else c) for i, c in zip(ends.tolist(), cluster_of[ends].tolist())}
+    return [
+        Pair(PairEnd(paragraphs[x], clusters[x]), PairEnd(paragraphs[y], clusters[y]), j, c)
+        for x, y, j, c in zip(a.tolist(), b.tolist(), jaccard.tolist(), containment.tolist())
+    ]
 
 
 @contextmanager

@@ -100,6 +100,8 @@ class ReusedSpan:
     source_end: int
     source_paragraphs: tuple[int, int]
     words: int
+    text: str  # the span's text on each side, as in the documents
+    source_text: str
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -109,6 +111,8 @@ class ReusedSpan:
             "source_end": self.source_end,
             "source_paragraphs": list(self.source_paragraphs),
             "words": self.words,
+            "text": self.text,
+            "source_text": self.source_text,
         }
 
 
@@ -149,6 +153,7 @@ class ReuseLink:
     words: int
     coverage: float
     sources: tuple[ReuseSource, ...]
+    text: str = ""  # the paragraph as in its document
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -159,6 +164,7 @@ class ReuseLink:
             "end": self.end,
             "words": self.words,
             "coverage": round(self.coverage, 6),
+            "text": self.text,
             "sources": [source.as_dict() for source in self.sources],
         }
 
@@ -431,6 +437,7 @@ def reuse_links(
                 words=total,
                 coverage=have / total,
                 sources=tuple(link_sources),
+                text=texts[int(table.doc[r])][int(table.start[r]) : int(table.end[r])],
             )
         )
     return links
@@ -529,7 +536,10 @@ class _CharMapper:
             numbers = (int(self.table.number[s_row_a]), int(self.table.number[s_row_b]))
             paragraphs += numbers
             lines += [int(self.table.line[s_row_a]), int(self.table.line[s_row_b])]
-            spans.append(ReusedSpan(target[first][0], target[stop - 1][1], s_start, s_end, numbers, stop - first))
+            start, end = target[first][0], target[stop - 1][1]
+            target_text = self.texts[int(self.table.doc[r])]
+            source_text = self.texts[doc]
+            spans.append(ReusedSpan(start, end, s_start, s_end, numbers, stop - first, target_text[start:end], source_text[s_start:s_end]))
         return ReuseSource(
             doc=self.table.docs[doc],
             coverage=coverage,

@@ -54,41 +54,15 @@ def seed_documents() -> dict[str, str]:
 
 
 def full_report(documents: dict[str, str], config: Config | None = None, inputs: list[str] | None = None) -> dict[str, Any]:
-    """The JSON report of ``documents`` with the keys the HTML page reads besides it: version,
-    inputs and timings; each member's other clusters (``also``); every pair of clustered
-    paragraphs at or above the threshold (``pairs``); and the reused paragraphs (``reuse``)
-    with their texts on both sides."""
-    result: Result = find_duplicates(documents, config or Config())
+    """The report of ``documents`` as ``dedup report --format html`` hands it to the page: the
+    JSON report with every pair (``pairs``), each member's other clusters (``also``) and the
+    reused paragraphs with their texts on both sides (``reuse``), and the version, inputs and
+    timings."""
+    result: Result = find_duplicates(documents, config or Config(), keep_pairs=True)
     report = result_dict(result)
     report["version"] = dedup.__version__
     report["inputs"] = inputs if inputs is not None else sorted({os.path.dirname(name) + "/" for name in documents})
     report["timings"] = {stage: round(seconds, 6) for stage, seconds in result.timings.items()}
-    spec = result.config.shingle
-    placed = [(cluster["id"], member) for cluster in report["clusters"] for member in cluster["members"]]
-    sets = [frozenset(dedup.shingles(member["text"], spec.kind, spec.n)) for _, member in placed]
-    pairs = []
-    for (x, (cx, a)), (y, (cy, b)) in itertools.combinations(enumerate(placed), 2):
-        if not sets[x] or not sets[y]:
-            continue
-        shared = len(sets[x] & sets[y])
-        jaccard = shared / len(sets[x] | sets[y])
-        if jaccard < result.config.threshold:
-            continue
-        containment = shared / min(len(sets[x]), len(sets[y]))
-        pairs.append({"a": where(a), "b": where(b), "jaccard": round(jaccard, 6), "containment": round(containment, 6)})
-        if cx != cy:
-            a.setdefault("also", []).append({"cluster": cy, **where(b), "jaccard": round(jaccard, 6), "containment": round(containment, 6)})
-            b.setdefault("also", []).append({"cluster": cx, **where(a), "jaccard": round(jaccard, 6), "containment": round(containment, 6)})
-    report["pairs"] = pairs
-    report["reuse"] = []
-    for link in find_reuse(documents):
-        row = link.as_dict()
-        row["text"] = documents[link.doc][link.start : link.end]
-        for source in row["sources"]:
-            for span in source["spans"]:
-                span["text"] = documents[link.doc][span["start"] : span["end"]]
-                span["source_text"] = documents[source["doc"]][span["source_start"] : span["source_end"]]
-        report["reuse"].append(row)
     return report
 
 
