@@ -366,7 +366,13 @@ def reuse_links(
     if not len(runs.row):
         return []
     # Coverage of each (paragraph, source), then the paragraphs that can reach min_coverage.
-    order = np.lexsort((runs.first, runs.source, runs.row))
+    # A text that the source holds twice gives two runs over the same words: the earlier one
+    # stands for both.
+    order = np.lexsort((runs.source_first, runs.stop, runs.first, runs.source, runs.row))
+    keep = np.ones(len(order), dtype=bool)
+    ordered = [getattr(runs, name)[order] for name in ("row", "source", "first", "stop")]
+    keep[1:] = np.any([column[1:] != column[:-1] for column in ordered], axis=0)
+    order = order[keep]
     for name in ("row", "source", "first", "stop", "source_first", "source_stop"):
         setattr(runs, name, getattr(runs, name)[order])
     pair_head = np.flatnonzero(np.concatenate([[True], (runs.row[1:] != runs.row[:-1]) | (runs.source[1:] != runs.source[:-1])]))
