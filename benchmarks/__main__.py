@@ -1,4 +1,4 @@
-"""``python -m benchmarks {hashing,report,scaling,filter,memory} [options]``; see ``benchmarks/README.md``."""
+"""``python -m benchmarks {hashing,report,scaling,filter,memory,reuse} [options]``; see ``benchmarks/README.md``."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def _shapes(text: str) -> tuple[str, ...]:
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m benchmarks", description="dedup against its peers, in the same run; each peer in a fresh process.")
-    suites = root.add_subparsers(dest="suite", required=True, metavar="{hashing,report,scaling,filter,memory}")
+    suites = root.add_subparsers(dest="suite", required=True, metavar="{hashing,report,scaling,filter,memory,reuse}")
 
     hashing = suites.add_parser("hashing", help="paragraph text -> MinHash signature matrix")
     hashing.add_argument("--paragraphs", type=_positive, default=60_000, help="corpus size (default 60,000)")
@@ -86,6 +86,10 @@ def parser() -> argparse.ArgumentParser:
     memory.add_argument("--shapes", type=_shapes, default=_SHAPES, help="comma-separated shapes to run (default all): " + ", ".join(_SHAPES))
     memory.add_argument("--threshold", type=float, default=0.4, help="dedup report's --threshold (default 0.4, its own default)")
 
+    from benchmarks import reuse as reuse_suite  # light: dedup loads when the suite runs
+
+    reuse = suites.add_parser("reuse", help=reuse_suite.HELP)
+    reuse_suite.add_arguments(reuse)  # its own --seed and --json too
     for sub in (hashing, report, scaling, filter_, memory):
         sub.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH")
         sub.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
@@ -111,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import memory
 
         return memory.run(args.paragraphs, args.json, args.seed, args.shapes, args.threshold)
+    if args.suite == "reuse":
+        from benchmarks import reuse as reuse_suite
+
+        return reuse_suite.run_args(args)
     from benchmarks import scaling
 
     return scaling.run(args.sizes, args.json, args.seed, library=not args.no_library)

@@ -10,7 +10,7 @@ documents those are. A paragraph is **flagged** when its score is at or above a 
 
 Detectors, all run in this process on the same documents:
 
-- ``jaccard``: what dedup does today, ``dedup.find_duplicates(documents, dedup.Config())``
+- ``jaccard``: whole-paragraph matching alone, ``dedup.find_duplicates(documents, dedup.Config(reuse=False))``
   (word 3-gram Jaccard at or above 0.4). A paragraph is flagged when it is a member, not the
   representative, of a cluster whose representative is in another, earlier document, and traced
   to that document. It has no threshold of its own here.
@@ -136,7 +136,7 @@ def jaccard_scores(documents: Documents) -> Scores:
     """dedup today: cluster members whose representative is in another, earlier document."""
     import dedup
 
-    result = dedup.find_duplicates(list(documents), dedup.Config())
+    result = dedup.find_duplicates(list(documents), dedup.Config(reuse=False))
     evidence: dict[Key, tuple[tuple[float, frozenset[str]], ...]] = {}
     for cluster in result.clusters:
         rep = cluster.representative
@@ -195,7 +195,7 @@ def detectors(threshold: float = DEFAULT_THRESHOLD) -> list[Detector]:
     out = [
         Detector(
             "jaccard",
-            "dedup.find_duplicates(documents, dedup.Config()): word 3-gram Jaccard >= 0.4, MinHash LSH "
+            "dedup.find_duplicates(documents, dedup.Config(reuse=False)): word 3-gram Jaccard >= 0.4, MinHash LSH "
             "(128 permutations, seed 1) then exact verification; flagged = a cluster member whose representative "
             "is in an earlier document, traced to that document",
             jaccard_scores,
