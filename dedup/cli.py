@@ -304,7 +304,7 @@ def main() -> None:
     show_default=True,
     help="text, json, jsonl (a cluster a line), csv (a member a row), pairs or pairs-csv (every verified pair), html (one page).",
 )
-@click.option("--reuse/--no-reuse", default=True, show_default=True, help="Also find paragraphs made of earlier documents' text, across paragraph boundaries.")
+@click.option("--reuse", is_flag=True, help="Also find paragraphs made of earlier documents' text, across paragraph boundaries (slower).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-", help="Write the report here (default: stdout).")
 @input_options
 @click.option("--fail-on-duplicates", is_flag=True, help="Exit with status 1 when any cluster is found.")

@@ -66,7 +66,9 @@ class Config:
     max_chars: int = DEFAULT_MAX_CHARS
     window: int = DEFAULT_WINDOW
     pair_memory: int = DEFAULT_PAIR_MEMORY  # bytes of candidate pairs held at once
-    reuse: bool = True  # also find reuse across paragraph boundaries (dedup.reuse)
+    # Also find reuse across paragraph boundaries (dedup.reuse). Off by default: at a million
+    # paragraphs it still costs several times the rest of the run, in time and in memory.
+    reuse: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.shingle, str):

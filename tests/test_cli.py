@@ -58,16 +58,16 @@ def test_json_report_schema(docs: Path) -> None:
 
 
 def test_jsonl_one_cluster_a_line_and_csv_one_member_a_row(docs: Path) -> None:
-    lines = [json.loads(line) for line in invoke("report", str(docs), "--format", "jsonl").stdout.splitlines()]
+    lines = [json.loads(line) for line in invoke("report", str(docs), "--format", "jsonl", "--reuse").stdout.splitlines()]
     assert [line["size"] for line in lines if "type" not in line] == [2]
     # Then the reused paragraphs, one a line: the copy in b is wholly a's text.
     (reused,) = [line for line in lines if line.get("type") == "reuse"]
     assert (reused["doc"].endswith("b.txt"), reused["coverage"], reused["sources"][0]["doc"].endswith("a.txt")) == (True, 1.0, True)
-    rows = list(csv.DictReader(io.StringIO(invoke("report", str(docs), "--format", "csv").stdout)))
+    rows = list(csv.DictReader(io.StringIO(invoke("report", str(docs), "--format", "csv", "--reuse").stdout)))
     assert [r["representative"] for r in rows] == ["True", "False", ""]
     assert rows[1]["text"] == DUP.strip()
     assert (rows[2]["cluster"], rows[2]["coverage"]) == ("", "1.0")
-    no_reuse = invoke("report", str(docs), "--format", "jsonl", "--no-reuse").stdout.splitlines()
+    no_reuse = invoke("report", str(docs), "--format", "jsonl").stdout.splitlines()
     assert [json.loads(line)["size"] for line in no_reuse] == [2]
 
 

@@ -41,7 +41,7 @@ SKY_PAIRS = [
 
 
 def run_report(*paths: str) -> dict:
-    result = CliRunner().invoke(main, ["report", *paths, "--format", "json"], catch_exceptions=False)
+    result = CliRunner().invoke(main, ["report", *paths, "--format", "json", "--reuse"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 

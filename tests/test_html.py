@@ -58,7 +58,7 @@ def full_report(documents: dict[str, str], config: Config | None = None, inputs:
     JSON report with every pair (``pairs``), each member's other clusters (``also``) and the
     reused paragraphs with their texts on both sides (``reuse``), and the version, inputs and
     timings."""
-    result: Result = find_duplicates(documents, config or Config(), keep_pairs=True)
+    result: Result = find_duplicates(documents, config or Config(reuse=True), keep_pairs=True)
     report = result_dict(result)
     report["version"] = dedup.__version__
     report["inputs"] = inputs if inputs is not None else sorted({os.path.dirname(name) + "/" for name in documents})
