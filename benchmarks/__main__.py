@@ -43,7 +43,7 @@ def _peers(text: str) -> tuple[str, ...]:
 
 
 # The memory suite's input shapes (benchmarks.memory.SHAPES), named here so that --help needs no import.
-_SHAPES = ("prose", "templated", "identical", "vocab12")
+_SHAPES = ("prose", "templated", "identical", "vocab12", "filter-one-document")
 
 
 def _shapes(text: str) -> tuple[str, ...]:
@@ -81,7 +81,7 @@ def parser() -> argparse.ArgumentParser:
     filter_.add_argument("--datasketch-preload", type=_non_negative, default=100_000, help="at most this many preloaded into datasketch in memory (default 100,000)")
     filter_.add_argument("--peers", type=_peers, default=None, help="comma-separated peers to run (default all): " + ", ".join(_PEER_KEYS))
 
-    memory = suites.add_parser("memory", help="peak RSS of a whole dedup report on inputs of every shape")
+    memory = suites.add_parser("memory", help="peak RSS of a whole dedup report on inputs of every shape, and of dedup filter on one huge document")
     memory.add_argument("--paragraphs", type=_positive, default=1_000_000, help="paragraphs per shape (default 1,000,000)")
     memory.add_argument("--shapes", type=_shapes, default=_SHAPES, help="comma-separated shapes to run (default all): " + ", ".join(_SHAPES))
     memory.add_argument("--threshold", type=float, default=0.4, help="dedup report's --threshold (default 0.4, its own default)")

@@ -43,7 +43,10 @@ from benchmarks._harness import ROOT, Row, WorkerFailed, machine, print_machine,
 
 __all__ = ["SHAPES", "run", "run_peer", "shape_documents", "write_shape", "measure", "TARGET_RSS_MB", "DEFAULT_PARAGRAPHS", "THRESHOLD"]
 
-SHAPES = ("prose", "templated", "identical", "vocab12")
+SHAPES = ("prose", "templated", "identical", "vocab12", "filter-one-document")
+# The shape run through ``dedup filter`` rather than ``dedup report``: every templated paragraph
+# in one JSON Lines document, which the filter must commit whole, against a fresh index.
+FILTER_SHAPE = "filter-one-document"
 DEFAULT_PARAGRAPHS = 1_000_000
 TARGET_RSS_MB = 2048.0
 THRESHOLD = 0.4  # dedup report's default
@@ -109,6 +112,10 @@ def write_shape(shape: str, n: int, directory: Path, seed: int = 0) -> Path:
 
         return write_corpus(make_corpus(n, seed=seed), directory, "txt")
     directory.mkdir(parents=True, exist_ok=True)
+    if shape == FILTER_SHAPE:
+        text = "\n\n".join(_paragraphs("templated", n, seed))
+        (directory / "one.jsonl").write_text(json.dumps({"id": "one", "text": text}) + "\n", encoding="utf-8")
+        return directory
     for name, text in shape_documents(shape, n, seed):
         (directory / name).write_text(text, encoding="utf-8")
     return directory
@@ -121,11 +128,15 @@ def run_peer(spec: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - start}
 
 
-def measure(directory: Path, report: Path, threshold: float = THRESHOLD) -> dict[str, Any]:
-    """Run ``dedup report DIRECTORY`` and watch it: wall time, peak RSS in MiB (the larger of its
+def measure(directory: Path, report: Path, threshold: float = THRESHOLD, filter_index: Path | None = None) -> dict[str, Any]:
+    """Run ``dedup report DIRECTORY`` (with ``filter_index``: ``dedup filter`` of the JSON Lines
+    in it into that index) and watch it: wall time, peak RSS in MiB (the larger of its
     ``VmHWM``, read every 10 ms, and its ``ru_maxrss``), the stage timings of ``--profile`` and
-    the report's stats."""
-    command = [*cli_command(), "report", str(directory), "--threshold", str(threshold), "--format", "json", "--profile", "-o", str(report)]
+    the report's stats (the filter's paragraphs read, from its summary)."""
+    if filter_index is None:
+        command = [*cli_command(), "report", str(directory), "--threshold", str(threshold), "--format", "json", "--profile", "-o", str(report)]
+    else:
+        command = [*cli_command(), "filter", "--index", str(filter_index), "--threshold", str(threshold), *map(str, sorted(directory.glob("*.jsonl"))), "-o", os.devnull]
     env = dict(os.environ)
     # The dedup of this tree, as the worker of the other suites runs it.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
@@ -155,6 +166,11 @@ def measure(directory: Path, report: Path, threshold: float = THRESHOLD) -> dict
         if match and match.group(1) != "total":
             timings[match.group(1)] = float(match.group(2))
     maxrss = usage.ru_maxrss / 1024  # KiB on Linux
+    if filter_index is not None:
+        read = re.search(r"paragraphs\s+([0-9,]+) read", errors)
+        stats = {"paragraphs": int(read.group(1).replace(",", "")) if read else None}
+    else:
+        stats = report_stats(report)
     return {
         "seconds": seconds,
         "peak_rss_mb": max(polled, maxrss),
@@ -162,7 +178,7 @@ def measure(directory: Path, report: Path, threshold: float = THRESHOLD) -> dict
         "maxrss_mb": maxrss,
         "launcher_rss_mb": launcher,
         "timings": timings,
-        "stats": report_stats(report),
+        "stats": stats,
         "command": " ".join(command),
     }
 
@@ -194,7 +210,8 @@ def run(paragraphs: int = DEFAULT_PARAGRAPHS, json_path: str | None = None, seed
     """Run the memory suite and print its table; returns the exit status."""
     info = machine()
     print_machine(info)
-    print(f"task     dedup report DIR --threshold {threshold} --format json -o FILE, word:3, 128 permutations; {paragraphs:,} paragraphs per shape\n")
+    print(f"task     dedup report DIR --threshold {threshold} --format json -o FILE, word:3, 128 permutations; {paragraphs:,} paragraphs per shape")
+    print(f"         {FILTER_SHAPE}: dedup filter --index NEW FILE.jsonl, one document of the templated paragraphs, default --batch-size\n")
     reason = cli_available()
     if reason is not None:
         print(f"skipping every shape: {reason}")
@@ -208,7 +225,7 @@ def run(paragraphs: int = DEFAULT_PARAGRAPHS, json_path: str | None = None, seed
             directory = Path(tmp) / "docs"
             try:
                 made = run_worker({"suite": "memory", "peer": "write", "shape": shape, "paragraphs": paragraphs, "seed": seed, "directory": str(directory)})["seconds"]
-                result = measure(directory, Path(tmp) / "report.json", threshold)
+                result = measure(directory, Path(tmp) / "report.json", threshold, Path(tmp) / "idx" if shape == FILTER_SHAPE else None)
             except (WorkerFailed, RuntimeError) as err:
                 failures.append(f"{shape}: {err}")
                 print(f"FAILED {shape}: {err}", flush=True)
