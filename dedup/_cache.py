@@ -89,7 +89,7 @@ def _write_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
     try:
         try:
             with open(tmp, "wb") as f:
-                np.savez(f, **arrays)
+                np.savez(f, allow_pickle=False, **arrays)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)

@@ -89,7 +89,8 @@ def index_params(
     >>> (p.threshold, p.shingle, p.num_perm, p.seed, p.bands, p.rows)
     (0.4, 'word:3', 128, 1, 31, 3)
     """
-    config = Config(threshold=threshold, shingle=shingle, num_perm=num_perm, seed=seed)  # checks every value
+    spec = shingle if isinstance(shingle, ShingleSpec) else ShingleSpec.parse(shingle)
+    config = Config(threshold=threshold, shingle=spec, num_perm=num_perm, seed=seed)  # checks every value
     bands, rows = lsh_params(config.threshold, config.num_perm)
     return IndexParams(num_perm=config.num_perm, seed=config.seed, shingle=str(config.shingle), threshold=config.threshold, bands=bands, rows=rows)
 
@@ -274,7 +275,7 @@ class Filter:
         self.index = index
         self.config = Config(
             threshold=params.threshold,
-            shingle=params.shingle,
+            shingle=ShingleSpec.parse(params.shingle),
             num_perm=params.num_perm,
             seed=params.seed,
             min_words=min_words,

@@ -307,7 +307,7 @@ def _fsync_directory(path: Path) -> None:
 
 
 def _pwrite_all(fd: int, array: np.ndarray, offset: int) -> None:
-    view = memoryview(array).cast("B")
+    view = array.data.cast("B")
     while len(view):
         written = os.pwrite(fd, view, offset)
         view = view[written:]
@@ -445,15 +445,16 @@ def merge_segments(
             for part in range(parts):
                 kept -= int(np.isin(s.read(int(c[part]), int(c[part + 1]))[1], dead).sum())
 
-    def chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def chunks(segments: list[Segment]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for part in range(parts):
-            pieces = [s.read(int(c[part]), int(c[part + 1])) for s, c in zip(sources, cuts)]
+            pieces = [s.read(int(c[part]), int(c[part + 1])) for s, c in zip(segments, cuts)]
             if len(dead):
                 pieces = [(k[live], p[live]) for k, p in pieces if (live := ~np.isin(p, dead)).any()]
             yield _merged(pieces)
 
-    pending = PendingSegment(directory, kept, chunks(), stop) if kept else None
-    del sources  # unmap
+    # The generator is consumed here and then dropped, so that deleting the list unmaps them.
+    pending = PendingSegment(directory, kept, chunks(sources), stop) if kept else None
+    del sources
     try:
         if not locked:
             conn.execute("BEGIN IMMEDIATE")
@@ -735,7 +736,7 @@ class SQLiteIndex(Index):
         self._in_batch = False
         # In a batch: the band keys of its last query, sorted, and their order (see add).
         self._last_query: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        self._rows_cache: dict[int, tuple[str, int, float, bytes]] = {}
+        self._rows_cache: dict[int, tuple[str | bytes, int, float, bytes]] = {}
         self._doomed: list[Path] = []  # segment files to delete once their removal is committed
         self._maintainer: Maintainer | None = None
         self.read_only = False

@@ -32,14 +32,14 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 if TYPE_CHECKING:
     from dedup._kernel.lsh import Buckets
 
-__all__ = ["CandidateGenerator", "BandedLSH", "CandidatePairs", "lsh_params", "DEFAULT_WINDOW"]
+__all__ = ["BandedLSH", "CandidatePairs", "lsh_params", "DEFAULT_WINDOW"]
 
 from dedup.config import DEFAULT_WINDOW  # noqa: E402  (one home for the defaults)
 # Weights for datasketch's optimiser. Its default (0.5, 0.5) finds only about half the pairs that
@@ -75,7 +75,7 @@ def lsh_params(
     key = f"{float(threshold)!r} {int(num_perm)} {float(false_positive_weight)!r} {float(false_negative_weight)!r}"
     known = _known_params()
     if key not in known:
-        from datasketch.lsh import _optimal_param
+        from datasketch.lsh import _optimal_param  # type: ignore[import-untyped]
 
         bands, rows = _optimal_param(threshold, num_perm, false_positive_weight, false_negative_weight)
         known[key] = [int(bands), int(rows)]
@@ -128,14 +128,6 @@ def _save_params(known: dict[str, list[int]]) -> None:
     except OSError:
         with contextlib.suppress(OSError):
             tmp.unlink()
-
-
-class CandidateGenerator(Protocol):
-    """A stage that proposes pairs of paragraphs to verify."""
-
-    def candidate_pairs(self, signatures: np.ndarray) -> np.ndarray:
-        """Pairs ``(i, j)`` of row indices with ``i < j``, shape ``(m, 2)``, sorted, unique."""
-        ...
 
 
 @dataclass(frozen=True)

@@ -365,7 +365,7 @@ def _splice(
     lengths = np.diff(offsets)
     pieces: list[bytes] = []
     start = 0
-    for i in np.flatnonzero(fallback):
+    for i in np.flatnonzero(fallback).tolist():
         pieces.append(data[offsets[start] : offsets[i]].tobytes())
         encoded = normalize(text_of(i)).encode("utf-8", "surrogatepass")
         pieces.append(encoded)

@@ -348,7 +348,7 @@ def _pairs(
 ) -> list[Pair]:
     """:class:`Pair` objects of verified pairs of distinct texts (``blocks``, positions in
     ``firsts``) and of ``exact`` pairs (paragraph indices), in input order."""
-    columns = [(firsts[left], firsts[right], j, c) for left, right, j, c in blocks]
+    columns: list[tuple[np.ndarray, ...]] = [(firsts[left], firsts[right], j, c) for left, right, j, c in blocks]
     if exact is not None:
         columns.append(exact)
     if not columns:

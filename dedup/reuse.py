@@ -470,14 +470,14 @@ class _CharMapper:
         are spread evenly over it."""
         from dedup.normalization import normalize_utf8_spans
 
-        rows = np.array(sorted(set(rows) - set(self._spans)), dtype=np.int64)
-        if not len(rows):
+        wanted = np.array(sorted(set(rows) - set(self._spans)), dtype=np.int64)
+        if not len(wanted):
             return
         src = self.table.src
-        lo, hi = self.table.byte_start[rows], self.table.byte_end[rows]
+        lo, hi = self.table.byte_start[wanted], self.table.byte_end[wanted]
         sizes = hi - lo
         at = np.repeat(lo - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()), dtype=np.int64)
-        row_of = np.repeat(np.arange(len(rows)), sizes)
+        row_of = np.repeat(np.arange(len(wanted)), sizes)
         solid = ~np.isin(src[at], _WHITESPACE)
         first = np.ones(len(at), dtype=bool)
         first[1:] = row_of[1:] != row_of[:-1]
@@ -494,11 +494,11 @@ class _CharMapper:
         # paragraph's start (whose character offset is known).
         leads = np.concatenate([[0], np.cumsum((src[at] & 0xC0) != 0x80, dtype=np.int64)])
         row_first = np.concatenate([[0], np.cumsum(sizes)])[:-1]
-        base = self.table.start[rows] - leads[row_first]
+        base = self.table.start[wanted] - leads[row_first]
         char_start = np.repeat(base[token_row] + leads[begins], per_token).tolist()
         char_end = np.repeat(base[token_row] + leads[ends + 1], per_token).tolist()
-        bounds = np.concatenate([[0], np.cumsum(np.bincount(np.repeat(token_row, per_token), minlength=len(rows)))]).tolist()
-        for k, r in enumerate(rows.tolist()):
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(np.repeat(token_row, per_token), minlength=len(wanted)))]).tolist()
+        for k, r in enumerate(wanted.tolist()):
             a, b = bounds[k], bounds[k + 1]
             count = int(self.counts[r])
             if b - a == count:

@@ -96,19 +96,19 @@ def chunks(n: int, size: int = CHUNK) -> int:
 def u8(values: np.ndarray) -> np.ndarray:
     """``values`` as a C-contiguous, aligned array of this dtype: the array itself when it is
     one already (a memory-mapped index segment is not copied), else a converted copy."""
-    return np.require(values, dtype=np.uint8, requirements="CA")
+    return np.require(values, dtype=np.uint8, requirements=["C", "A"])
 
 
 def u32(values: np.ndarray) -> np.ndarray:
-    return np.require(values, dtype=np.uint32, requirements="CA")
+    return np.require(values, dtype=np.uint32, requirements=["C", "A"])
 
 
 def u64(values: np.ndarray) -> np.ndarray:
-    return np.require(values, dtype=np.uint64, requirements="CA")
+    return np.require(values, dtype=np.uint64, requirements=["C", "A"])
 
 
 def i64(values: np.ndarray) -> np.ndarray:
-    return np.require(values, dtype=np.int64, requirements="CA")
+    return np.require(values, dtype=np.int64, requirements=["C", "A"])
 
 
 def whole(value: int, name: str, low: int = 0, high: int = 2**62) -> int:

@@ -130,7 +130,7 @@ def first_seen_block(left: np.ndarray, right: np.ndarray, jaccard: np.ndarray | 
         raise ValueError("rep and via must be contiguous and writable")
     n = len(rep)
     if jaccard is not None:
-        jaccard = np.require(jaccard, dtype=np.float64, requirements="CA")
+        jaccard = np.require(jaccard, dtype=np.float64, requirements=["C", "A"])
     status = _c.dedup_first_seen(n, ptr(left), ptr(right), m, None if jaccard is None else ptr(jaccard), float(threshold), ptr(rep), ptr(via))
     if status == -1:
         raise IndexError("pairs must lie within range(n)")
