@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+import textwrap
 from collections.abc import Callable
 from typing import IO, Any
 
@@ -141,17 +143,160 @@ def result_dict(result: Result) -> dict[str, Any]:
     return report
 
 
-def _snippet(text: str, width: int) -> str:
-    """The start of ``text`` on one line of at most ``width`` characters: whitespace (line
-    breaks and tabs included) collapsed to single spaces, other controls escaped."""
-    line = escape_controls(" ".join(text.split()))
+DEFAULT_WIDTH = 100  # columns of the text report when the caller gives none: piped output stays the same
+MIN_WIDTH = 40  # a narrower width is taken as this one
+MIN_PREVIEW = 20  # characters of text a member's line keeps, however long its document's name
+DEFAULT_TOP_DOCUMENTS = 20
+_CONTEXT_WORDS = 3  # words shown before the first one that differs from the representative
+_WORDS = re.compile(r"\w+")
+
+
+def _clip(line: str, width: int) -> str:
+    """``line`` cut to ``width`` characters, its end replaced by "…" when cut."""
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
-def write_text(result: Result, out: IO[str]) -> None:
-    """The report for people: each cluster's members with a one-line preview, then a summary.
-    Document names and texts are shown with :func:`~dedup.documents.escape_controls`."""
+def _middle(name: str, width: int) -> str:
+    """``name`` shortened to ``width`` characters in the middle, with "…", keeping more of its
+    end (where a path has its file name).
+
+    >>> _middle("/usr/share/doc/libexample-dev/changelog.Debian.gz", 30)
+    '/usr/shar…/changelog.Debian.gz'
+    """
+    if len(name) <= width:
+        return name
+    if width <= 1:
+        return "…"[:width]
+    head = (width - 1) // 3
+    return name[:head] + "…" + name[len(name) - (width - 1 - head) :]
+
+
+def _snippet(text: str, width: int) -> str:
+    """The start of ``text`` on one line of at most ``width`` characters: whitespace (line
+    breaks and tabs included) collapsed to single spaces, other controls escaped."""
+    return _clip(escape_controls(" ".join(text.split())), width)
+
+
+def _word_keys(word: str) -> list[str]:
+    """What a word is compared by: its runs of letters and digits, casefolded, so that case and
+    punctuation (which normalization drops too) make no difference."""
+    return _WORDS.findall(word.casefold())
+
+
+def differs(text: str, representative: set[str], width: int) -> str | None:
+    """Where ``text`` differs from a representative whose words (:func:`_word_keys`) are
+    ``representative``: from a few words before the first word that is not among them, on one
+    line of at most ``width`` characters, each run of such words marked ``{+ … +}`` (as ``git
+    diff --word-diff=plain`` and ``wdiff`` mark added words), "…" where text is left out.
+    ``None`` when every word is in the representative.
+
+    >>> rep = set(_word_keys("Soldiers are on standby for armed police after scores of officers stood down."))
+    >>> differs("Soldiers are also on standby for armed police, after many officers stood down.", rep, 70)
+    'Soldiers are {+also+} on standby for armed police, after {+many+}…'
+    >>> rep = set(_word_keys("The crisis has emerged after a police officer was charged with murder."))
+    >>> differs("The crisis has emerged after an unnamed officer was charged with murder.", rep, 40)
+    '…has emerged after {+an unnamed+}…'
+    """
+    words = text.split()
+    new = [any(key not in representative for key in _word_keys(word)) for word in words]
+    if True not in new:
+        return None
+    start = max(0, new.index(True) - _CONTEXT_WORDS)
+    # The line as tokens, each with whether a marked run is open after it; only as many words
+    # as can show.
+    tokens: list[tuple[str, bool]] = [("…", False)] if start else []
+    length = len(tokens)
+    k = start
+    while k < len(words) and length <= width:
+        before = len(tokens)
+        if k > start:
+            tokens.append((" ", new[k - 1] and new[k]))
+        if new[k] and (k == start or not new[k - 1]):
+            tokens.append(("{+", True))
+        tokens.append((escape_controls(words[k]), new[k]))
+        if new[k] and (k + 1 == len(words) or not new[k + 1]):
+            tokens.append(("+}", False))
+        length += sum(len(token) for token, _ in tokens[before:])
+        k += 1
+    line = "".join(token for token, _ in tokens)
+    if k == len(words) and len(line) <= width:
+        return line
+    # Cut: what fits before "…", or before "…+}" where it closes a run left open.
+    kept: list[str] = []
+    used, is_open, marked = 0, False, False
+    for token, open_after in tokens:
+        is_word = token not in (" ", "{+", "+}", "…")
+        if used + len(token) + 3 <= width:
+            kept.append(token)
+            used += len(token)
+            is_open = open_after
+            marked = marked or (is_word and open_after)
+            continue
+        if is_word and not marked:  # as much as fits of a word, until one that differs shows
+            part = token[: width - used - 3]
+            if part:
+                kept.append(part)
+                is_open = open_after
+        break
+    if kept and kept[-1] == "{+":
+        kept.pop()
+        is_open = False
+    if kept and kept[-1] == " ":
+        kept.pop()
+    return "".join(kept) + ("…+}" if is_open else "…")
+
+
+def _count(n: int, thing: str) -> str:
+    """``n`` things, in words: ``1 member``, ``1,234 members``."""
+    return f"{n:,} {thing}{'' if n == 1 else 's'}"
+
+
+def _wrapped(label: str, value: str, width: int, indent: int = 24) -> list[str]:
+    """A summary line, ``label`` then ``value`` from column ``indent``, wrapped to ``width``."""
+    return textwrap.wrap(
+        value, width, initial_indent=f"  {label}".ljust(indent), subsequent_indent=" " * indent, break_on_hyphens=False
+    ) or [f"  {label}"]
+
+
+def write_text(
+    result: Result,
+    out: IO[str],
+    *,
+    width: int | None = None,
+    top: int | None = None,
+    max_members: int | None = None,
+    top_documents: int | None = DEFAULT_TOP_DOCUMENTS,
+) -> None:
+    """The report for people: each cluster's members, one line each, then the summary.
+
+    Clusters come largest first; ``top`` shows only the first ``top`` of them, and the first
+    ``top`` reused paragraphs, and ``max_members`` the first ``max_members`` members of each
+    cluster (its representative included) and of each member's ``also`` links; what is left out
+    is counted on a line of its own. The summary counts everything, and lists the
+    ``top_documents`` documents with the highest share of duplicate paragraphs (``None``:
+    all).
+
+    Every line is at most ``width`` characters (``None``: :data:`DEFAULT_WIDTH`, so that the
+    report does not depend on where it is written; at least :data:`MIN_WIDTH`). Characters are
+    counted as code points: an East Asian wide character counts as one, so a line holding them
+    takes more columns on a terminal than it has characters. A member's line is its
+    ``document:line``, its Jaccard similarity to the representative (``rep`` for the
+    representative), and a preview of at least :data:`MIN_PREVIEW` characters; a document name
+    too long for that is shortened in the middle with "…". The preview of an exact copy
+    (Jaccard 1.0), of the representative and of a member all of whose words are in it is the
+    start of the text; for any other member it is where it differs (:func:`differs`): from a
+    few words before the first word the representative lacks, words it lacks marked
+    ``{+ … +}``. Where one paragraph holds most of the other (containment at least 0.25 above
+    Jaccard), ``(contains 0.95)`` follows, on the same line if it leaves the preview its room.
+
+    Document names and texts are shown with :func:`~dedup.documents.escape_controls`.
+    """
+    for option, value, least in (("top", top, 0), ("max_members", max_members, 1), ("top_documents", top_documents, 0)):
+        if value is not None and value < least:
+            raise ValueError(f"{option} must be at least {least} (or None: all), not {value!r}")
+    width = DEFAULT_WIDTH if width is None else max(width, MIN_WIDTH)
     clusters = result.clusters
+    shown_clusters = clusters if top is None else clusters[:top]
     shown: dict[str, str] = {}  # each document's name as printed, escaped once
 
     def name(doc: str) -> str:
@@ -159,65 +304,118 @@ def write_text(result: Result, out: IO[str]) -> None:
             shown[doc] = escape_controls(doc)
         return shown[doc]
 
+    def write(line: str) -> None:
+        out.write(_clip(line, width) + "\n")
+
+    def members_of(cluster: Cluster) -> tuple[Member, ...]:
+        return cluster.members if max_members is None else cluster.members[:max_members]
+
+    def location(doc: str, line: int | str, room: int) -> str:
+        suffix = f":{line}"
+        return _middle(name(doc), max(1, room - len(suffix))) + suffix
+
     also = also_of(result)
-    width = max((len(f"{name(m.doc)}:{m.line}") for c in clusters for m in c.members), default=0)
-    for cluster in clusters:
+    # The location column: as wide as the widest shown, but never so wide that a preview gets
+    # less than MIN_PREVIEW characters ("  " location "  " score "  " preview).
+    most = width - 11 - MIN_PREVIEW
+    where_width = min(most, max((len(f"{name(m.doc)}:{m.line}") for c in shown_clusters for m in members_of(c)), default=0))
+    preview = width - 11 - where_width
+    under = " " * (where_width + 11)  # continuation lines start under the preview
+    for cluster in shown_clusters:
         docs = len(cluster.documents)
-        out.write(
-            f"Cluster {cluster.id}: {cluster.size} paragraphs in {docs} document{'s' if docs != 1 else ''}\n"
-        )
-        for k, m in enumerate(cluster.members):
-            where = f"{name(m.doc)}:{m.line}".ljust(width)
-            score = "  rep" if k == 0 else f"{m.jaccard:5.2f}"
+        write(f"Cluster {cluster.id}: {_count(cluster.size, 'paragraph')} in {_count(docs, 'document')}")
+        rep_words: set[str] | None = None
+        shown_members = members_of(cluster)
+        for k, m in enumerate(shown_members):
+            where = location(m.doc, m.line, where_width).ljust(where_width)
             # Containment explains a match that Jaccard alone reads as weak: one paragraph is
             # (most of) the other, trimmed.
-            held = f" (contains {m.containment:.2f})" if k and m.containment >= m.jaccard + 0.25 else ""
-            out.write(f"  {where}  {score}  {_snippet(m.text, max(30, 100 - width - len(held)))}{held}\n")
-            for link in also.get((m.doc, m.paragraph.number), []):
+            held = f"(contains {m.containment:.2f})" if k and m.containment >= m.jaccard + 0.25 else ""
+            room = preview - len(held) - 1 if held and preview - len(held) - 1 >= MIN_PREVIEW else preview
+            excerpt = None
+            if k and m.jaccard < 1.0:
+                if rep_words is None:
+                    rep_words = set(_word_keys(cluster.representative.text))
+                excerpt = differs(m.text, rep_words, room)
+            text = excerpt if excerpt is not None else _snippet(m.text, room)
+            score = "  rep" if k == 0 else f"{m.jaccard:5.2f}"
+            if held and room < preview:
+                write(f"  {where}  {score}  {text} {held}")
+            else:
+                write(f"  {where}  {score}  {text}")
+                if held:
+                    write(f"{under}{held}")
+            links = also.get((m.doc, m.paragraph.number), [])
+            for link in links if max_members is None else links[:max_members]:
                 elsewhere = f"cluster {link['cluster']}, " if link["cluster"] is not None else ""
-                out.write(f"  {' ' * width}         also {link['jaccard']:.2f} with {elsewhere}{name(link['doc'])}:{link['line']}\n")
+                start = f"{under}also {link['jaccard']:.2f} with {elsewhere}"
+                write(start + location(link["doc"], link["line"], width - len(start)))
+            if max_members is not None and len(links) > max_members:
+                write(f"{under}… {_count(len(links) - max_members, 'more link')} (--max-members)")
+        if len(shown_members) < cluster.size:
+            write(f"  … {_count(cluster.size - len(shown_members), 'more member')} (--max-members)")
+        out.write("\n")
+    if len(shown_clusters) < len(clusters):
+        write(f"… {_count(len(clusters) - len(shown_clusters), 'more cluster')} (--top)")
         out.write("\n")
     # Reuse that a cluster above shows already (the paragraph joined one whose representative
     # is in its one source) is left out here; the formats for scripts list it all.
     rep_doc = {(m.doc, m.paragraph.number): c.representative.doc for c in clusters for m in c.members[1:]}
     reused = [link for link in result.reuse if not (len(link.sources) == 1 and rep_doc.get((link.doc, link.paragraph)) == link.sources[0].doc)]
     if reused:
-        out.write(f"Reused text: {len(reused)} more paragraph{'s' if len(reused) != 1 else ''} mostly made of earlier documents\n")
-        reuse_width = max(len(f"{name(link.doc)}:{link.line}") for link in reused)
-        for link in reused:
-            where = f"{name(link.doc)}:{link.line}".ljust(reuse_width)
-            out.write(f"  {where}  {link.coverage:4.0%}  {_snippet(link.text, max(30, 100 - reuse_width))}\n")
+        shown_reused = reused if top is None else reused[:top]
+        for line in textwrap.wrap(f"Reused text: {_count(len(reused), 'more paragraph')} mostly made of earlier documents", width):
+            write(line)
+        reuse_width = min(width - 10 - MIN_PREVIEW, max((len(f"{name(link.doc)}:{link.line}") for link in shown_reused), default=0))
+        from_under = " " * (reuse_width + 10)
+        for link in shown_reused:
+            where = location(link.doc, link.line, reuse_width).ljust(reuse_width)
+            write(f"  {where}  {link.coverage:4.0%}  {_snippet(link.text, width - 10 - reuse_width)}")
             for source in link.sources:
                 lines = f"{source.lines[0]}" if source.lines[0] == source.lines[1] else f"{source.lines[0]}-{source.lines[1]}"
-                out.write(f"  {' ' * reuse_width}        from {name(source.doc)}:{lines} ({source.added:.0%})\n")
+                added = f" ({source.added:.0%})"
+                start = f"{from_under}from "
+                write(start + location(source.doc, lines, width - len(start) - len(added)) + added)
+        if len(shown_reused) < len(reused):
+            write(f"… {_count(len(reused) - len(shown_reused), 'more reused paragraph')} (--top)")
         out.write("\n")
     s = result.stats
     p = params_dict(result)
     if not clusters:
-        out.write("No duplicate paragraphs found.\n\n")
-    out.write("Summary\n")
-    out.write(f"  documents             {s.documents}\n")
-    out.write(f"  paragraphs            {s.paragraphs}")
-    left_out = [
-        f"{count} {what}" for count, what in ((s.empty, "empty"), (s.short, "short"), (s.too_long, "too long")) if count
-    ]
-    out.write(f" ({', '.join(left_out)} left out of matching)\n" if left_out else "\n")
-    out.write(f"  clusters              {s.clusters}\n")
-    out.write(f"  duplicate paragraphs  {s.duplicate_paragraphs}\n")
+        write("No duplicate paragraphs found.")
+        out.write("\n")
+    lines = ["Summary", *_wrapped("documents", f"{s.documents:,}", width)]
+    left_out = [f"{count:,} {what}" for count, what in ((s.empty, "empty"), (s.short, "short"), (s.too_long, "too long")) if count]
+    lines += _wrapped("paragraphs", f"{s.paragraphs:,}" + (f" ({', '.join(left_out)} left out of matching)" if left_out else ""), width)
+    lines += _wrapped("clusters", f"{s.clusters:,}", width)
+    lines += _wrapped("duplicate paragraphs", f"{s.duplicate_paragraphs:,}", width)
     if result.config.reuse:
-        out.write(f"  reused paragraphs     {len(result.reuse)}\n")
+        lines += _wrapped("reused paragraphs", f"{len(result.reuse):,}", width)
     if result.skipped:
-        out.write(f"  skipped inputs        {len(result.skipped)}\n")
-    out.write(
-        f"  settings              threshold {p['threshold']}, shingle {p['shingle']}, "
-        f"num_perm {p['num_perm']} ({p['bands']} bands x {p['rows']} rows), seed {p['seed']}\n"
+        lines += _wrapped("skipped inputs", f"{len(result.skipped):,}", width)
+    settings = (
+        f"threshold {p['threshold']}, shingle {p['shingle']}, "
+        f"num_perm {p['num_perm']} ({p['bands']} bands x {p['rows']} rows), seed {p['seed']}"
     )
-    shares = [(name(doc), total, dups) for doc, (total, dups) in s.per_document.items() if dups]
+    lines += _wrapped("settings", settings, width)
+    for line in lines:
+        write(line)
+    # Highest share first; between equal shares, more duplicates first, then in input order.
+    shares = sorted(
+        ((doc, total, dups) for doc, (total, dups) in s.per_document.items() if dups),
+        key=lambda row: (-row[2] / row[1], -row[2]),
+    )
     if shares:
-        out.write("  duplicate share per document\n")
-        name_width = max(len(shown_name) for shown_name, _, _ in shares)
-        for shown_name, total, dups in shares:
-            out.write(f"    {shown_name.ljust(name_width)}  {dups:>4} of {total:<5} {100 * dups / total:5.1f}%\n")
+        listed = shares if top_documents is None else shares[:top_documents]
+        write("  duplicate share per document")
+        counts = [(f"{dups:,}", f"{total:,}", f"{100 * dups / total:.1f}%") for _, total, dups in listed]
+        dups_width, total_width = (max(len(row[i]) for row in counts) for i in (0, 1))
+        tails = [f"  {d:>{dups_width}} of {t:<{total_width}}  {share:>6}" for d, t, share in counts]
+        name_width = min(max(len(name(doc)) for doc, _, _ in listed), width - 4 - max(map(len, tails)))
+        for (doc, _, _), tail in zip(listed, tails):
+            write(f"    {_middle(name(doc), name_width).ljust(name_width)}{tail}")
+        if len(listed) < len(shares):
+            write(f"    … {_count(len(shares) - len(listed), 'more document')} (--top-documents)")
 
 
 def _listed(rows: list[Any], encode: Callable[[Any], str]) -> str:
@@ -325,10 +523,25 @@ FORMATS: dict[str, Callable[[Result, IO[str]], None]] = {
 }
 
 
-def write_report(result: Result, out: IO[str], fmt: str = "text") -> None:
-    """Write ``result`` to ``out`` in format ``fmt`` (one of :data:`FORMATS`)."""
+def write_report(
+    result: Result,
+    out: IO[str],
+    fmt: str = "text",
+    *,
+    width: int | None = None,
+    top: int | None = None,
+    max_members: int | None = None,
+    top_documents: int | None = DEFAULT_TOP_DOCUMENTS,
+) -> None:
+    """Write ``result`` to ``out`` in format ``fmt`` (one of :data:`FORMATS`).
+
+    ``width``, ``top``, ``max_members`` and ``top_documents`` shape the text report (see
+    :func:`write_text`); the other formats always hold everything, and ignore them."""
     try:
         writer = FORMATS[fmt]
     except KeyError:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}") from None
-    writer(result, out)
+    if writer is write_text:
+        write_text(result, out, width=width, top=top, max_members=max_members, top_documents=top_documents)
+    else:
+        writer(result, out)

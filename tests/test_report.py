@@ -102,7 +102,7 @@ def test_the_text_report_shows_control_characters_as_escapes() -> None:
     lines = report.splitlines()
     assert lines[1] == "  a\\x1b[31m.txt:1    rep  \\x1b]0;owned\\x07Both say these words.\\u202e\\x08"
     assert lines[2] == "  b\\u202e.txt:1     1.00  \\x1b]0;owned\\x07Both say these words.\\u202e\\x08"
-    assert "\n    b\\u202e.txt     1 of 1 " in report  # the share per document
+    assert "\n    b\\u202e.txt  1 of 1  100.0%" in report  # the share per document
 
 
 def test_the_text_report_leaves_printable_text_untouched() -> None:
