@@ -189,89 +189,48 @@ def find_reuse(
 
 
 @dataclass
-class _Words:
-    """Every word of the matched paragraphs, in order: its paragraph (row of the table), its
-    place in the paragraph and in the document, and a 64-bit hash."""
+class _NGrams:
+    """Every word n-gram of the matched paragraphs, in order: its paragraph (row of the table),
+    its first word's place in the paragraph and in the document, and its hash; and the words of
+    each row (0 for rows not matched)."""
 
     row: np.ndarray
     pos: np.ndarray
     doc_pos: np.ndarray
     hashes: np.ndarray
-    counts: np.ndarray  # words per row of the table (0 for rows not matched)
+    counts: np.ndarray
 
 
-def _words(data: np.ndarray, offsets: np.ndarray, rows: np.ndarray, table_doc: np.ndarray, nrows: int) -> _Words:
-    """Split the normalized text and hash each word. Normalized text has one space between
-    words and none at either end, and the paragraphs lie end to end: a word starts at a
-    paragraph's start or after a space, and ends at a space or at its paragraph's end."""
-    from dedup import _kernel
+def _ngrams(data: np.ndarray, offsets: np.ndarray, rows: np.ndarray, table_doc: np.ndarray, nrows: int, n: int) -> _NGrams:
+    """The word n-grams of ``rows`` (compiled: :mod:`dedup._kernel.reuse`). A document's words
+    are numbered through its matched paragraphs, so that runs can cross them."""
+    from dedup._kernel.reuse import word_counts, word_ngrams
 
-    data = np.asarray(data, dtype=np.uint8)
-    size = len(data)
-    spaces = np.flatnonzero(data == 32)
-    nonempty = np.flatnonzero(offsets[1:] > offsets[:-1])
-    mark = np.zeros(size + 1, dtype=bool)
-    mark[spaces + 1] = True
-    mark[offsets[nonempty]] = True
-    word_start = np.flatnonzero(mark[:size])
-    mark[:] = False
-    mark[spaces] = True
-    mark[offsets[nonempty + 1]] = True
-    word_end = np.flatnonzero(mark[1:]) + 1
-    row = np.searchsorted(offsets, word_start, side="right") - 1
-    wanted = np.zeros(nrows, dtype=bool)
-    wanted[rows] = True
-    keep = wanted[row]
-    word_start, word_end, row = word_start[keep], word_end[keep], row[keep]
-    bounds = np.empty(2 * len(word_start) + 2, dtype=np.int64)
-    bounds[0], bounds[-1] = 0, size
-    bounds[1:-1:2], bounds[2:-1:2] = word_start, word_end
-    hashes = _kernel.text_hashes(data, bounds)[1::2] if len(word_start) else np.empty(0, dtype=np.uint64)
-    counts = np.bincount(row, minlength=nrows).astype(np.int64)
-    first_of_row = np.zeros(nrows + 1, dtype=np.int64)
-    np.cumsum(counts, out=first_of_row[1:])
-    index = np.arange(len(row), dtype=np.int64)
-    pos = index - first_of_row[row]
-    doc = table_doc[row]
-    first_of_doc = np.searchsorted(doc, np.arange(doc.max() + 2 if len(doc) else 1))
-    doc_pos = index - first_of_doc[doc]
-    return _Words(row, pos, doc_pos, hashes.astype(np.uint64), counts)
+    words = word_counts(data, offsets, rows)
+    first, hashes, starts = word_ngrams(data, offsets, rows, n, words)
+    counts = np.zeros(nrows, dtype=np.int64)
+    counts[rows] = words
+    # Words before each row in its document: a running sum that starts again at each document.
+    before = np.cumsum(counts) - counts
+    doc_first_row = np.searchsorted(table_doc, table_doc)
+    before -= before[doc_first_row]
+    row = np.repeat(rows, np.diff(first))
+    return _NGrams(row, starts, starts + before[row], hashes, counts)
 
 
-_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5], dtype=np.uint64)
-
-
-def _ngram_hashes(words: _Words, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(start, hash)`` of each word n-gram that lies within one paragraph: ``start`` indexes
-    the words. The hash depends on the words' order."""
-    total = len(words.row)
-    if total < n:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint64)
-    start = np.arange(total - n + 1, dtype=np.int64)
-    start = start[words.row[start] == words.row[start + n - 1]]
-    h = np.zeros(len(start), dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for k in range(n):
-            h = (h ^ words.hashes[start + k]) * _MIX[k % len(_MIX)]
-            h ^= h >> np.uint64(29)
-    return start, h
-
-
-def _hits(words: _Words, table_doc: np.ndarray, config: ReuseConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _hits(grams: _NGrams, table_doc: np.ndarray, config: ReuseConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Every n-gram of a paragraph found in an earlier document, as ``(row, pos, source doc,
     source word)`` (``pos`` and the source word are word numbers in the paragraph and in the
     source document)."""
     from dedup._kernel import hash_sort
 
-    start, h = _ngram_hashes(words, config.ngram)
     empty = np.empty(0, dtype=np.int64)
-    if not len(start):
+    if not len(grams.hashes):
         return empty, empty, empty, empty
-    # A stable sort by hash keeps each n-gram's occurrences in word order, and so in document
+    # A stable sort by hash keeps each n-gram's occurrences in input order, and so in document
     # order.
-    h, order = hash_sort(h)
-    start = start[order]
-    doc = table_doc[words.row[start]]
+    h, start = hash_sort(grams.hashes)
+    doc = table_doc[grams.row[start]]
     # Occurrences of one n-gram in one document: the first few.
     new_pair = np.ones(len(h), dtype=bool)
     new_pair[1:] = (h[1:] != h[:-1]) | (doc[1:] != doc[:-1])
@@ -298,8 +257,8 @@ def _hits(words: _Words, table_doc: np.ndarray, config: ReuseConfig) -> tuple[np
     earlier = doc_first - group_first[group]  # occurrences of earlier documents
     targets = np.repeat(np.arange(len(doc)), earlier)
     sources = np.repeat(group_first[group], earlier) + (np.arange(int(earlier.sum())) - np.repeat(np.cumsum(earlier) - earlier, earlier))
-    t_word, s_word = start[targets], start[sources]
-    return words.row[t_word], words.pos[t_word], doc[sources], words.doc_pos[s_word]
+    t_gram, s_gram = start[targets], start[sources]
+    return grams.row[t_gram], grams.pos[t_gram].astype(np.int64), doc[sources], grams.doc_pos[s_gram]
 
 
 @dataclass
@@ -360,8 +319,8 @@ def reuse_links(
     whose normalized UTF-8 is ``data[offsets[i]:offsets[i + 1]]`` for row ``i``; ``texts`` are
     the documents' texts (for character offsets)."""
     rows = np.asarray(rows, dtype=np.int64)
-    words = _words(data, offsets, rows, table.doc, len(table))
-    row, pos, source, source_word = _hits(words, table.doc, config)
+    grams = _ngrams(data, offsets, rows, table.doc, len(table), config.ngram)
+    row, pos, source, source_word = _hits(grams, table.doc, config)
     runs = _runs(row, pos, source, source_word, config)
     if not len(runs.row):
         return []
@@ -378,22 +337,31 @@ def reuse_links(
     pair_head = np.flatnonzero(np.concatenate([[True], (runs.row[1:] != runs.row[:-1]) | (runs.source[1:] != runs.source[:-1])]))
     bounds = np.append(pair_head, len(runs.row))
     found: list[tuple[int, int, int, list[tuple[int, int, int, int]]]] = []
-    mapper = _CharMapper(table, texts, data, offsets, words.counts)
-    row_heads = np.flatnonzero(np.concatenate([[True], runs.row[pair_head][1:] != runs.row[pair_head][:-1]]))
-    row_bounds = np.append(row_heads, len(pair_head))
+    mapper = _CharMapper(table, texts, data, offsets, grams.counts)
+    # Words each source covers of each paragraph, for all pairs at once: runs sorted by start
+    # within a pair, each pair shifted past the one before, so one running maximum serves all.
+    pair_of_run = np.repeat(np.arange(len(pair_head)), np.diff(bounds))
+    shift = pair_of_run * (int(runs.stop.max()) + 1)
+    first, stop = runs.first + shift, runs.stop + shift
+    before = np.concatenate([[np.iinfo(np.int64).min], np.maximum.accumulate(stop)[:-1]])
+    covered = np.bincount(pair_of_run, weights=np.maximum(0, stop - np.maximum(first, before)), minlength=len(pair_head)).astype(np.int64)
+    pair_row = runs.row[pair_head]
+    pair_source = runs.source[pair_head]
+    # The paragraphs whose best few sources together can reach min_coverage (an upper bound:
+    # sources may overlap), and only those go on, one at a time.
+    ranked = np.lexsort((pair_source, -covered, pair_row))
+    row_start = np.flatnonzero(np.concatenate([[True], pair_row[ranked][1:] != pair_row[ranked][:-1]]))
+    rank = np.arange(len(ranked)) - np.repeat(row_start, np.diff(np.append(row_start, len(ranked))))
+    reach = np.bincount(pair_row[ranked], weights=np.where(rank < config.max_sources, covered[ranked], 0), minlength=len(table))
+    totals = grams.counts
+    hopeful = (reach >= config.min_coverage * totals) & (totals >= max(config.min_words, 1))
+    row_bounds = np.append(row_start, len(ranked))
     for a, b in zip(row_bounds[:-1].tolist(), row_bounds[1:].tolist()):
-        r = int(runs.row[pair_head[a]])
-        total = int(words.counts[r])
-        if total < max(config.min_words, 1):
+        r = int(pair_row[ranked[a]])
+        if not hopeful[r]:
             continue
-        candidates = []
-        for k in range(a, b):
-            lo, hi = int(bounds[k]), int(bounds[k + 1])
-            covered = _union_words(runs.first[lo:hi], runs.stop[lo:hi])
-            candidates.append((covered, k, lo, hi))
-        candidates.sort(key=lambda c: (-c[0], int(runs.source[pair_head[c[1]]])))
-        if sum(c[0] for c in candidates[: config.max_sources]) < config.min_coverage * total:
-            continue  # even the best few together cannot reach it
+        total = int(totals[r])
+        candidates = [(int(covered[k]), k, int(bounds[k]), int(bounds[k + 1])) for k in ranked[a:b].tolist()]
         chosen: list[tuple[int, int, int, int]] = []
         firsts: list[np.ndarray] = []
         stops: list[np.ndarray] = []
@@ -430,9 +398,8 @@ def reuse_links(
     links = []
     for r, total, have, chosen in found:
         link_sources = []
-        for gain, _, lo, hi in chosen:
-            covered = _union_words(runs.first[lo:hi], runs.stop[lo:hi])
-            link_sources.append(mapper.source(r, int(runs.source[lo]), runs, lo, hi, covered / total, gain / total))
+        for gain, k, lo, hi in chosen:
+            link_sources.append(mapper.source(r, int(runs.source[lo]), runs, lo, hi, int(covered[k]) / total, gain / total))
         links.append(
             ReuseLink(
                 doc=table.docs[int(table.doc[r])],
