@@ -2,9 +2,11 @@
 
 Shingle sets are compared whole: Jaccard ``|A ∩ B| / |A ∪ B|`` decides, and containment
 ``|A ∩ B| / min(|A|, |B|)`` is reported beside it (it is 1 when one paragraph is a prefix or an
-excerpt of the other). Shingles are compared by a 64-bit hash of their bytes; two different
-shingles of a pair share a hash with probability about ``|A|·|B| / 2**64``, which is below 10^-15
-for paragraphs of a thousand words.
+excerpt of the other). Shingles are compared by a 64-bit hash of their bytes, made of two
+xxHash32 values with different seeds side by side. Were those two independent, two different
+shingles of a pair would share a hash with probability about ``|A|·|B| / 2**64`` (below 10^-15
+for paragraphs of a thousand words); two seeds of one 32-bit hash are not proven independent,
+so take that as the design's aim, not a bound. A collision can only raise a similarity.
 
 The report verifies its candidates a block at a time (see :mod:`dedup.lsh`) against
 :class:`ShingleSets` made once, for the paragraphs that are in any candidate pair; the result
