@@ -153,7 +153,7 @@ _WORDS = re.compile(r"\w+")
 
 def _clip(line: str, width: int) -> str:
     """``line`` cut to ``width`` characters, its end replaced by "…" when cut."""
-    return line if len(line) <= width else line[: width - 1] + "…"
+    return line if len(line) <= width else line[: width - 1].rstrip() + "…"
 
 
 def _middle(name: str, width: int) -> str:
@@ -315,9 +315,10 @@ def write_text(
         return _middle(name(doc), max(1, room - len(suffix))) + suffix
 
     also = also_of(result)
-    # The location column: as wide as the widest shown, but never so wide that a preview gets
-    # less than MIN_PREVIEW characters ("  " location "  " score "  " preview).
-    most = width - 11 - MIN_PREVIEW
+    # The location column: as wide as the widest shown, but no wider than the preview ("  "
+    # location "  " score "  " preview), and never so wide that a preview gets less than
+    # MIN_PREVIEW characters.
+    most = min((width - 11) // 2, width - 11 - MIN_PREVIEW)
     where_width = min(most, max((len(f"{name(m.doc)}:{m.line}") for c in shown_clusters for m in members_of(c)), default=0))
     preview = width - 11 - where_width
     under = " " * (where_width + 11)  # continuation lines start under the preview
@@ -366,7 +367,7 @@ def write_text(
         shown_reused = reused if top is None else reused[:top]
         for line in textwrap.wrap(f"Reused text: {_count(len(reused), 'more paragraph')} mostly made of earlier documents", width):
             write(line)
-        reuse_width = min(width - 10 - MIN_PREVIEW, max((len(f"{name(link.doc)}:{link.line}") for link in shown_reused), default=0))
+        reuse_width = min((width - 10) // 2, width - 10 - MIN_PREVIEW, max((len(f"{name(link.doc)}:{link.line}") for link in shown_reused), default=0))
         from_under = " " * (reuse_width + 10)
         for link in shown_reused:
             where = location(link.doc, link.line, reuse_width).ljust(reuse_width)

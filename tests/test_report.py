@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from dedup.paragraphs import Paragraph
 from dedup.pipeline import Cluster, Member, find_duplicates
-from dedup.report import _cluster_json, cluster_dict, member_dict, member_json, write_jsonl, write_report
+from dedup.config import Config
+from dedup.report import DEFAULT_WIDTH, _cluster_json, _word_keys, cluster_dict, differs, member_dict, member_json, write_jsonl, write_report
 
 # Quotes, backslashes, control characters, non-ASCII and lone surrogates: all must round-trip.
 TEXT = st.text(st.characters(codec=None), max_size=40)
@@ -123,3 +124,175 @@ def test_machine_formats_keep_names_and_texts_exact(fmt: str) -> None:
         clusters = json.loads(out.getvalue())["clusters"] if fmt == "json" else [json.loads(out.getvalue().split("\n")[0])]
         members = [(m["doc"], m["text"]) for m in clusters[0]["members"]]
     assert members[0] == (name, text.rstrip("\r"))
+
+
+# ---------------------------------------------------------------------------------------------
+# On large inputs: lines fit a width, the longest clusters and lists are cut, and what is left
+# out is counted.
+
+# Names and words of any script, East Asian wide characters and emoji among them; the report
+# counts characters (code points), so a wide character counts as one.
+WIDE = st.sampled_from(["日本語", "文書", "가나다", "👩\u200d👩\u200d👧", "ｆｕｌｌ", "e\u0301"])
+NAME = st.lists(st.characters(codec=None) | WIDE | st.sampled_from(["/", "dir/", "\x1b[2J"]), min_size=1, max_size=200).map("".join)
+WORDS = st.lists(st.text(st.characters(codec=None), min_size=1, max_size=30) | WIDE, max_size=12).map(" ".join)
+REUSED = (
+    "The crisis has emerged after a police officer was charged with murder for shooting a man "
+    "dead in south London, and armed officers across the capital handed in their permits."
+)
+
+
+def text_lines(result: object, **options: object) -> list[str]:
+    out = io.StringIO()
+    write_report(result, out, "text", **options)  # type: ignore[arg-type]
+    return out.getvalue().split("\n")
+
+
+@pytest.mark.parametrize("width", [40, 80, 120, 200])
+@settings(max_examples=40, deadline=None)
+@given(names=st.lists(NAME, min_size=2, max_size=4, unique=True), extra=WORDS)
+def test_every_line_of_the_text_report_fits_the_width(width: int, names: list[str], extra: str) -> None:
+    documents = {name: f"{CLUSTERED} {extra}\n\n{REUSED if k % 2 else extra}\n\n{extra} {REUSED}" for k, name in enumerate(names)}
+    result = find_duplicates(documents, Config(reuse=True))
+    lines = text_lines(result, width=width)
+    assert any(line.startswith("Cluster ") for line in lines)
+    assert [line for line in lines if len(line) > width] == []
+    assert [line for line in lines if UNPRINTABLE.search(line)] == []
+
+
+def test_a_long_name_is_shortened_in_the_middle_and_the_preview_keeps_its_room() -> None:
+    long_name = "/usr/share/doc/" + "very-long-directory-name/" * 8 + "changelog.Debian"
+    result = find_duplicates({long_name: CLUSTERED, "b": CLUSTERED})
+    lines = text_lines(result, width=80)
+    (rep,) = [line for line in lines if " rep " in line]
+    assert len(rep) <= 80
+    assert rep.startswith("  /usr/share") and "…" in rep and "changelog.Debian:1" in rep  # its end kept
+    where, preview = rep[2:].split("  rep  ")
+    assert len(where.rstrip()) <= len(preview) and preview == "Soldiers are on standby for armed…"  # half the room each
+    narrow = text_lines(result, width=40)
+    (rep,) = [line for line in narrow if " rep " in line]
+    assert rep.endswith("  rep  Soldiers are on sta…")  # never less than MIN_PREVIEW characters
+
+
+def test_the_default_width_is_stable_and_one_hundred() -> None:
+    long_name = "x" * 150
+    result = find_duplicates({long_name: CLUSTERED + " " + REUSED, "b": CLUSTERED + " " + REUSED})
+    default = text_lines(result)
+    assert default == text_lines(result, width=None) == text_lines(result, width=DEFAULT_WIDTH)
+    assert DEFAULT_WIDTH == 100 and max(map(len, default)) == 100
+    assert text_lines(result, width=200) != default  # a terminal's width is used when given
+
+
+def many_clusters(clusters: int, members: int) -> dict[str, str]:
+    """Documents holding ``clusters`` distinct paragraphs; the first is repeated in ``members``
+    documents, each of the others in two, so the first cluster is the largest."""
+    texts = [f"Paragraph {k} says something of its own: {' '.join(f'w{k}x{j}' for j in range(12))}." for k in range(clusters)]
+    documents = {f"big{d}.txt": texts[0] for d in range(members)}
+    for k, text in enumerate(texts[1:], 1):
+        documents[f"pair{k}a.txt"] = text
+        documents[f"pair{k}b.txt"] = text
+    return documents
+
+
+def test_top_and_max_members_count_what_they_leave_out_and_the_summary_counts_everything() -> None:
+    result = find_duplicates(many_clusters(1240, 990))
+    report = "\n".join(text_lines(result, top=6, max_members=5))
+    assert report.count("\nCluster ") + report.startswith("Cluster ") == 6
+    assert report.startswith("Cluster 1: 990 paragraphs in 990 documents\n")  # the largest first
+    assert "\n  … 985 more members (--max-members)\n" in report  # 990 - 5
+    assert report.count(" more member") == 1  # the pair clusters are shown whole
+    assert "\n… 1,234 more clusters (--top)\n" in report
+    assert "\n  clusters              1,240\n" in report
+    assert f"\n  duplicate paragraphs  {989 + 1239:,}\n" in report
+    everything = "\n".join(text_lines(result, top=None, max_members=None, top_documents=None))
+    assert "more member" not in everything and "more cluster" not in everything
+    assert everything.count("\nCluster ") + 1 == 1240
+
+
+def test_max_members_counts_the_representative() -> None:
+    result = find_duplicates(many_clusters(1, 4))
+    lines = text_lines(result, max_members=1)
+    assert lines[:3] == ["Cluster 1: 4 paragraphs in 4 documents", lines[1], "  … 3 more members (--max-members)"]
+    assert " rep " in lines[1]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        pytest.param({"top": -1}, "top must be at least 0", id="top"),
+        pytest.param({"max_members": 0}, "max_members must be at least 1", id="max_members"),
+        pytest.param({"top_documents": -2}, "top_documents must be at least 0", id="top_documents"),
+    ],
+)
+def test_bad_limits_are_refused(options: dict[str, int], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        text_lines(find_duplicates({"a": CLUSTERED, "b": CLUSTERED}), **options)
+
+
+def test_a_member_shows_where_it_differs_and_an_exact_copy_its_start() -> None:
+    changed = "Soldiers are on standby for armed police after scores of Metropolitan officers stood down."
+    copy = "SOLDIERS are on standby for armed police, after scores of officers stood down!"
+    lines = text_lines(find_duplicates({"a": CLUSTERED, "b": changed, "c": copy}))
+    b = next(line for line in lines if line.startswith("  b:1"))
+    c = next(line for line in lines if line.startswith("  c:1"))
+    assert "{+Metropolitan+}" in b  # the word the representative lacks, marked
+    assert "…after scores of {+Metropolitan+} officers stood down." in b  # with a few words before it
+    assert c.endswith("1.00  SOLDIERS are on standby for armed police, after scores of officers stood down!")
+
+
+def test_the_word_that_differs_is_shown_however_late_it_comes() -> None:
+    rep = " ".join(f"word{k}" for k in range(200))
+    member = rep.replace("word150", "CHANGED")
+    (line,) = [line for line in text_lines(find_duplicates({"a": rep, "b": member}), width=60) if line.startswith("  b:1")]
+    assert len(line) <= 60 and "{+CHANGED+}" in line and "word149" in line
+
+
+@settings(max_examples=200, deadline=None)
+@given(rep=WORDS, member=WORDS, width=st.integers(20, 120))
+def test_an_excerpt_fits_and_closes_what_it_marks(rep: str, member: str, width: int) -> None:
+    excerpt = differs(member, set(_word_keys(rep)), width)
+    if excerpt is None:
+        assert all(key in set(_word_keys(rep)) for key in _word_keys(member))
+        return
+    assert len(excerpt) <= width
+    assert "\n" not in excerpt and UNPRINTABLE.search(excerpt) is None
+
+
+def test_containment_is_shown_where_it_explains_the_match() -> None:
+    lines = text_lines(find_duplicates({"a": "More Latest News", "b": "See more Latest News"}), width=80)
+    assert lines[2] == "  b:1   0.50  {+See+} more Latest News (contains 1.00)"
+    narrow = text_lines(find_duplicates({"a" * 30: "More Latest News", "b": "See more Latest News"}), width=40)
+    assert all(len(line) <= 40 for line in narrow) and any(line.strip() == "(contains 1.00)" for line in narrow)
+
+
+def own(name: str, k: int) -> str:
+    """A paragraph like no other."""
+    return " ".join(f"{name}{k}w{j}" for j in range(10))
+
+
+def test_documents_are_listed_by_duplicate_share_and_cut_to_top_documents() -> None:
+    documents = {
+        "low.txt": "\n\n".join([CLUSTERED, *(own("low", k) for k in range(9))]),
+        "mid.txt": "\n\n".join([CLUSTERED, *(own("mid", k) for k in range(3))]),
+        "high.txt": "\n\n".join([CLUSTERED, own("high", 0)]),
+        "whole.txt": CLUSTERED,
+    }
+    result = find_duplicates(documents)
+    lines = text_lines(result)
+    start = lines.index("  duplicate share per document") + 1
+    assert [line.split()[0] for line in lines[start : start + 3]] == ["whole.txt", "high.txt", "mid.txt"]  # low.txt holds the representative
+    assert lines[start].endswith("1 of 1  100.0%") and lines[start + 2].endswith("1 of 4   25.0%")
+    cut = text_lines(result, top_documents=1)
+    start = cut.index("  duplicate share per document") + 1
+    assert cut[start : start + 2] == [lines[start], "    … 2 more documents (--top-documents)"]
+
+
+def test_reuse_is_cut_to_top_too() -> None:
+    sentences = [own("wire", k) for k in range(12)]
+    documents = {"wire": "\n\n".join(sentences)}
+    for k in range(4):  # each paper merges three of the wire's paragraphs into one: near none of them
+        documents[f"paper{k}"] = own(f"paper{k}", 0) + "\n\n" + " ".join(sentences[3 * k : 3 * k + 3])
+    result = find_duplicates(documents, Config(reuse=True))
+    full = "\n".join(text_lines(result))
+    assert "Reused text: 4 more paragraphs mostly made of earlier documents" in full
+    cut = "\n".join(text_lines(result, top=2))
+    assert cut.count("from wire:") == 2 and "\n… 2 more reused paragraphs (--top)\n" in cut
