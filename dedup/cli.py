@@ -102,17 +102,39 @@ def stderr_is_terminal() -> bool:
 
 def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by the commands that read documents."""
+
+    def text_encoding(ctx: click.Context, param: click.Parameter, value: str) -> str:
+        from dedup.documents import text_codec
+
+        try:
+            text_codec(value)
+        except ValueError:
+            raise click.BadParameter(f"{value!r} is not a text encoding Python knows (such as utf-8, latin-1, cp1252, utf-16)") from None
+        return value
+
     options = [
-        click.option("--jsonl", is_flag=True, help="Every input is JSON Lines, one document per line (files named *.jsonl or *.ndjson always are)."),
-        click.option("--text-field", default="text", show_default=True, help="JSONL field holding the text."),
-        click.option("--id-field", default="id", show_default=True, help='JSONL field naming the document: a string, or an integer (7 and "7" name the same document); other types skip the line.'),
+        click.option(
+            "--jsonl",
+            is_flag=True,
+            help="Every input is JSON Lines, one document per line (files named *.jsonl or *.ndjson always are; standard input is when its first line is a JSON object holding --text-field).",
+        ),
+        click.option("--text", "stdin_text", is_flag=True, help="Standard input is text, whatever its first line looks like."),
+        click.option("--text-field", default="text", show_default=True, help="JSONL or Parquet field holding the text."),
+        click.option(
+            "--id-field",
+            default="id",
+            show_default=True,
+            help='JSONL or Parquet field naming the document: a string, or an integer (7 and "7" name the same document); other types skip the line.',
+        ),
+        click.option("--encoding", default="utf-8", show_default=True, callback=text_encoding, metavar="NAME", help="Encoding of text files (JSON Lines is UTF-8); a UTF-16 or UTF-32 byte-order mark overrides it."),
         click.option(
             "--glob",
             "globs",
             multiple=True,
             metavar="PATTERN",
-            help="File names to read from directories (repeatable). Default: *.txt and *.md.",
+            help="File names to read from directories (repeatable; a compressed file's inner name counts). Default: *.txt, *.md and README, CHANGELOG, changelog, NEWS, copyright, COPYING, LICENSE, AUTHORS files with no extension.",
         ),
+        click.option("--quiet", is_flag=True, help="Count skipped inputs by reason in one line instead of listing them."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -325,6 +347,9 @@ def report(
     text_field: str,
     id_field: str,
     globs: tuple[str, ...],
+    stdin_text: bool,
+    encoding: str,
+    quiet: bool,
     fail_on_duplicates: bool,
     profile: bool,
     max_chars: int,
@@ -341,14 +366,18 @@ def report(
     """
     import time
 
-    from dedup.documents import DEFAULT_GLOBS, DocumentReader, escape_controls
+    from dedup.documents import DEFAULT_GLOBS, DOC_NAMES, DocumentReader, escape_controls, skip_warnings
     from dedup.pipeline import Config, Timer, find_duplicates
     from dedup.report import write_report
 
     if paths.count("-") > 1:
         raise click.BadParameter("- (stdin) can be given only once", param_hint="PATH")
     config = Config(threshold=threshold, shingle=shingle, num_perm=num_perm, seed=seed, min_words=min_words, scope=scope, max_chars=max_chars, reuse=reuse)  # type: ignore[arg-type]
-    reader = DocumentReader(list(paths), globs=tuple(globs) or DEFAULT_GLOBS, jsonl=jsonl, text_field=text_field, id_field=id_field)
+    if jsonl and stdin_text:
+        raise click.UsageError("--jsonl and --text contradict each other: give one")
+    reader = DocumentReader(
+        list(paths), globs=tuple(globs) or DEFAULT_GLOBS, doc_names=() if globs else DOC_NAMES, jsonl=jsonl, text=stdin_text, encoding=encoding, text_field=text_field, id_field=id_field
+    )
     reader.check()
     refuse_overwriting_inputs([reader], {"-o": output})
     timer = Timer()
@@ -358,14 +387,14 @@ def report(
     finally:
         progress.close()
     result.inputs = list(paths)
-    for skip in reader.skipped:
-        warn(f"skipped {skip}")
+    for line in reader.warnings + skip_warnings(reader.skipped, 0 if quiet else MAX_LISTED):
+        warn(line)
     for p in result.too_long[:MAX_LISTED]:
         warn(f"{escape_controls(p.doc)}:{p.line}: paragraph of {len(p.text):,} characters left out of matching (--max-chars {max_chars:,})")
     if len(result.too_long) > MAX_LISTED:
         warn(f"{len(result.too_long) - MAX_LISTED:,} more paragraphs over --max-chars {max_chars:,} left out of matching (in the stats as too_long_paragraphs)")
     if result.stats.documents == 0:
-        fail(nothing_read(len(reader.skipped)))
+        fail(nothing_read(len(reader.skipped), quiet))
     start = time.perf_counter()
     # The result lives until the process ends: spare it the collector's passes while the
     # report's many small objects are made.
@@ -387,19 +416,27 @@ def report(
 # dedup filter, and the maintenance of its index.
 
 
-def filter_sources(inputs: tuple[str, ...], jsonl: bool, globs: tuple[str, ...], text_field: str, id_field: str) -> list[Any]:
-    """One reader per input: standard input and ``*.jsonl``/``*.ndjson`` files are JSON Lines,
-    other files text (all JSON Lines with ``--jsonl``)."""
-    from dedup.documents import DEFAULT_GLOBS, STDIN, DocumentReader
+def filter_sources(
+    inputs: tuple[str, ...], jsonl: bool, globs: tuple[str, ...], text_field: str, id_field: str, stdin_text: bool = False, encoding: str = "utf-8"
+) -> list[Any]:
+    """One reader per input, reading as ``report`` does: ``*.jsonl``/``*.ndjson`` files are
+    JSON Lines, other files text (all JSON Lines with ``--jsonl``), and standard input is JSON
+    Lines when its first line is a JSON object holding the text field (``--text``: text)."""
+    from dedup.documents import DEFAULT_GLOBS, DOC_NAMES, STDIN, DocumentReader
 
     sources = inputs or (STDIN,)
     if sources.count(STDIN) > 1:
         raise click.BadParameter("- (stdin) can be given only once", param_hint="INPUT")
+    if jsonl and stdin_text:
+        raise click.UsageError("--jsonl and --text contradict each other: give one")
     readers = [
         DocumentReader(
             [source],
             globs=globs or DEFAULT_GLOBS,
-            jsonl=jsonl or source == STDIN,
+            doc_names=() if globs else DOC_NAMES,
+            jsonl=jsonl,
+            text=stdin_text,
+            encoding=encoding,
             text_field=text_field,
             id_field=id_field,
         )
@@ -429,10 +466,10 @@ def _jsonl(rows: list[dict[str, Any]]) -> bytes:
     return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8", UNENCODABLE)
 
 
-def nothing_read(skipped: int) -> str:
+def nothing_read(skipped: int, quiet: bool = False) -> str:
     if not skipped:
         return "no documents to read"
-    return f"no documents to read ({skipped:,} input{'s' if skipped != 1 else ''} skipped, see the warnings above)"
+    return f"no documents to read ({skipped:,} input{'s' if skipped != 1 else ''} skipped, {'counted by reason above; without --quiet they are listed' if quiet else 'see the warnings above'})"
 
 
 def filter_summary(stats: Any, seconds: float, skipped: int) -> list[str]:
@@ -478,6 +515,9 @@ def filter_command(
     text_field: str,
     id_field: str,
     globs: tuple[str, ...],
+    stdin_text: bool,
+    encoding: str,
+    quiet: bool,
     output: str,
     rejects: str | None,
     mark: bool,
@@ -488,10 +528,11 @@ def filter_command(
 ) -> None:
     """Drop paragraphs that near-duplicate one already in the index, or an earlier one of the
     input, and add the kept ones to the index. INPUT... are JSONL files (*.jsonl), text files or
-    directories (with --jsonl, of JSONL files); - or nothing reads JSONL from stdin. Each batch
-    is written and flushed before it is committed to the index. Kept documents are JSONL, with
-    every field of the input (text files become {"id": path, "text": ...}); a document left
-    with no paragraph is left out.
+    directories (with --jsonl, of JSONL files); - or nothing reads stdin: JSONL when its first
+    line is a JSON object holding --text-field, else one text document. Each batch is written
+    and flushed before it is committed to the index. Kept documents are JSONL, with every field
+    of the input (text files become {"id": path, "text": ...}); a document left with no
+    paragraph is left out.
 
     \b
     Examples:
@@ -503,7 +544,9 @@ def filter_command(
 
     from dedup.filter import index_params
 
-    readers = filter_sources(inputs, jsonl, globs, text_field, id_field)
+    from dedup.documents import skip_warnings
+
+    readers = filter_sources(inputs, jsonl, globs, text_field, id_field, stdin_text, encoding)
     refuse_overwriting_inputs(readers, {"-o": output, "--rejects": rejects})
     filter_options = {
         "min_words": min_words,
@@ -528,9 +571,9 @@ def filter_command(
     first = next(stream, None)
     skipped_early = [skip for reader in readers for skip in reader.skipped]
     if first is None and skipped_early:
-        for skip in skipped_early:
-            warn(f"skipped {skip}")
-        fail(nothing_read(len(skipped_early)))
+        for line in [note for reader in readers for note in reader.warnings] + skip_warnings(skipped_early, 0 if quiet else MAX_LISTED):
+            warn(line)
+        fail(nothing_read(len(skipped_early), quiet))
     try:
         flt = run_filter(readers, first, stream, index_spec, params, output, rejects, filter_options)
     except BrokenPipeError:
@@ -541,8 +584,8 @@ def filter_command(
         fail("the output was closed before the run was complete; the batch in flight was not added to the index: run the same input again to go on")
     seconds = time.perf_counter() - start
     skipped = [skip for reader in readers for skip in reader.skipped]
-    for skip in skipped:
-        warn(f"skipped {skip}")
+    for line in [note for reader in readers for note in reader.warnings] + skip_warnings(skipped, 0 if quiet else MAX_LISTED):
+        warn(line)
     for line in filter_summary(flt.stats, seconds, len(skipped)):
         click.echo(line, err=True)
     if flt.stats.documents == 0 and skipped:

@@ -295,7 +295,7 @@ def test_a_file_named_jsonl_is_read_as_json_lines(tmp_path: Path) -> None:
 
 
 def test_filter_with_every_input_skipped_is_an_error(tmp_path: Path) -> None:
-    result = invoke("filter", "--index", str(tmp_path / "idx"), stdin="plain text, not JSON\n\nmore\n")
+    result = invoke("filter", "--index", str(tmp_path / "idx"), "--jsonl", stdin="plain text, not JSON\n\nmore\n")
     assert result.exit_code == 2
     assert "inputs skipped" in result.stderr
     assert "dedup: error: no documents to read (2 inputs skipped" in result.stderr

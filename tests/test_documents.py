@@ -74,7 +74,7 @@ def test_unusable_files_are_skipped_with_a_reason_and_the_rest_is_read(tmp_path:
     assert [Path(d.name).name for d in documents] == ["a_good.txt", "f_good.md"]
     assert [(Path(s.source).name, s.reason) for s in skipped] == [
         ("b_binary.txt", "binary file (it holds NUL bytes)"),
-        ("c_latin1.txt", "not valid UTF-8 (byte 0xe9 on line 3)"),
+        ("c_latin1.txt", "not valid UTF-8 (byte 0xe9 on line 3); try --encoding latin-1 if that is its encoding"),
         ("d_empty.txt", "empty file"),
         ("e_blank.txt", "file holds only whitespace"),
     ]
@@ -227,10 +227,17 @@ def test_stdin_text() -> None:
     assert skipped == []
 
 
-def test_empty_stdin_is_skipped() -> None:
-    documents, skipped = read(["-"], stdin=io.BytesIO(b""))
+def test_empty_stdin_read_as_text_is_skipped() -> None:
+    documents, skipped = read(["-"], text=True, stdin=io.BytesIO(b""))
     assert documents == []
     assert skipped == [Skip("<stdin>", "empty file")]
+
+
+@pytest.mark.parametrize("data", [pytest.param(b"", id="empty"), pytest.param(b"\n \n\t\n", id="blank-lines")])
+def test_empty_stdin_holds_no_documents_and_is_no_skip(data: bytes) -> None:
+    """Nothing on standard input tells text from JSON Lines: it holds no documents either way,
+    which a filter at the end of a pipeline with nothing to send takes as no error."""
+    assert read(["-"], stdin=io.BytesIO(data)) == ([], [])
 
 
 def test_stdin_jsonl_names_lines_after_stdin() -> None:

@@ -73,7 +73,7 @@ LINES = st.one_of(
 
 
 def read_stdin(data: bytes, jsonl: bool) -> tuple[list[Document], list[Skip]]:
-    reader = DocumentReader(["-"], jsonl=jsonl, stdin=io.BytesIO(data))
+    reader = DocumentReader(["-"], jsonl=jsonl, text=not jsonl, stdin=io.BytesIO(data))
     return list(reader), reader.skipped
 
 
