@@ -12,6 +12,7 @@ import functools
 import gc
 import itertools
 import os
+import shutil
 import stat
 import sys
 import tempfile
@@ -332,6 +333,10 @@ def main() -> None:
 @click.option("--fail-on-duplicates", is_flag=True, help="Exit with status 1 when any cluster is found.")
 @click.option("--profile", is_flag=True, help="Print the time spent in each stage on stderr.")
 @click.option("--max-chars", type=click.IntRange(1), default=DEFAULT_MAX_CHARS, show_default=True, help="Leave longer paragraphs out of matching, with a warning.")
+@click.option("--top", type=click.IntRange(0), default=None, help="Text report: show only the N largest clusters (and N reused paragraphs); what is left out is counted.")
+@click.option("--max-members", type=click.IntRange(1), default=None, help="Text report: show at most N members of each cluster, and N links of each member.")
+@click.option("--top-documents", type=click.IntRange(0), default=20, show_default=True, help="Text report: list the N documents with the highest duplicate share.")
+@click.option("--width", type=click.IntRange(40), default=None, help="Text report: line width (default: the terminal's, or 100 when piped).")
 @handle_errors
 def report(
     paths: tuple[str, ...],
@@ -354,6 +359,10 @@ def report(
     profile: bool,
     max_chars: int,
     reuse: bool,
+    top: int | None,
+    max_members: int | None,
+    top_documents: int,
+    width: int | None,
 ) -> None:
     """Report clusters of near-duplicate paragraphs in PATH... (files, directories, - for stdin).
 
@@ -399,8 +408,10 @@ def report(
     # The result lives until the process ends: spare it the collector's passes while the
     # report's many small objects are made.
     gc.freeze()
+    if width is None and output == "-" and sys.stdout.isatty():
+        width = max(40, shutil.get_terminal_size().columns)
     with open_output(output) as out:
-        write_report(result, out, fmt)
+        write_report(result, out, fmt, width=width, top=top, max_members=max_members, top_documents=top_documents)
     timer.seconds["output"] += time.perf_counter() - start
     if profile:
         total = sum(timer.seconds.values())

@@ -38,11 +38,21 @@ def docs(tmp_path: Path) -> Path:
 
 
 def test_text_report_lists_members_with_positions(docs: Path) -> None:
-    result = invoke("report", str(docs))
+    result = invoke("report", str(docs), "--width", "300")  # room for the whole temporary paths
     assert result.exit_code == 0
     assert f"{docs / 'a.txt'}:3" in result.stdout
     assert f"{docs / 'b.txt'}:1" in result.stdout
     assert "Summary" in result.stdout and "clusters              1" in result.stdout
+    narrow = invoke("report", str(docs), "--width", "60").stdout
+    assert "a.txt:3" in narrow and all(len(line) <= 60 for line in narrow.splitlines())
+
+
+def test_text_report_can_be_cut_to_the_top_clusters(tmp_path: Path) -> None:
+    for k in range(3):
+        (tmp_path / f"d{k}.txt").write_text(f"Paragraph number {k} of its own here.\n\n" + DUP * (k + 2), encoding="utf-8")
+    result = invoke("report", str(tmp_path), "--top", "1", "--max-members", "2")
+    assert result.exit_code == 0, result.output
+    assert "more members (--max-members)" in result.stdout
 
 
 def test_json_report_schema(docs: Path) -> None:
