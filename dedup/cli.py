@@ -293,6 +293,16 @@ class Progress:
         self.width = len(line)
         self.next_draw = now + self.INTERVAL
 
+    def stage(self, name: str) -> None:
+        """After reading, name the stage under way, so a long run is never silent."""
+        if not self.enabled or name == "read":
+            return
+        elapsed = self.clock() - self.started
+        line = f"{self.label}: {self.count:,} documents read; now {name} ({elapsed:.0f} s)"
+        sys.stderr.write("\r" + line.ljust(self.width))
+        sys.stderr.flush()
+        self.width = len(line)
+
     def close(self) -> None:
         if self.enabled and self.width:
             sys.stderr.write("\r" + " " * self.width + "\r")  # leave the line clean for what follows
@@ -391,6 +401,7 @@ def report(
     refuse_overwriting_inputs([reader], {"-o": output})
     timer = Timer()
     progress = Progress(stderr_is_terminal(), "Reading", reader.file_count() if stderr_is_terminal() else None)
+    timer.on_stage = progress.stage
     try:
         result = find_duplicates(reader, config, skipped=reader.skipped, timer=timer, on_document=progress.advance, keep_pairs=fmt in ("pairs", "pairs-csv", "html"))
     finally:

@@ -187,13 +187,17 @@ class Result:
 
 
 class Timer:
-    """Wall time per stage, for ``--profile``."""
+    """Wall time per stage, for ``--profile``; ``on_stage``, if given, is told each stage's name
+    as it starts (for a progress display)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_stage: Callable[[str], None] | None = None) -> None:
         self.seconds: dict[str, float] = {stage: 0.0 for stage in STAGES}
+        self.on_stage = on_stage
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        if self.on_stage is not None:
+            self.on_stage(name)
         start = time.perf_counter()
         try:
             yield

@@ -351,3 +351,23 @@ def test_file_count_is_known_for_text_files_only(docs: Path, tmp_path: Path) -> 
     assert DocumentReader([str(docs / "a.txt"), "-"]).file_count() is None
     (tmp_path / "x.jsonl").write_text("{}\n")
     assert DocumentReader([str(tmp_path / "x.jsonl")]).file_count() is None
+
+
+def test_progress_names_each_stage_after_reading(capsys: pytest.CaptureFixture[str]) -> None:
+    from dedup.cli import Progress
+    from dedup.pipeline import Timer
+
+    progress = Progress(True, "Reading", 2)
+    timer = Timer(on_stage=progress.stage)
+    progress.advance()
+    with timer.stage("normalize"):
+        pass
+    with timer.stage("cluster"):
+        pass
+    progress.close()
+    err = capsys.readouterr().err
+    assert "now normalize" in err and "now cluster" in err
+    assert err.endswith("\r")  # the line is left clean for what follows
+    silent = Progress(False, "Reading")
+    Timer(on_stage=silent.stage).stage("verify").__enter__()
+    assert capsys.readouterr().err == ""
