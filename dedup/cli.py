@@ -482,7 +482,7 @@ def open_stream(path: str) -> Iterator[IO[bytes]]:
         yield out
 
 
-def _jsonl(rows: list[dict[str, Any]]) -> bytes:
+def _jsonl(rows: list[Any]) -> bytes:
     import json
 
     return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8", UNENCODABLE)
@@ -629,7 +629,7 @@ def run_filter(
         out = stack.enter_context(open_stream(output))
         rejected = stack.enter_context(open(rejects, "wb")) if rejects else None
         counts = [reader.file_count() for reader in readers] if stderr_is_terminal() else [None]
-        progress = Progress(stderr_is_terminal(), "Filtering", None if None in counts else sum(counts))
+        progress = Progress(stderr_is_terminal(), "Filtering", None if None in counts else sum(c or 0 for c in counts))
         stack.callback(progress.close)
         shown = 0
         # Closed before the index: an error here rolls the batch in flight back first.

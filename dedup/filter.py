@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -309,7 +309,7 @@ class Filter:
                 if outcome.output is not None:
                     yield outcome.output
 
-    def batches(self, documents: Mapping[str, str] | Iterable[tuple[str, str]] | Iterable[Document]) -> Iterator[list[Outcome]]:
+    def batches(self, documents: Mapping[str, str] | Iterable[tuple[str, str]] | Iterable[Document]) -> Generator[list[Outcome], None, None]:
         """The outcome of every document, a batch at a time, in input order. Each list is
         yielded inside the index's batch, before its commit: write it out, then ask for more."""
         for docs, spans in self._chunks(as_documents(documents)):

@@ -41,7 +41,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from typing import Any, TextIO
+from typing import IO, Any
 
 __all__ = ["render"]
 
@@ -64,7 +64,7 @@ def _safe(json_text: str) -> str:
     return _UNSAFE.sub(_escape, json_text)
 
 
-def _writes_utf8(out: TextIO) -> bool:
+def _writes_utf8(out: IO[str]) -> bool:
     """Whether ``out`` encodes text as UTF-8 (an in-memory stream has no encoding: it keeps
     the characters). Elsewhere the data is written as ASCII, which any encoding holds."""
     encoding = getattr(out, "encoding", None)
@@ -76,7 +76,7 @@ def _writes_utf8(out: TextIO) -> bool:
         return False
 
 
-def _write_data(report: Mapping[str, Any], out: TextIO) -> None:
+def _write_data(report: Mapping[str, Any], out: IO[str]) -> None:
     encode = json.JSONEncoder(ensure_ascii=not _writes_utf8(out), allow_nan=False, separators=(",", ":")).encode
     out.write("{")
     for k, (key, value) in enumerate(report.items()):
@@ -93,7 +93,7 @@ def _write_data(report: Mapping[str, Any], out: TextIO) -> None:
     out.write("}")
 
 
-def render(report: Mapping[str, Any], out: TextIO) -> None:
+def render(report: Mapping[str, Any], out: IO[str]) -> None:
     """Write ``report`` (the dict of ``dedup report --format json``, with the optional keys
     the module's doc lists) to ``out`` as one self-contained HTML page.
 

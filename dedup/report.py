@@ -369,14 +369,14 @@ def write_text(
             write(line)
         reuse_width = min((width - 10) // 2, width - 10 - MIN_PREVIEW, max((len(f"{name(link.doc)}:{link.line}") for link in shown_reused), default=0))
         from_under = " " * (reuse_width + 10)
-        for link in shown_reused:
-            where = location(link.doc, link.line, reuse_width).ljust(reuse_width)
-            write(f"  {where}  {link.coverage:4.0%}  {_snippet(link.text, width - 10 - reuse_width)}")
-            for source in link.sources:
-                lines = f"{source.lines[0]}" if source.lines[0] == source.lines[1] else f"{source.lines[0]}-{source.lines[1]}"
+        for reused_link in shown_reused:
+            where = location(reused_link.doc, reused_link.line, reuse_width).ljust(reuse_width)
+            write(f"  {where}  {reused_link.coverage:4.0%}  {_snippet(reused_link.text, width - 10 - reuse_width)}")
+            for source in reused_link.sources:
+                span = f"{source.lines[0]}" if source.lines[0] == source.lines[1] else f"{source.lines[0]}-{source.lines[1]}"
                 added = f" ({source.added:.0%})"
                 start = f"{from_under}from "
-                write(start + location(source.doc, lines, width - len(start) - len(added)) + added)
+                write(start + location(source.doc, span, width - len(start) - len(added)) + added)
         if len(shown_reused) < len(reused):
             write(f"… {_count(len(reused) - len(shown_reused), 'more reused paragraph')} (--top)")
         out.write("\n")
