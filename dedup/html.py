@@ -727,13 +727,18 @@ _SCRIPT = r"""
       head.append(h("span", { class: "score" }, "Jaccard ", h("b", { "data-jaccard": "" }, fmtSim(m.jaccard))),
                   h("span", { class: "score" }, "containment ", h("b", null, fmtSim(m.containment))));
     }
-    var also = list(m.also).filter(function (x) { return x && Number.isInteger(x.cluster); });
+    // Every verified pair whose other paragraph is outside this cluster: in another cluster (a
+    // link to it) or in none (named only), so that no verified pair is hidden.
+    var also = list(m.also).filter(function (x) { return x && typeof x === "object"; });
     if (also.length) {
       var box = h("span", { class: "also" }, "also matches");
       also.forEach(function (x, i) {
-        box.append(i ? ", " : " ", h("a", { href: "#cluster-" + x.cluster, "data-also": x.cluster,
-          title: str(x.doc) + ":" + str(x.line) + ", Jaccard " + fmtSim(x.jaccard) + ", containment " + fmtSim(x.containment) },
-          "cluster " + x.cluster), " (" + fmtSim(x.jaccard) + ")");
+        var where = str(x.doc).split("/").pop() + ":" + str(x.line);
+        var title = str(x.doc) + ":" + str(x.line) + ", Jaccard " + fmtSim(x.jaccard) + ", containment " + fmtSim(x.containment);
+        var label = Number.isInteger(x.cluster)
+          ? h("a", { href: "#cluster-" + x.cluster, "data-also": x.cluster, title: title }, "cluster " + x.cluster + ", " + where)
+          : h("span", { title: title }, where + ", in no cluster");
+        box.append(i ? "; " : " ", label, " (" + fmtSim(x.jaccard) + ")");
       });
       head.append(box);
     }

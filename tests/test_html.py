@@ -503,11 +503,20 @@ def check_diffs(p: Page, cluster: dict[str, Any]) -> None:
 def test_links_to_the_other_clusters_a_member_matches(browser: Any, tmp_path: Path) -> None:
     report = full_report(chain_documents())
     p = open_report(browser, tmp_path, report, "#cluster-1")
-    assert p.text("article[data-member='1'] [data-also]") == ["cluster 2", "cluster 2"]
+    assert p.text("article[data-member='1'] [data-also]") == ["cluster 2, c.txt:1", "cluster 2, d.txt:1"]
     p.css("article[data-member='1'] [data-also]")[0].click()
     assert p.wait("return location.hash === '#cluster-2'")
     assert p.text("#cluster-view .where") == ["chain/c.txt:1", "chain/d.txt:1"]
-    assert p.text("article[data-member='0'] [data-also]") == ["cluster 1"]
+    assert p.text("article[data-member='0'] [data-also]") == ["cluster 1, b.txt:1"]
+    p.assert_clean()
+
+
+def test_a_match_with_a_paragraph_in_no_cluster_is_shown_too(browser: Any, tmp_path: Path) -> None:
+    # Without d, c joins nobody: b's match with c must still be on the page, named.
+    documents = {name: text for name, text in chain_documents().items() if name != "chain/d.txt"}
+    report = full_report(documents)
+    p = open_report(browser, tmp_path, report, "#cluster-1")
+    assert p.text("article[data-member='1'] .also span[title]") == ["c.txt:1, in no cluster"]
     p.assert_clean()
 
 
