@@ -580,7 +580,18 @@ class DocumentReader:
                 lines.append(raw[position:end])
             position = end
         objects = [value for value in (_json_object(line, first=k == 0 and raw.startswith(line)) for k, line in enumerate(lines)) if value is not None]
-        if not lines or 2 * len(objects) <= len(lines):
+        if not lines:
+            return
+        if 2 * len(objects) <= len(lines):
+            # Lines that start like JSON objects but do not parse are JSON Lines gone wrong far
+            # more often than text: read as one text, they would pass without a word.
+            braced = sum(line.lstrip().startswith(b"{") for line in lines)
+            if 2 * braced > len(lines):
+                self.warnings.append(
+                    f"standard input was read as text, but {braced} of its first {len(lines)} lines start like JSON objects and "
+                    f"{braced - len(objects)} of those are not valid JSON: give --jsonl to read it as JSON Lines (each bad line is "
+                    "then skipped with its reason), or --text to read it as text without this warning"
+                )
             return
         holding = sum(self.text_field in value for value in objects)
         if 2 * holding > len(lines):

@@ -100,6 +100,22 @@ def test_json_lines_behind_a_bad_first_line_is_read_as_text_with_a_warning_namin
     assert any("skipped <stdin>:1: malformed JSON" in w for w in warnings(fixed))
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param('{"id": 1, "text": "x"\n', id="one object cut off"),
+        pytest.param('{"id": 1, "text": "a",}\n{"id": 2 "text": "b"}\n', id="every line malformed"),
+    ],
+)
+def test_lines_that_start_like_json_objects_but_do_not_parse_are_warned_about(tmp_path: Path, data: str) -> None:
+    # Read as one text document, they would otherwise pass into the output without a word.
+    result = invoke("filter", "--index", str(tmp_path / "idx"), stdin=data)
+    assert result.exit_code == 0
+    assert any("start like JSON objects" in w and "not valid JSON" in w and "--jsonl" in w for w in warnings(result))
+    quiet = invoke("filter", "--index", str(tmp_path / "idx2"), "--text", stdin=data)
+    assert warnings(quiet) == []
+
+
 def test_text_flag_reads_json_lines_on_stdin_as_text_without_a_warning() -> None:
     result = invoke("report", "-", "--text", "--format", "json", stdin=TWO_DOCS)
     assert result.exit_code == 0
