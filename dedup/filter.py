@@ -212,10 +212,7 @@ class _Prepared:
 
     docs: list[Document]
     doc_of: np.ndarray  # per paragraph, its document's position in the batch
-    numbers: list[int]
-    lines: list[int]
-    spans: list[tuple[int, int]]
-    texts: list[str]
+    paragraphs: list[Paragraph]
     rows: np.ndarray  # paragraphs that take part in matching
     keys: np.ndarray  # (bands, len(rows)) uint64
     exact: np.ndarray  # (len(rows),) uint64: hash of each row's normalized text
@@ -225,10 +222,6 @@ class _Prepared:
     right: np.ndarray
     jaccard: np.ndarray
     containment: np.ndarray
-
-    def paragraph(self, i: int, doc: str) -> Paragraph:
-        start, end = self.spans[i]
-        return Paragraph(doc, self.numbers[i], self.lines[i], start, end, self.texts[i])
 
 
 class _DroppedWhole(Exception):
@@ -338,9 +331,9 @@ class Filter:
         added: list[np.ndarray] = []
         own_before = len(self._own_first)
         outcome: Outcome | None = None
+        table = ParagraphTable([doc.name], [doc.text], [doc.utf8])
         try:
             with self.index.batch():
-                table = ParagraphTable([doc.name], [doc.text], [doc.utf8])
                 for start in range(0, len(spans), step):
                     prepared = self._prepare(table, [doc], (start, min(start + step, len(spans))))
                     part, pids, left_out, _ = self._judge(prepared, None)
@@ -358,17 +351,13 @@ class Filter:
             ours = np.concatenate(added)
             whole = [d if d.match is None or not len(ours) or d.match.pid < ours[0] else Drop(d.paragraph, "document", document_share=share) for d in drops]
             numbered = {d.paragraph.number for d in whole}
-            whole += [Drop(self._paragraph_of(doc, spans, i), "document", document_share=share) for i in range(len(spans)) if i + 1 not in numbered]
+            rest = np.array([i for i in range(len(spans)) if i + 1 not in numbered], dtype=np.int64)
+            whole += [Drop(paragraph, "document", document_share=share) for paragraph in table.paragraphs(rest)]
             whole.sort(key=lambda d: d.paragraph.number)
             outcome = Outcome(doc, None, "dropped", len(spans), tuple(whole))
             yield [outcome]  # nothing to commit: the index is as it was
         assert outcome is not None
         self.stats.record([outcome], unmatched)
-
-    @staticmethod
-    def _paragraph_of(doc: Document, spans: list[tuple[int, int, int]], i: int) -> Paragraph:
-        start, end, line = spans[i]
-        return Paragraph(doc.name, i + 1, line, start, end, doc.text[start:end])
 
     def _record_own(self, added: np.ndarray) -> None:
         """Note the pids this filter added, for telling an ``input`` repeat from an ``index`` one."""
@@ -417,10 +406,7 @@ class Filter:
         return _Prepared(
             docs,
             table.doc[start : start + len(prepared)],
-            [p.number for p in paragraphs],
-            [p.line for p in paragraphs],
-            [(p.start, p.end) for p in paragraphs],
-            [p.text for p in paragraphs],
+            paragraphs,
             rows,
             keys,
             prepared.text_hashes[rows],
@@ -525,7 +511,7 @@ class Filter:
         outcomes = []
         for d, doc in enumerate(p.docs):
             lo, hi = int(first_paragraph[d]), int(first_paragraph[d + 1])
-            outcomes.append(self._outcome(doc, drops_of[d], int(totals[d]), bool(dropped_doc[d]), p.texts[lo:hi]))
+            outcomes.append(self._outcome(doc, drops_of[d], int(totals[d]), bool(dropped_doc[d]), [q.text for q in p.paragraphs[lo:hi]]))
         return outcomes, pids, unmatched
 
     def _outcome(self, doc: Document, drops: list[Drop], total: int, dropped: bool, texts: list[str] | None = None) -> Outcome:
@@ -551,7 +537,7 @@ class Filter:
         the new pids, the number of paragraphs left out of matching, and which documents are
         dropped whole (with ``drop_doc_above``). Call inside the index's batch."""
         m = len(p.rows)
-        n = len(p.spans)
+        n = len(p.paragraphs)
         ndocs = len(p.docs)
         found, index_j, index_c, fetched = self._index_matches(p)
         by_index = found >= 0
@@ -574,7 +560,7 @@ class Filter:
             rows = p.rows[add_rows]
             pids = self.index.add(
                 [p.docs[d].name for d in p.doc_of[rows].tolist()],
-                np.asarray([p.numbers[int(i)] for i in rows], dtype=np.int64),
+                np.asarray([p.paragraphs[i].number for i in rows.tolist()], dtype=np.int64),
                 p.keys[:, add_rows],
                 p.hashes[index],
                 offsets,
@@ -608,16 +594,16 @@ class Filter:
                 pid = int(fetched.pids[f])
                 reason: Reason = "input" if own[k] else "index"
                 match = Match(pid, fetched.doc_ids[f], int(fetched.paragraphs[f]), float(fetched.ingested_at[f]))
-                drops_of[d].append(Drop(p.paragraph(i, names[d]), reason, float(index_j[k]), float(index_c[k]), match))
+                drops_of[d].append(Drop(p.paragraphs[i], reason, float(index_j[k]), float(index_c[k]), match))
             elif k >= 0 and by_input[k] and pid_of_row[rep[k]] >= 0:
                 # (A repeat of a paragraph that was never written, its document being dropped
                 # whole, is dropped with its own document: the branch below.)
                 r = int(rep[k])
                 rep_i = int(p.rows[r])
-                match = Match(int(pid_of_row[r]), names[int(p.doc_of[rep_i])], p.numbers[rep_i], now)
-                drops_of[d].append(Drop(p.paragraph(i, names[d]), "input", float(assignment.jaccard[k]), float(assignment.containment[k]), match))
+                match = Match(int(pid_of_row[r]), names[int(p.doc_of[rep_i])], p.paragraphs[rep_i].number, now)
+                drops_of[d].append(Drop(p.paragraphs[i], "input", float(assignment.jaccard[k]), float(assignment.containment[k]), match))
             elif dropped_doc[d]:
-                drops_of[d].append(Drop(p.paragraph(i, names[d]), "document", document_share=float(dups_per_doc[d] / totals[d])))
+                drops_of[d].append(Drop(p.paragraphs[i], "document", document_share=float(dups_per_doc[d] / totals[d])))
 
         return drops_of, pids, n - m, dropped_doc
 
