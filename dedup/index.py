@@ -202,6 +202,13 @@ class Index(abc.ABC):
             raise ValueError(f"band_keys must have shape ({self.params.bands}, n), not {keys.shape}")
         return np.ascontiguousarray(keys, dtype=np.uint64)
 
+    def _query_keys(self, exact_keys: np.ndarray) -> np.ndarray:
+        """The ``exact_keys`` of :meth:`query_exact` as a contiguous, one-dimensional uint64 array."""
+        keys = np.ascontiguousarray(exact_keys, dtype=np.uint64)
+        if keys.ndim != 1:
+            raise ValueError(f"exact_keys must be one-dimensional, not shape {keys.shape}")
+        return keys
+
     def _exact_keys(self, exact_keys: np.ndarray | None, n: int) -> np.ndarray | None:
         """``exact_keys`` as a contiguous uint64 array of ``n`` keys (``None`` stays ``None``)."""
         if exact_keys is None:

@@ -1009,9 +1009,7 @@ class RedisIndex(Index):
         return np.concatenate(qs), np.concatenate(ps)
 
     def query_exact(self, exact_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        keys = np.ascontiguousarray(exact_keys, dtype=np.uint64)
-        if keys.ndim != 1:
-            raise ValueError(f"exact_keys must be one-dimensional, not shape {keys.shape}")
+        keys = self._query_keys(exact_keys)
         n = len(keys)
         found = np.zeros(n, dtype=np.int64)  # 0: none (pids start at 1)
         if n == 0:

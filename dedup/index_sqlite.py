@@ -1095,8 +1095,7 @@ class SQLiteIndex(Index):
         way: every paragraph in a key's bucket has the same normalized text (but for a 64-bit
         hash collision), and a copy of it is dropped rather than stored, so such a bucket holds
         one live paragraph, and the cap never comes into play."""
-        keys = self._exact_keys(exact_keys, len(np.asarray(exact_keys)))
-        assert keys is not None
+        keys = self._query_keys(exact_keys)
         if not self._in_batch:
             self._refresh(locked=False)
         if len(keys) == 0:
