@@ -16,6 +16,9 @@ from typing import Any
 
 import pytest
 
+# Smoke runs of the benchmark suites: CI runs them; deselect locally with -m 'not bench'.
+pytestmark = pytest.mark.bench
+
 ROOT = Path(__file__).resolve().parent.parent
 PARAGRAPHS = 300
 PRELOAD = 300

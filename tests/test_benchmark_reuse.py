@@ -22,6 +22,9 @@ import dedup
 from benchmarks import reuse, reuse_corpus
 from benchmarks.reuse_corpus import CATEGORIES, REUSE_CATEGORIES, REUSE_SHARE, ReuseCorpus, make_reuse_corpus
 
+# Smoke runs of the benchmark suites: CI runs them; deselect locally with -m 'not bench'.
+pytestmark = pytest.mark.bench
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = 6  # sources, and as many derived documents: every category appears
 

@@ -23,6 +23,9 @@ from benchmarks import corpus as corpus_module
 from benchmarks import hashing, memory, report
 from benchmarks.corpus import make_corpus, read_paragraphs, write_corpus
 
+# Smoke runs of the benchmark suites: CI runs them; deselect locally with -m 'not bench'.
+pytestmark = pytest.mark.bench
+
 ROOT = Path(__file__).resolve().parent.parent
 HAS_RENSA = importlib.util.find_spec("rensa") is not None
 
