@@ -52,7 +52,7 @@ import numpy as np
 
 from dedup.documents import Document, as_documents
 
-__all__ = ["ReuseConfig", "ReuseLink", "ReuseSource", "ReusedSpan", "find_reuse", "reuse_links"]
+__all__ = ["Explained", "ExplainedSource", "ReuseConfig", "ReuseLink", "ReuseSource", "ReusedSpan", "explain", "find_reuse", "reuse_links"]
 
 
 @dataclass(frozen=True)
@@ -199,6 +199,7 @@ class _NGrams:
     doc_pos: np.ndarray
     hashes: np.ndarray
     counts: np.ndarray
+    before: np.ndarray  # words of the row's document before it
 
 
 def _ngrams(data: np.ndarray, offsets: np.ndarray, rows: np.ndarray, table_doc: np.ndarray, nrows: int, n: int) -> _NGrams:
@@ -215,7 +216,7 @@ def _ngrams(data: np.ndarray, offsets: np.ndarray, rows: np.ndarray, table_doc: 
     doc_first_row = np.searchsorted(table_doc, table_doc)
     before -= before[doc_first_row]
     row = np.repeat(rows, np.diff(first))
-    return _NGrams(row, starts, starts + before[row], hashes, counts)
+    return _NGrams(row, starts, starts + before[row], hashes, counts, before)
 
 
 def _hits(grams: _NGrams, table_doc: np.ndarray, config: ReuseConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -230,6 +231,12 @@ def _hits(grams: _NGrams, table_doc: np.ndarray, config: ReuseConfig) -> tuple[n
     # A stable sort by hash keeps each n-gram's occurrences in input order, and so in document
     # order.
     h, start = hash_sort(grams.hashes)
+    # Most n-grams occur once: only those that occur again can be hits.
+    again = h[1:] == h[:-1]
+    repeated = np.zeros(len(h), dtype=bool)
+    repeated[1:] = again
+    repeated[:-1] |= again
+    h, start = h[repeated], start[repeated]
     doc = table_doc[grams.row[start]]
     # Occurrences of one n-gram in one document: the first few.
     new_pair = np.ones(len(h), dtype=bool)
@@ -303,13 +310,130 @@ def _runs(row: np.ndarray, pos: np.ndarray, source: np.ndarray, source_word: np.
     return _Runs(row[heads][keep], source[heads][keep], first[keep], stop[keep], source_first[keep], source_stop[keep])
 
 
-def _union_words(first: np.ndarray, stop: np.ndarray) -> int:
+@dataclass(frozen=True)
+class ExplainedSource:
+    """A source chosen for a paragraph by :func:`explain`: its id, the words of the paragraph
+    it covers on its own and beyond the sources chosen before it, and its runs (paragraph word
+    ``first[k]`` to ``stop[k]``, source word ``source_first[k]`` to ``source_stop[k]``)."""
+
+    source: int
+    covered: int
+    added: int
+    first: np.ndarray
+    stop: np.ndarray
+    source_first: np.ndarray
+    source_stop: np.ndarray
+
+
+@dataclass(frozen=True)
+class Explained:
+    """A reused paragraph found by :func:`explain`: its row, its words, the words its sources
+    cover together, and the sources, in the order they were chosen."""
+
+    row: int
+    words: int
+    covered: int
+    sources: tuple[ExplainedSource, ...]
+
+
+def explain(
+    row: np.ndarray, pos: np.ndarray, source: np.ndarray, source_word: np.ndarray, words: np.ndarray, config: ReuseConfig
+) -> list[Explained]:
+    """The reused paragraphs among those hit, from their hits: the n-gram of paragraph ``row[i]``
+    at its word ``pos[i]`` was found in the earlier document ``source[i]`` (any int id) at its
+    word ``source_word[i]``; ``words[r]`` is the number of words of paragraph ``r``. Ordered by
+    row. This is the one place coverage is worked out, for the report's reuse links and for the
+    filter's drops."""
+    runs = _runs(
+        np.asarray(row, dtype=np.int64), np.asarray(pos, dtype=np.int64), np.asarray(source, dtype=np.int64), np.asarray(source_word, dtype=np.int64), config
+    )
+    if not len(runs.row):
+        return []
+    # A text that the source holds twice gives two runs over the same words: the earlier one
+    # stands for both.
+    order = np.lexsort((runs.source_first, runs.stop, runs.first, runs.source, runs.row))
+    keep = np.ones(len(order), dtype=bool)
+    ordered = [getattr(runs, name)[order] for name in ("row", "source", "first", "stop")]
+    keep[1:] = np.any([column[1:] != column[:-1] for column in ordered], axis=0)
+    order = order[keep]
+    r_row, r_source, r_first, r_stop, r_sfirst, r_sstop = (
+        getattr(runs, name)[order] for name in ("row", "source", "first", "stop", "source_first", "source_stop")
+    )
+    pair_head = np.flatnonzero(np.concatenate([[True], (r_row[1:] != r_row[:-1]) | (r_source[1:] != r_source[:-1])]))
+    bounds = np.append(pair_head, len(r_row))
+    # Words each source covers of each paragraph, for all pairs at once: runs sorted by start
+    # within a pair, each pair shifted past the one before, so one running maximum serves all.
+    pair_of_run = np.repeat(np.arange(len(pair_head)), np.diff(bounds))
+    shift = pair_of_run * (int(r_stop.max()) + 1)
+    first, stop = r_first + shift, r_stop + shift
+    before = np.concatenate([[np.iinfo(np.int64).min], np.maximum.accumulate(stop)[:-1]])
+    covered = np.bincount(pair_of_run, weights=np.maximum(0, stop - np.maximum(first, before)), minlength=len(pair_head)).astype(np.int64)
+    pair_row = r_row[pair_head]
+    # The paragraphs whose best few sources together can reach min_coverage (an upper bound:
+    # sources may overlap), and only those go on, one at a time.
+    ranked = np.lexsort((r_source[pair_head], -covered, pair_row))
+    row_start = np.flatnonzero(np.concatenate([[True], pair_row[ranked][1:] != pair_row[ranked][:-1]]))
+    rank = np.arange(len(ranked)) - np.repeat(row_start, np.diff(np.append(row_start, len(ranked))))
+    best = np.where(rank < config.max_sources, covered[ranked], 0)
+    reach = np.add.reduceat(best, row_start)
+    totals = np.asarray(words, dtype=np.int64)[pair_row[ranked][row_start]]
+    floor = max(config.min_words, 1)
+    hopeful = np.flatnonzero((reach >= config.min_coverage * totals) & (totals >= floor) & (reach >= floor))
+    row_stop = np.append(row_start[1:], len(ranked))
+    firsts, stops = r_first.tolist(), r_stop.tolist()
+    bounds_list, covered_list, source_list, ranked_list = bounds.tolist(), covered.tolist(), r_source[pair_head].tolist(), ranked.tolist()
+    found: list[Explained] = []
+    for g in hopeful.tolist():
+        total = int(totals[g])
+        pool = ranked_list[row_start[g] : row_stop[g]]
+        # The first pick is the source that covers most on its own (ranked first).
+        k = pool.pop(0)
+        if covered_list[k] < config.min_source_coverage * total:
+            continue
+        chosen = [(k, covered_list[k])]
+        spans = list(zip(firsts[bounds_list[k] : bounds_list[k + 1]], stops[bounds_list[k] : bounds_list[k + 1]]))
+        have = covered_list[k]
+        while pool and len(chosen) < config.max_sources:
+            best_gain, best_k = -1, -1
+            for c in pool:
+                gain = _union_words(spans + list(zip(firsts[bounds_list[c] : bounds_list[c + 1]], stops[bounds_list[c] : bounds_list[c + 1]]))) - have
+                if gain > best_gain:
+                    best_gain, best_k = gain, c
+            if best_gain < config.min_source_coverage * total:
+                break
+            pool.remove(best_k)
+            chosen.append((best_k, best_gain))
+            spans += list(zip(firsts[bounds_list[best_k] : bounds_list[best_k + 1]], stops[bounds_list[best_k] : bounds_list[best_k + 1]]))
+            have += best_gain
+        if have < config.min_coverage * total or have < config.min_words:
+            continue
+        sources = tuple(
+            ExplainedSource(
+                source_list[k],
+                covered_list[k],
+                gain,
+                r_first[bounds_list[k] : bounds_list[k + 1]],
+                r_stop[bounds_list[k] : bounds_list[k + 1]],
+                r_sfirst[bounds_list[k] : bounds_list[k + 1]],
+                r_sstop[bounds_list[k] : bounds_list[k + 1]],
+            )
+            for k, gain in chosen
+        )
+        found.append(Explained(int(pair_row[ranked_list[row_start[g]]]), total, have, sources))
+    return found
+
+
+def _union_words(spans: list[tuple[int, int]]) -> int:
     """Words covered by intervals ``[first, stop)``."""
-    order = np.argsort(first, kind="stable")
-    first, stop = first[order], stop[order]
-    reach = np.maximum.accumulate(stop)
-    before = np.concatenate([[np.iinfo(np.int64).min], reach[:-1]])
-    return int(np.maximum(0, stop - np.maximum(first, before)).sum())
+    total, reach = 0, None
+    for first, stop in sorted(spans):
+        if reach is None or first >= reach:
+            total += stop - first
+            reach = stop
+        elif stop > reach:
+            total += stop - reach
+            reach = stop
+    return total
 
 
 def reuse_links(
@@ -320,128 +444,108 @@ def reuse_links(
     the documents' texts (for character offsets)."""
     rows = np.asarray(rows, dtype=np.int64)
     grams = _ngrams(data, offsets, rows, table.doc, len(table), config.ngram)
-    row, pos, source, source_word = _hits(grams, table.doc, config)
-    runs = _runs(row, pos, source, source_word, config)
-    if not len(runs.row):
+    found = explain(*_hits(grams, table.doc, config), grams.counts, config)
+    if not found:
         return []
-    # Coverage of each (paragraph, source), then the paragraphs that can reach min_coverage.
-    # A text that the source holds twice gives two runs over the same words: the earlier one
-    # stands for both.
-    order = np.lexsort((runs.source_first, runs.stop, runs.first, runs.source, runs.row))
-    keep = np.ones(len(order), dtype=bool)
-    ordered = [getattr(runs, name)[order] for name in ("row", "source", "first", "stop")]
-    keep[1:] = np.any([column[1:] != column[:-1] for column in ordered], axis=0)
-    order = order[keep]
-    for name in ("row", "source", "first", "stop", "source_first", "source_stop"):
-        setattr(runs, name, getattr(runs, name)[order])
-    pair_head = np.flatnonzero(np.concatenate([[True], (runs.row[1:] != runs.row[:-1]) | (runs.source[1:] != runs.source[:-1])]))
-    bounds = np.append(pair_head, len(runs.row))
-    found: list[tuple[int, int, int, list[tuple[int, int, int, int]]]] = []
-    mapper = _CharMapper(table, texts, data, offsets, grams.counts)
-    # Words each source covers of each paragraph, for all pairs at once: runs sorted by start
-    # within a pair, each pair shifted past the one before, so one running maximum serves all.
-    pair_of_run = np.repeat(np.arange(len(pair_head)), np.diff(bounds))
-    shift = pair_of_run * (int(runs.stop.max()) + 1)
-    first, stop = runs.first + shift, runs.stop + shift
-    before = np.concatenate([[np.iinfo(np.int64).min], np.maximum.accumulate(stop)[:-1]])
-    covered = np.bincount(pair_of_run, weights=np.maximum(0, stop - np.maximum(first, before)), minlength=len(pair_head)).astype(np.int64)
-    pair_row = runs.row[pair_head]
-    pair_source = runs.source[pair_head]
-    # The paragraphs whose best few sources together can reach min_coverage (an upper bound:
-    # sources may overlap), and only those go on, one at a time.
-    ranked = np.lexsort((pair_source, -covered, pair_row))
-    row_start = np.flatnonzero(np.concatenate([[True], pair_row[ranked][1:] != pair_row[ranked][:-1]]))
-    rank = np.arange(len(ranked)) - np.repeat(row_start, np.diff(np.append(row_start, len(ranked))))
-    reach = np.bincount(pair_row[ranked], weights=np.where(rank < config.max_sources, covered[ranked], 0), minlength=len(table))
-    totals = grams.counts
-    hopeful = (reach >= config.min_coverage * totals) & (totals >= max(config.min_words, 1))
-    row_bounds = np.append(row_start, len(ranked))
-    for a, b in zip(row_bounds[:-1].tolist(), row_bounds[1:].tolist()):
-        r = int(pair_row[ranked[a]])
-        if not hopeful[r]:
-            continue
-        total = int(totals[r])
-        candidates = [(int(covered[k]), k, int(bounds[k]), int(bounds[k + 1])) for k in ranked[a:b].tolist()]
-        chosen: list[tuple[int, int, int, int]] = []
-        firsts: list[np.ndarray] = []
-        stops: list[np.ndarray] = []
-        have = 0
-        pool = list(candidates)
-        while pool and len(chosen) < config.max_sources:
-            best = None
-            for c in pool:
-                _, _, lo, hi = c
-                gain = _union_words(np.concatenate(firsts + [runs.first[lo:hi]]), np.concatenate(stops + [runs.stop[lo:hi]])) - have
-                if best is None or gain > best[0]:
-                    best = (gain, c)
-            assert best is not None
-            gain, c = best
-            if gain < config.min_source_coverage * total:
-                break
-            pool.remove(c)
-            chosen.append((gain, *c[1:]))
-            firsts.append(runs.first[c[2] : c[3]])
-            stops.append(runs.stop[c[2] : c[3]])
-            have += gain
-        if have < config.min_coverage * total or have < config.min_words:
-            continue
-        found.append((r, total, have, chosen))
-    # Character offsets, for the rows that are needed only, normalized token by token at once.
-    needed = [r for r, *_ in found]
-    for _, _, _, chosen in found:
-        for _, _, lo, hi in chosen:
-            for k in range(lo, hi):
-                doc = int(runs.source[k])
-                needed.append(mapper.doc_word(doc, int(runs.source_first[k]))[0])
-                needed.append(mapper.doc_word(doc, int(runs.source_stop[k]) - 1)[0])
-    mapper.prepare(needed)
-    links = []
-    for r, total, have, chosen in found:
-        link_sources = []
-        for gain, k, lo, hi in chosen:
-            link_sources.append(mapper.source(r, int(runs.source[lo]), runs, lo, hi, int(covered[k]) / total, gain / total))
-        links.append(
-            ReuseLink(
-                doc=table.docs[int(table.doc[r])],
-                paragraph=int(table.number[r]),
-                line=int(table.line[r]),
-                start=int(table.start[r]),
-                end=int(table.end[r]),
-                words=total,
-                coverage=have / total,
-                sources=tuple(link_sources),
-                text=texts[int(table.doc[r])][int(table.start[r]) : int(table.end[r])],
-            )
-        )
-    return links
+    return _CharMapper(table, texts, grams).links(found)
 
 
 class _CharMapper:
     """Word numbers of the normalized text back to character offsets in the documents."""
 
-    def __init__(self, table: Any, texts: list[str], data: np.ndarray, offsets: np.ndarray, counts: np.ndarray) -> None:
+    def __init__(self, table: Any, texts: list[str], grams: _NGrams) -> None:
         self.table = table
         self.texts = texts
-        self.data = data
-        self.offsets = offsets
-        self.counts = counts  # words of each row that take part (0 for the others)
-        self._spans: dict[int, list[tuple[int, int]]] = {}
-        self._cumulative: dict[int, np.ndarray] = {}
-        self.first_row = np.searchsorted(table.doc, np.arange(len(table.docs) + 1))
+        self.counts = grams.counts  # words of each row that take part (0 for the others)
+        self.before = grams.before  # words before each row in its document
+        self.word_base = np.full(len(table), -1, dtype=np.int64)  # row -> first word in the arrays below
+        self.word_start = np.empty(0, dtype=np.int64)
+        self.word_end = np.empty(0, dtype=np.int64)
 
-    def prepare(self, rows: list[int]) -> None:
-        """Work out the word spans of ``rows`` (see :meth:`word_spans`), all at once, on the
-        documents' UTF-8: each token between whitespace is normalized on its own (by the
-        compiled normalizer) and gives its words its span. Where that does not give the
-        paragraph's number of words (normalization joined across tokens, rarely), its words
-        are spread evenly over it."""
+    def links(self, found: list[Explained]) -> list[ReuseLink]:
+        """The reuse links of ``found``, with their spans in characters."""
+        table, texts = self.table, self.texts
+        # The source rows each run starts and ends in, all at once.
+        run_doc = np.concatenate([np.full(len(s.first), s.source, dtype=np.int64) for e in found for s in e.sources])
+        run_sfirst = np.concatenate([s.source_first for e in found for s in e.sources])
+        run_slast = np.concatenate([s.source_stop for e in found for s in e.sources]) - 1
+        row_a, word_a = self._doc_words(run_doc, run_sfirst)
+        row_b, word_b = self._doc_words(run_doc, run_slast)
+        self._prepare(np.concatenate([[e.row for e in found], row_a, row_b]).astype(np.int64))
+        s_start = self._char(row_a, word_a, 0).tolist()
+        s_end = self._char(row_b, word_b, 1).tolist()
+        number, line = table.number, table.line
+        numbers_a, numbers_b = number[row_a].tolist(), number[row_b].tolist()
+        lines_a, lines_b = line[row_a].tolist(), line[row_b].tolist()
+        links = []
+        k = 0
+        for e in found:
+            r = e.row
+            doc = int(table.doc[r])
+            text = texts[doc]
+            base, count = int(self.word_base[r]), int(self.counts[r])
+            link_sources = []
+            for s in e.sources:
+                source_text = texts[s.source]
+                spans = []
+                for first, stop in zip(s.first.tolist(), s.stop.tolist()):
+                    stop = min(stop, count)
+                    start, end = int(self.word_start[base + first]), int(self.word_end[base + stop - 1])
+                    numbers = (numbers_a[k], numbers_b[k])
+                    spans.append(ReusedSpan(start, end, s_start[k], s_end[k], numbers, stop - first, text[start:end], source_text[s_start[k] : s_end[k]]))
+                    k += 1
+                lo, hi = k - len(spans), k
+                link_sources.append(
+                    ReuseSource(
+                        doc=table.docs[s.source],
+                        coverage=s.covered / e.words,
+                        added=s.added / e.words,
+                        paragraphs=(min(numbers_a[lo:hi]), max(numbers_b[lo:hi])),
+                        lines=(min(lines_a[lo:hi]), max(lines_b[lo:hi])),
+                        spans=tuple(sorted(spans, key=lambda span: span.start)),
+                    )
+                )
+            links.append(
+                ReuseLink(
+                    doc=table.docs[doc],
+                    paragraph=int(table.number[r]),
+                    line=int(table.line[r]),
+                    start=int(table.start[r]),
+                    end=int(table.end[r]),
+                    words=e.words,
+                    coverage=e.covered / e.words,
+                    sources=tuple(link_sources),
+                    text=text[int(table.start[r]) : int(table.end[r])],
+                )
+            )
+        return links
+
+    def _doc_words(self, doc: np.ndarray, word: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of documents ``doc`` holding their words ``word``, and the words' places
+        there (rows that take no part hold no words)."""
+        held = np.flatnonzero(self.counts > 0)
+        key = self.table.doc[held].astype(np.int64) << 32 | self.before[held]
+        at = np.searchsorted(key, doc << 32 | word, side="right") - 1
+        rows = held[at]
+        return rows, word - self.before[rows]
+
+    def _char(self, rows: np.ndarray, words: np.ndarray, end: int) -> np.ndarray:
+        """Character offsets of words ``words`` of ``rows``: their starts (``end`` 0) or ends."""
+        at = self.word_base[rows] + np.minimum(words, np.maximum(self.counts[rows] - 1, 0))
+        return (self.word_end if end else self.word_start)[at]
+
+    def _prepare(self, rows: np.ndarray) -> None:
+        """Work out the character span of each word of ``rows``, all at once, on the documents'
+        UTF-8: each token between whitespace is normalized on its own (by the compiled
+        normalizer) and gives its words its span. Where that does not give the paragraph's
+        number of words (normalization joined across tokens, rarely), its words are spread
+        evenly over it."""
         from dedup.normalization import normalize_utf8_spans
 
-        wanted = np.array(sorted(set(rows) - set(self._spans)), dtype=np.int64)
-        if not len(wanted):
-            return
-        src = self.table.src
-        lo, hi = self.table.byte_start[wanted], self.table.byte_end[wanted]
+        wanted = np.unique(rows)
+        table = self.table
+        src = table.src
+        lo, hi = table.byte_start[wanted], table.byte_end[wanted]
         sizes = hi - lo
         at = np.repeat(lo - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()), dtype=np.int64)
         row_of = np.repeat(np.arange(len(wanted)), sizes)
@@ -452,75 +556,37 @@ class _CharMapper:
         last[:-1] = row_of[1:] != row_of[:-1]
         begins = np.flatnonzero(solid & (first | ~np.concatenate([[False], solid[:-1]])))
         ends = np.flatnonzero(solid & (last | ~np.concatenate([solid[1:], [False]])))
-        token_start, token_end = at[begins], at[ends] + 1
         token_row = row_of[begins]
-        batch = normalize_utf8_spans(src, token_start, token_end)
+        batch = normalize_utf8_spans(src, at[begins], at[ends] + 1)
         spaces = np.concatenate([[0], np.cumsum(batch.data == 32, dtype=np.int64)])
         per_token = np.where(np.diff(batch.offsets) > 0, spaces[batch.offsets[1:]] - spaces[batch.offsets[:-1]] + 1, 0)
         # Byte offsets to character offsets: count the bytes that start a character, from the
         # paragraph's start (whose character offset is known).
         leads = np.concatenate([[0], np.cumsum((src[at] & 0xC0) != 0x80, dtype=np.int64)])
         row_first = np.concatenate([[0], np.cumsum(sizes)])[:-1]
-        base = self.table.start[wanted] - leads[row_first]
-        char_start = np.repeat(base[token_row] + leads[begins], per_token).tolist()
-        char_end = np.repeat(base[token_row] + leads[ends + 1], per_token).tolist()
-        bounds = np.concatenate([[0], np.cumsum(np.bincount(np.repeat(token_row, per_token), minlength=len(wanted)))]).tolist()
-        for k, r in enumerate(wanted.tolist()):
-            a, b = bounds[k], bounds[k + 1]
-            count = int(self.counts[r])
-            if b - a == count:
-                self._spans[r] = list(zip(char_start[a:b], char_end[a:b]))
-            else:
-                start, end = int(self.table.start[r]), int(self.table.end[r])
-                width = (end - start) / max(count, 1)
-                self._spans[r] = [(start + int(w * width), start + int((w + 1) * width)) for w in range(count)]
-
-    def word_spans(self, r: int) -> list[tuple[int, int]]:
-        """``(start, end)`` in its document of each word of row ``r``'s normalized text: the
-        whitespace-separated token it came from (a token may give several words)."""
-        if r not in self._spans:
-            self.prepare([r])
-        return self._spans[r]
-
-    def doc_word(self, doc: int, word: int) -> tuple[int, int]:
-        """The row of document ``doc`` holding its word ``word``, and the word's place there."""
-        lo, hi = int(self.first_row[doc]), int(self.first_row[doc + 1])
-        cumulative = self._cumulative.get(doc)
-        if cumulative is None:
-            cumulative = self._cumulative[doc] = np.cumsum(self.counts[lo:hi])
-        k = int(np.searchsorted(cumulative, word, side="right"))
-        k = min(k, hi - lo - 1)
-        before = int(cumulative[k - 1]) if k > 0 else 0
-        return lo + k, word - before
-
-    def source(self, r: int, doc: int, runs: _Runs, lo: int, hi: int, coverage: float, added: float) -> ReuseSource:
-        spans = []
-        paragraphs: list[int] = []
-        lines: list[int] = []
-        target = self.word_spans(r)
-        for k in range(lo, hi):
-            first, stop = int(runs.first[k]), min(int(runs.stop[k]), len(target))
-            s_row_a, s_word_a = self.doc_word(doc, int(runs.source_first[k]))
-            s_row_b, s_word_b = self.doc_word(doc, int(runs.source_stop[k]) - 1)
-            source_a = self.word_spans(s_row_a)
-            source_b = self.word_spans(s_row_b)
-            s_start = source_a[min(s_word_a, len(source_a) - 1)][0] if source_a else int(self.table.start[s_row_a])
-            s_end = source_b[min(s_word_b, len(source_b) - 1)][1] if source_b else int(self.table.end[s_row_b])
-            numbers = (int(self.table.number[s_row_a]), int(self.table.number[s_row_b]))
-            paragraphs += numbers
-            lines += [int(self.table.line[s_row_a]), int(self.table.line[s_row_b])]
-            start, end = target[first][0], target[stop - 1][1]
-            target_text = self.texts[int(self.table.doc[r])]
-            source_text = self.texts[doc]
-            spans.append(ReusedSpan(start, end, s_start, s_end, numbers, stop - first, target_text[start:end], source_text[s_start:s_end]))
-        return ReuseSource(
-            doc=self.table.docs[doc],
-            coverage=coverage,
-            added=added,
-            paragraphs=(min(paragraphs), max(paragraphs)),
-            lines=(min(lines), max(lines)),
-            spans=tuple(sorted(spans, key=lambda s: s.start)),
-        )
+        base = table.start[wanted] - leads[row_first]
+        char_start = np.repeat(base[token_row] + leads[begins], per_token)
+        char_end = np.repeat(base[token_row] + leads[ends + 1], per_token)
+        got = np.bincount(np.repeat(token_row, per_token), minlength=len(wanted))
+        counts = self.counts[wanted]
+        # Each row's words in the arrays, counts[r] of them from word_base[r].
+        word_base = np.concatenate([[0], np.cumsum(counts)])
+        starts = np.empty(int(word_base[-1]), dtype=np.int64)
+        ends_ = np.empty(int(word_base[-1]), dtype=np.int64)
+        ok = got == counts
+        take = np.repeat(ok, got)
+        into = np.repeat(ok, counts)
+        starts[into], ends_[into] = char_start[take], char_end[take]
+        for k in np.flatnonzero(~ok).tolist():
+            r, count = int(wanted[k]), int(counts[k])
+            start, end = int(table.start[r]), int(table.end[r])
+            width = (end - start) / max(count, 1)
+            w = np.arange(count)
+            starts[word_base[k] : word_base[k + 1]] = start + (w * width).astype(np.int64)
+            ends_[word_base[k] : word_base[k + 1]] = start + ((w + 1) * width).astype(np.int64)
+        self.word_base[wanted] = word_base[:-1] + len(self.word_start)
+        self.word_start = np.concatenate([self.word_start, starts])
+        self.word_end = np.concatenate([self.word_end, ends_])
 
 
 # The bytes that separate tokens. Other Unicode spaces (no-break, em) stay inside a token, which

@@ -5,12 +5,13 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup.normalization import normalize
-from dedup.reuse import ReuseConfig, ReuseLink, find_reuse
+from dedup.reuse import ReuseConfig, ReuseLink, explain, find_reuse
 
 ROOT = Path(__file__).resolve().parent.parent
 S003 = ROOT / "seeds" / "003_2475bc7a0b5db3b5.txt"
@@ -157,3 +158,43 @@ def test_any_text_gives_links_that_hold_together(documents: list[str], n: int) -
             for span in source.spans:
                 assert link.start <= span.start <= span.end <= link.end
                 assert 0 <= span.source_start <= span.source_end <= len(source_text)
+
+
+def hits_of(row: int, words: range, source: int, at: int, n: int = 5) -> tuple[list[int], list[int], list[int], list[int]]:
+    """The hits of paragraph ``row``'s n-grams starting at ``words``, found in ``source`` from its
+    word ``at`` on (in the same order)."""
+    starts = list(words)
+    return [row] * len(starts), starts, [source] * len(starts), [at + w - starts[0] for w in starts]
+
+
+def concat(*parts: tuple[list[int], ...]) -> tuple[np.ndarray, ...]:
+    return tuple(np.array(sum((list(p[k]) for p in parts), []), dtype=np.int64) for k in range(4))
+
+
+def test_explain_traces_a_paragraph_to_the_source_holding_it() -> None:
+    words = np.array([40])
+    row, pos, source, source_word = concat(hits_of(0, range(0, 36), source=7, at=100))
+    (found,) = explain(row, pos, source, source_word, words, ReuseConfig())
+    assert (found.row, found.words, found.covered) == (0, 40, 40)
+    (s,) = found.sources
+    assert (s.source, s.covered, s.added) == (7, 40, 40)
+    assert (s.first.tolist(), s.stop.tolist(), s.source_first.tolist(), s.source_stop.tolist()) == ([0], [40], [100], [140])
+
+
+def test_explain_traces_a_merged_paragraph_to_both_sources_and_ignores_isolated_hits() -> None:
+    words = np.array([40, 40])
+    row, pos, source, source_word = concat(
+        hits_of(0, range(0, 16), source=3, at=50),  # words 0-20 from document 3
+        hits_of(0, range(20, 36), source=9, at=0),  # words 20-40 from document 9
+        hits_of(1, range(10, 11), source=3, at=7),  # one n-gram of paragraph 1: a name, a date
+    )
+    (found,) = explain(row, pos, source, source_word, words, ReuseConfig())
+    assert found.row == 0 and found.covered == 40
+    assert [(s.source, s.covered, s.added) for s in found.sources] == [(3, 20, 20), (9, 20, 20)]
+
+
+def test_explain_leaves_a_paragraph_covered_below_min_coverage() -> None:
+    words = np.array([40])
+    row, pos, source, source_word = concat(hits_of(0, range(0, 10), source=1, at=0))  # 14 of 40 words
+    assert explain(row, pos, source, source_word, words, ReuseConfig()) == []
+    assert len(explain(row, pos, source, source_word, words, ReuseConfig(min_coverage=0.3))) == 1
