@@ -4,8 +4,9 @@
 in order:
 
 1. :func:`prepare`: the paragraphs of a :class:`~dedup.paragraphs.ParagraphTable` (the text
-   encoded once, as UTF-8) normalized by the compiled normalizer; those left out of matching
-   (too long, empty after normalization, shorter than ``min_words``); and exact copies grouped
+   encoded once, as UTF-8) normalized by the compiled normalizer (a paragraph of symbols only,
+   which normalization empties, keeps its own text, so that its exact copies match); those left
+   out of matching (too long, shorter than ``min_words``); and exact copies grouped
    by their normalized text, so that no copy ever depends on LSH;
 2. signatures and band keys of the distinct texts (the report makes 32-bit keys straight from
    the text; the filter makes the 64-bit keys it stores, with the shingle sets, and takes their
@@ -18,9 +19,9 @@ also looks its paragraphs up in the index, and decides keep or drop (:mod:`dedup
 
 >>> from dedup.config import Config
 >>> from dedup.paragraphs import ParagraphTable
->>> p = prepare(ParagraphTable(["a", "b"], ["One two three.\\n\\n...", "ONE two three!"]), Config())
->>> p.rows.tolist(), p.empty.tolist(), p.firsts.tolist(), p.canonical.tolist()
-([0, 2], [False, True, False], [0], [0, 0])
+>>> p = prepare(ParagraphTable(["a", "b"], ["One two three.\\n\\n* * *", "ONE two three!\\n\\n*  * *"]), Config())
+>>> p.rows.tolist(), p.firsts.tolist(), p.canonical.tolist(), p.batch.text(3)
+([0, 1, 2, 3], [0, 1], [0, 1, 0, 1], '* * *')
 """
 
 from __future__ import annotations
@@ -89,11 +90,31 @@ def prepare(table: ParagraphTable, config: Config, part: tuple[int, int] | None 
     too_long = table.lengths()[start:stop] > config.max_chars
     # The long ones are not normalized at all.
     batch = normalize_utf8_spans(table.src, byte_start, np.where(too_long, byte_start, byte_end))
+    batch = _symbols_as_text(batch, table.src, byte_start, byte_end, too_long)
     empty, short = left_out(batch, too_long, config)
     rows = np.flatnonzero(~(empty | short | too_long))
     text_hashes = _kernel.text_hashes(batch.data, batch.offsets)
     canonical, firsts = _kernel.group_texts(batch.data, batch.offsets, rows, text_hashes)
     return Prepared(table, start, batch, too_long, empty, short, rows, text_hashes, firsts, canonical)
+
+
+def _symbols_as_text(batch: NormalizedBatch, src: np.ndarray, byte_start: np.ndarray, byte_end: np.ndarray, too_long: np.ndarray) -> NormalizedBatch:
+    """``batch`` with each paragraph that normalization left empty (a separator such as
+    ``-----`` or ``* * *``, a line of symbols) given its own text instead, whitespace collapsed:
+    so that exact copies of it match (and the filter drops repeated separators as it drops any
+    repeated paragraph), while it can never match a paragraph of words, whose normalized text
+    holds no punctuation."""
+    empty = np.flatnonzero((batch.lengths() == 0) & ~too_long)
+    if not len(empty):
+        return batch
+    texts = [b" ".join(src[byte_start[i] : byte_end[i]].tobytes().split()) for i in empty.tolist()]
+    sizes = np.array([len(t) for t in texts], dtype=np.int64)
+    if not sizes.any():
+        return batch
+    data = np.insert(batch.data, np.repeat(batch.offsets[empty], sizes), np.frombuffer(b"".join(texts), dtype=np.uint8))
+    grown = np.zeros(len(batch) + 1, dtype=np.int64)
+    grown[empty + 1] = sizes
+    return NormalizedBatch(data, batch.offsets + np.cumsum(grown))
 
 
 def verified_blocks(candidates: CandidatePairs, sets: ShingleSets, config: Config) -> Iterator[VerifiedPairs]:

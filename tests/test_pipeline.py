@@ -296,11 +296,25 @@ def test_min_words_leaves_short_paragraphs_out_and_counts_them() -> None:
     assert (len(result.clusters), result.stats.short) == (3, 0)
 
 
-def test_paragraphs_with_nothing_left_after_normalization_are_counted_not_matched() -> None:
-    documents = {"a": "...\n\n— — —\n\nReal text in here.\n\n!!!", "b": "...\n\n“”"}
+def test_paragraphs_of_symbols_only_match_their_exact_copies_only() -> None:
+    documents = {"a": "...\n\n— — —\n\nReal text in here.\n\n!!!", "b": "...\n\n“”\n\n—  —\t—\n\n!!"}
     result = find_duplicates(documents)
-    assert result.clusters == []
-    assert (result.stats.paragraphs, result.stats.empty, result.stats.matched) == (6, 5, 1)
+    clusters = sorted([m.paragraph.text for m in c.members] for c in result.clusters)
+    # Whitespace aside, the text must be the same: "!!" is not "!!!", and "“”" is alone.
+    assert clusters == [["...", "..."], ["— — —", "—  —\t—"]]
+    assert (result.stats.paragraphs, result.stats.empty, result.stats.matched) == (8, 0, 8)
+
+
+@given(st.text(alphabet=st.sampled_from("-*=_.~#—–•·!? \t"), min_size=1, max_size=12).filter(lambda t: t.strip()))
+@settings(max_examples=60, deadline=None)
+def test_a_symbol_line_never_matches_a_paragraph_of_words(symbols: str) -> None:
+    documents = {"a": f"{symbols}\n\nThe quick brown fox jumps over the dog.", "b": f"the quick brown fox jumps over the dog\n\n{symbols}"}
+    result = find_duplicates(documents)
+    pairs = sorted(sorted(m.paragraph.number for m in c.members) for c in result.clusters)
+    assert pairs == [[1, 2], [1, 2]]  # the sentences, and the symbols
+    for c in result.clusters:
+        texts = {m.paragraph.text.strip() == symbols.strip() for m in c.members}
+        assert len(texts) == 1  # a cluster is all symbols or all words
 
 
 def test_cross_doc_scope_keeps_only_clusters_spanning_documents() -> None:
