@@ -8,7 +8,11 @@ One interface, :class:`Index`, with two backends chosen by :func:`open_index`:
 
 The index stores, for each kept paragraph, its document id, paragraph number, ingest time, LSH
 band keys and exact shingle set (sorted unique 64-bit shingle hashes), so that a candidate from
-the index is verified exactly like a candidate within a report. It also stores its
+the index is verified exactly like a candidate within a report; and, where the backend keeps
+them, its word n-gram *postings* (:class:`Postings`: 64-bit n-gram hash -> pid and word number
+in its document), which ``dedup filter --containment`` looks up to find reuse across paragraph
+boundaries (:mod:`dedup.reuse`). An n-gram with more than ``posting_cap`` postings is a stock
+phrase: a lookup returns nothing for it. It also stores its
 :class:`IndexParams`; reopening it with other parameters is refused, because band keys and
 shingle hashes computed under other settings would silently never match.
 
@@ -26,9 +30,29 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["IndexParams", "IndexError_", "IndexMismatch", "Index", "Fetched", "open_index", "SCHEMA_VERSION", "stored_doc_id", "loaded_doc_id", "iso_time"]
+__all__ = [
+    "IndexParams",
+    "IndexError_",
+    "IndexMismatch",
+    "Index",
+    "Fetched",
+    "Postings",
+    "open_index",
+    "SCHEMA_VERSION",
+    "DEFAULT_POSTING_CAP",
+    "MAX_POSTING_WORD",
+    "stored_doc_id",
+    "loaded_doc_id",
+    "iso_time",
+]
 
 SCHEMA_VERSION = 1
+# Postings an n-gram may have before it counts as a stock phrase and is looked up no more: the
+# reuse matcher's max_doc_freq (dedup.reuse.ReuseConfig), as passim limits n-gram frequency.
+DEFAULT_POSTING_CAP = 100
+# Word numbers a posting can hold (23 bits, beside a 40-bit pid in one 64-bit entry of the
+# embedded index): n-grams further into a document than this are not stored.
+MAX_POSTING_WORD = (1 << 23) - 1
 
 
 def iso_time(seconds: float) -> str:
@@ -124,6 +148,37 @@ class Fetched:
     offsets: np.ndarray
 
 
+@dataclass(frozen=True)
+class Postings:
+    """The word n-grams of paragraphs, for :meth:`Index.add`: paragraph ``k``'s n-grams are
+    ``hashes[offsets[k]:offsets[k + 1]]`` (uint64), each with the number of its first word in
+    the paragraph's *document* (``words``, from 0, counted through the document's paragraphs so
+    that a run of reuse can cross them)."""
+
+    offsets: np.ndarray
+    hashes: np.ndarray
+    words: np.ndarray
+
+    def __post_init__(self) -> None:
+        offsets = np.asarray(self.offsets, dtype=np.int64)
+        if offsets.ndim != 1 or not len(offsets) or offsets[0] != 0 or np.any(np.diff(offsets) < 0):
+            raise ValueError("posting offsets must start at 0 and not decrease")
+        if len(self.hashes) != offsets[-1] or len(self.words) != offsets[-1]:
+            raise ValueError("postings must hold one hash and one word number per n-gram")
+        if len(self.words) and (np.min(self.words) < 0):
+            raise ValueError("posting word numbers must be at least 0")
+        object.__setattr__(self, "offsets", offsets)
+        object.__setattr__(self, "hashes", np.ascontiguousarray(self.hashes, dtype=np.uint64))
+        object.__setattr__(self, "words", np.ascontiguousarray(self.words, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def owners(self) -> np.ndarray:
+        """The paragraph (position in the batch) of each n-gram."""
+        return np.repeat(np.arange(len(self), dtype=np.int64), np.diff(self.offsets))
+
+
 class Index(abc.ABC):
     """What the filter needs from a store of ingested paragraphs."""
 
@@ -153,6 +208,19 @@ class Index(abc.ABC):
         copy, however many paragraphs share its band keys. A hit is a candidate like any other:
         the caller verifies it on the shingle sets (a hash collision costs one verification)."""
 
+    def query_postings(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The postings of word n-grams ``hashes`` (uint64): arrays ``(query_index, pid, word)``,
+        each a live stored paragraph holding that n-gram with its first word at word ``word`` of
+        the paragraph's document. Nothing is returned for an n-gram with more than the index's
+        ``posting_cap`` postings (a stock phrase). Check :meth:`postings_status` first: a
+        paragraph stored without postings is not found here."""
+        raise IndexError_(self.postings_status() or "this index keeps no n-gram postings")
+
+    def postings_status(self) -> str | None:
+        """``None`` when every stored paragraph can be found by :meth:`query_postings`; else a
+        sentence saying why not and what to do."""
+        return "this kind of index keeps no n-gram postings; --containment needs an embedded index (a path)"
+
     @abc.abstractmethod
     def fetch(self, pids: np.ndarray) -> Fetched:
         """The stored paragraphs ``pids``, in that order."""
@@ -169,13 +237,17 @@ class Index(abc.ABC):
         *,
         exact_keys: np.ndarray | None = None,
         queried: np.ndarray | None = None,
+        postings: Postings | None = None,
     ) -> np.ndarray:
         """Store paragraphs (band keys shape ``(bands, n)``; shingle sets as in :class:`Fetched`)
         and return their new pids. Call inside :meth:`batch`. ``exact_keys``: one uint64 per
         paragraph, the hash of its normalized text, for :meth:`query_exact` (without them the
         paragraphs are found through their band keys only). ``queried``, optional: where these
         paragraphs stand among the band keys of this batch's last :meth:`query`, for a backend
-        that can reuse work done for it (others ignore it)."""
+        that can reuse work done for it (others ignore it). ``postings``: the paragraphs' word
+        n-grams, for :meth:`query_postings`, stored in the same commit (n-grams that a lookup
+        of this batch found to be stock phrases may be left out); paragraphs added without them
+        make :meth:`postings_status` say so."""
 
     @abc.abstractmethod
     def remove(self, doc_ids: list[str]) -> int:
@@ -217,6 +289,12 @@ class Index(abc.ABC):
         if keys.shape != (n,):
             raise ValueError(f"exact_keys must hold one key per paragraph ({n}), not shape {keys.shape}")
         return keys
+
+    def _postings(self, postings: Postings | None, n: int) -> Postings | None:
+        """``postings`` checked against the ``n`` paragraphs of :meth:`add`."""
+        if postings is not None and len(postings) != n:
+            raise ValueError(f"postings must describe the {n} paragraphs added, not {len(postings)}")
+        return postings
 
     def _added(
         self, doc_ids: list[str], paragraphs: np.ndarray, band_keys: np.ndarray, hashes: np.ndarray, offsets: np.ndarray, ingested_at: float

@@ -30,6 +30,19 @@ the lookup is a log-structured merge of sorted arrays:
 - the sort of a batch's query keys is reused for its insert (the kept paragraphs' keys are a
   subset of what was queried), so a batch sorts its keys once.
 
+N-gram postings (:meth:`SQLiteIndex.query_postings`) are more entries of the same sorted runs
+and segments, as the exact keys are: one per word n-gram of a paragraph, keyed by the n-gram's
+hash, its value the pid and the word number packed into one 64-bit word with the top bit set
+(:data:`POSTING_FLAG`: 40 bits of pid, 23 of word), which tells a posting from a band or exact
+key entry, whose value is a bare pid. So they are flushed, merged, compacted after removals and
+crash-safe exactly as band keys are; a tail's postings wait in table ``postings`` until their
+segment is written. An n-gram with more than ``posting_cap`` entries (default 100, live or
+removed but not yet merged away) is a stock phrase: a lookup returns nothing for it, and a batch
+that met it stores no more of its postings. An index made before postings existed (layout 2)
+is given the table when opened for writing and notes from which pid on postings are kept;
+:meth:`SQLiteIndex.postings_status` names the paragraphs stored without them, which cannot be
+given postings afterwards: the index does not keep their text.
+
 Crowded buckets: a query takes at most ``bucket_cap`` pids (default 64) from each bucket, the
 earliest (lowest pids: sources are searched in pid order and equal keys are stored in pid
 order). A bucket can hold very many paragraphs that share one band, such as boilerplate that
@@ -94,7 +107,19 @@ from urllib.request import pathname2url
 import numpy as np
 
 from dedup._kernel import fill_filter, hash_sort, merge_runs, probe_filter, search_at, select_sorted, sorted_ranges
-from dedup.index import SCHEMA_VERSION, Fetched, Index, IndexError_, IndexMismatch, IndexParams, loaded_doc_id, stored_doc_id
+from dedup.index import (
+    DEFAULT_POSTING_CAP,
+    MAX_POSTING_WORD,
+    SCHEMA_VERSION,
+    Fetched,
+    Index,
+    IndexError_,
+    IndexMismatch,
+    IndexParams,
+    Postings,
+    loaded_doc_id,
+    stored_doc_id,
+)
 
 __all__ = ["SQLiteIndex", "DB_NAME", "SEGMENTS_DIR", "DEFAULT_SEGMENT_ROWS", "DEFAULT_MERGE_FANOUT", "DEFAULT_BUCKET_CAP"]
 
@@ -133,6 +158,7 @@ SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 INSERT INTO counters (name, value) VALUES ('paragraphs', 0);
+INSERT INTO counters (name, value) VALUES ('postings', 0);
 CREATE TABLE paragraphs (
     pid INTEGER PRIMARY KEY AUTOINCREMENT,
     doc_id TEXT NOT NULL,
@@ -140,7 +166,8 @@ CREATE TABLE paragraphs (
     ingested_at REAL NOT NULL,
     band_keys BLOB NOT NULL,
     hashes BLOB NOT NULL,
-    exact_key INTEGER
+    exact_key INTEGER,
+    postings INTEGER
 );
 CREATE TABLE documents (
     doc_id TEXT NOT NULL,
@@ -158,12 +185,43 @@ CREATE TABLE segments (
     rows INTEGER NOT NULL
 );
 CREATE TABLE removed (pid INTEGER PRIMARY KEY);
+CREATE TABLE postings (pid INTEGER PRIMARY KEY, data BLOB NOT NULL);
 """
 # The layout of the database (PRAGMA user_version). Version 1 had no exact keys: it is brought
 # to version 2 when first opened for writing, its paragraphs then found through their band keys
-# only, as they always were.
-LAYOUT_VERSION = 2
-MIGRATIONS = {1: "ALTER TABLE paragraphs ADD COLUMN exact_key INTEGER;"}
+# only, as they always were. Version 2 had no n-gram postings: version 3 adds the table of the
+# tail's postings and notes (meta "postings_from") the first pid stored with postings.
+LAYOUT_VERSION = 3
+MIGRATIONS = {
+    1: ("ALTER TABLE paragraphs ADD COLUMN exact_key INTEGER",),
+    2: (
+        "CREATE TABLE postings (pid INTEGER PRIMARY KEY, data BLOB NOT NULL)",
+        "ALTER TABLE paragraphs ADD COLUMN postings INTEGER",
+        "INSERT INTO counters (name, value) VALUES ('postings', 0)",
+        "INSERT INTO meta (key, value) SELECT 'postings_from', CAST(coalesce(max(seq), 0) + 1 AS TEXT) FROM sqlite_sequence WHERE name = 'paragraphs'",
+    ),
+}
+# A posting's entry: the top bit set, then the pid (40 bits) and the word number (23 bits).
+POSTING_FLAG = np.uint64(1 << 63)
+WORD_BITS = 23
+PID_BITS = 40
+
+
+def pids_of(values: np.ndarray) -> np.ndarray:
+    """The pids of segment or run entries: a posting's packed pid, or the value itself.
+
+    >>> v = posting_values(np.array([5], dtype=np.int64), np.array([7], dtype=np.int64))
+    >>> pids_of(np.array([3, v[0]], dtype=np.uint64)).tolist()
+    [3, 5]
+    """
+    values = np.asarray(values, dtype=np.uint64)
+    packed = (values >> np.uint64(WORD_BITS)) & np.uint64((1 << PID_BITS) - 1)
+    return np.where(values >= POSTING_FLAG, packed, values)
+
+
+def posting_values(pids: np.ndarray, words: np.ndarray) -> np.ndarray:
+    """Postings' entries: pid and word number packed under :data:`POSTING_FLAG`."""
+    return POSTING_FLAG | (np.asarray(pids, dtype=np.uint64) << np.uint64(WORD_BITS)) | np.asarray(words, dtype=np.uint64)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -295,6 +353,12 @@ class Run:
     @classmethod
     def merged(cls, runs: list[Run]) -> Run:
         return cls(*_merged([(r.keys, r.pids) for r in runs]))
+
+
+def _posting_run(keys: np.ndarray, values: np.ndarray) -> Run:
+    """The sorted run of postings: n-gram hashes, with their packed entries beside them."""
+    sorted_keys, order = hash_sort(np.ascontiguousarray(keys, dtype=np.uint64))
+    return Run(sorted_keys, np.asarray(values, dtype=np.uint64)[order])
 
 
 def _fsync_directory(path: Path) -> None:
@@ -443,13 +507,13 @@ def merge_segments(
     if len(dead):  # counted chunk by chunk too, so that no step reads a whole segment at once
         for s, c in zip(sources, cuts):
             for part in range(parts):
-                kept -= int(np.isin(s.read(int(c[part]), int(c[part + 1]))[1], dead).sum())
+                kept -= int(np.isin(pids_of(s.read(int(c[part]), int(c[part + 1]))[1]), dead).sum())
 
     def chunks(segments: list[Segment]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for part in range(parts):
             pieces = [s.read(int(c[part]), int(c[part + 1])) for s, c in zip(segments, cuts)]
             if len(dead):
-                pieces = [(k[live], p[live]) for k, p in pieces if (live := ~np.isin(p, dead)).any()]
+                pieces = [(k[live], p[live]) for k, p in pieces if (live := ~np.isin(pids_of(p), dead)).any()]
             yield _merged(pieces)
 
     # The generator is consumed here and then dropped, so that deleting the list unmaps them.
@@ -675,6 +739,7 @@ def _create(path: Path, params: IndexParams, segment_rows: int, merge_fanout: in
                 "segment_rows": str(segment_rows),
                 "merge_fanout": str(merge_fanout),
                 "created_at": repr(time.time()),
+                "postings_from": "1",
             }
             conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", meta.items())
         finally:
@@ -697,7 +762,8 @@ def _migrate(conn: sqlite3.Connection) -> None:
     try:
         (layout,) = conn.execute("PRAGMA user_version").fetchone()  # another process may have done it
         for version in range(layout, LAYOUT_VERSION):
-            conn.execute(MIGRATIONS[version])
+            for statement in MIGRATIONS[version]:
+                conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {LAYOUT_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
@@ -717,9 +783,11 @@ class SQLiteIndex(Index):
         merge_fanout: int,
         background: bool,
         bucket_cap: int = DEFAULT_BUCKET_CAP,
+        posting_cap: int = DEFAULT_POSTING_CAP,
     ) -> None:
         self.path = path
         self.bucket_cap = bucket_cap
+        self.posting_cap = posting_cap
         self.params = params
         self.segment_rows = segment_rows
         self.merge_fanout = merge_fanout
@@ -737,6 +805,10 @@ class SQLiteIndex(Index):
         # In a batch: the band keys of its last query, sorted, and their order (see add).
         self._last_query: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._rows_cache: dict[int, tuple[str | bytes, int, float, bytes]] = {}
+        # In a batch: n-grams its posting lookups found to be stock phrases (not stored again),
+        # and the removed pids still in segments or runs (read once).
+        self._stock = np.empty(0, dtype=np.uint64)
+        self._removed: np.ndarray | None = None
         self._doomed: list[Path] = []  # segment files to delete once their removal is committed
         self._maintainer: Maintainer | None = None
         self.read_only = False
@@ -759,6 +831,7 @@ class SQLiteIndex(Index):
         background: bool = True,
         bucket_cap: int = DEFAULT_BUCKET_CAP,
         read_only: bool = False,
+        posting_cap: int = DEFAULT_POSTING_CAP,
     ) -> SQLiteIndex:
         """Open the index in directory ``spec``, creating it (with ``params``) if it does not
         exist and ``create`` is true; without ``params``, use those it stores.
@@ -767,13 +840,14 @@ class SQLiteIndex(Index):
         those it was created with. ``busy_timeout``: seconds a batch waits for another
         process's. ``background``: checkpoint and merge in a thread (else at batch starts).
         ``bucket_cap``: pids a query takes per bucket, the earliest (see the module's doc).
+        ``posting_cap``: postings beyond which an n-gram is a stock phrase.
         ``read_only``: only read (stats, export, queries), which works on a read-only
         directory or mount too; an index left with an uncheckpointed log by a process that
         died cannot be read there until it is opened once where it can be written."""
         if segment_rows < 1 or merge_fanout < 2:
             raise ValueError("segment_rows must be at least 1 and merge_fanout at least 2")
-        if bucket_cap < 1:
-            raise ValueError("bucket_cap must be at least 1")
+        if bucket_cap < 1 or posting_cap < 1:
+            raise ValueError("bucket_cap and posting_cap must be at least 1")
         path = Path(spec)
         where = str(spec)
         db = path / DB_NAME
@@ -812,7 +886,7 @@ class SQLiteIndex(Index):
                 raise IndexMismatch(f"{where}: the index was written by a newer dedup (layout {layout}; this one reads up to {LAYOUT_VERSION})")
             if layout < LAYOUT_VERSION and not read_only:
                 _migrate(conn)
-            index = cls(path, conn, stored, int(meta["segment_rows"]), int(meta["merge_fanout"]), background and not read_only, bucket_cap)
+            index = cls(path, conn, stored, int(meta["segment_rows"]), int(meta["merge_fanout"]), background and not read_only, bucket_cap, posting_cap)
             index.read_only = read_only
             index.busy_timeout = busy_timeout
             if background:
@@ -853,6 +927,7 @@ class SQLiteIndex(Index):
         last seen. Without the write lock, a merge may delete a file between our reading the
         manifest and opening the file: then read the manifest again."""
         self._rows_cache.clear()
+        self._removed = None
         for attempt in range(5):
             try:
                 if locked:
@@ -880,7 +955,7 @@ class SQLiteIndex(Index):
         self._segments = segments
         covered = max((info.last_pid for info in manifest), default=0)
         if covered > self._covered:
-            self._runs = [Run(r.keys[keep], r.pids[keep]) for r in self._runs if (keep := r.pids > covered).any()]
+            self._runs = [Run(r.keys[keep], r.pids[keep]) for r in self._runs if (keep := pids_of(r.pids) > covered).any()]
         elif covered < self._covered:  # a flush was rolled back: reload the tail
             self._reset()
         self._covered = covered
@@ -904,8 +979,29 @@ class SQLiteIndex(Index):
                 if not all(type(key) is int for _, key in exact):
                     raise IndexError_(f"{self.path}: index database is damaged (an exact key that is not an integer)")
                 self._runs.append(Run.of(np.array([[key for _, key in exact]], dtype=np.int64).view(np.uint64), np.array([pid for pid, _ in exact], dtype=np.int64)))
+            self._load_postings(start)
             self._last_seen = int(pids[-1])
         self._settle_runs()
+
+    def _load_postings(self, start: int) -> None:
+        """The tail's postings, pids above ``start``, from table ``postings`` into a run."""
+        with self._sql() as conn:
+            if not self._has_postings_table(conn):
+                return
+            rows = conn.execute("SELECT pid, data FROM postings WHERE pid > ? ORDER BY pid", (start,)).fetchall()
+        if not rows:
+            return
+        if not all(isinstance(data, bytes) and len(data) % 12 == 0 for _, data in rows):
+            raise IndexError_(f"{self.path}: index database is damaged (postings that are not a blob of n-grams and word numbers)")
+        counts = np.fromiter((len(data) // 12 for _, data in rows), dtype=np.int64, count=len(rows))
+        keys = np.concatenate([np.frombuffer(data, dtype="<u8", count=len(data) // 12) for _, data in rows]).astype(np.uint64)
+        words = np.concatenate([np.frombuffer(data, dtype="<u4", offset=8 * (len(data) // 12)) for _, data in rows])
+        pids = np.repeat(np.fromiter((pid for pid, _ in rows), dtype=np.int64, count=len(rows)), counts)
+        self._runs.append(_posting_run(keys, posting_values(pids, words)))
+
+    def _has_postings_table(self, conn: sqlite3.Connection) -> bool:
+        """Whether the database has the table of postings (not one of layout 2 opened read-only)."""
+        return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'postings'").fetchone() is not None
 
     def _settle_runs(self) -> None:
         """Runs are searched behind one key filter of the whole tail, so only the few keys that
@@ -1025,6 +1121,7 @@ class SQLiteIndex(Index):
         finally:
             self._in_batch = False
             self._last_query = None
+            self._stock = np.empty(0, dtype=np.uint64)
             self._rows_cache.clear()
 
     def _maintain(self) -> None:
@@ -1061,6 +1158,9 @@ class SQLiteIndex(Index):
                     "INSERT INTO segments (name, first_pid, last_pid, entries, rows) VALUES (?, ?, ?, ?, ?)",
                     (info.name, info.first_pid, info.last_pid, info.entries, info.rows),
                 )
+                # The segment holds them now.
+                if self._has_postings_table(conn):
+                    conn.execute("DELETE FROM postings WHERE pid <= ?", (info.last_pid,))
         finally:
             pending.close()
         self._segments[info.name] = Segment.load(self._segments_dir, info)
@@ -1128,11 +1228,16 @@ class SQLiteIndex(Index):
             ends = np.cumsum(take)
             entries = np.repeat(lo - (ends - take), take) + np.arange(ends[-1], dtype=np.int64)
             found_q.append(np.repeat(order[at] % n, take))
-            found_p.append(spids[entries].astype(np.int64))
+            found_p.append(spids[entries])
         if not found_q:
             return empty, empty
         q = np.concatenate(found_q)
         p = np.concatenate(found_p)
+        # A posting under a band or exact key (its n-gram hash equal to the key) is no candidate.
+        bare = p < POSTING_FLAG
+        q, p = q[bare], p[bare].astype(np.int64)
+        if not len(p):
+            return empty, empty
         top = int(p.max()) + 1
         if n * top < 2**62:
             codes = np.unique(q * top + p)
@@ -1144,6 +1249,77 @@ class SQLiteIndex(Index):
         live = self._load_rows(np.unique(p))
         keep = np.isin(p, live)
         return q[keep], p[keep]
+
+    def query_postings(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """See :meth:`Index.query_postings`: the same search as :meth:`query`'s, over the same
+        runs and segments, for entries flagged as postings."""
+        keys = self._query_keys(hashes)
+        if not self._in_batch:
+            self._refresh(locked=False)
+        empty = np.empty(0, dtype=np.int64)
+        if len(keys) == 0:
+            return empty, empty, empty
+        queries, order = hash_sort(keys)
+        found = [(*segment.hits(queries), segment.pids) for segment in self._segments.values()]
+        if self._runs:
+            maybe = np.flatnonzero(probe_filter(self._tail_filter(), queries))
+            found += [(*_found(run.keys, queries, maybe), run.pids) for run in self._runs]
+        found = [f for f in found if len(f[0])]
+        if not found:
+            return empty, empty, empty
+        q_parts, v_parts = [], []
+        for at, lo, hi, values in found:
+            take = hi - lo
+            ends = np.cumsum(take)
+            entries = np.repeat(lo - (ends - take), take) + np.arange(ends[-1], dtype=np.int64)
+            q_parts.append(np.repeat(at, take))
+            v_parts.append(values[entries])
+        at = np.concatenate(q_parts)
+        v = np.concatenate(v_parts)
+        flagged = v >= POSTING_FLAG
+        at, v = at[flagged], v[flagged]
+        # Postings per n-gram, over every source: more than the cap, and it is a stock phrase.
+        stock = np.bincount(at, minlength=len(queries)) > self.posting_cap
+        if self._in_batch and stock.any():
+            self._stock = np.union1d(self._stock, queries[stock])
+        ok = ~stock[at]
+        q, v = order[at[ok]], v[ok]
+        pids = pids_of(v).astype(np.int64)
+        words = (v & np.uint64(MAX_POSTING_WORD)).astype(np.int64)
+        # Removed paragraphs stay in segments and runs until a merge drops them.
+        removed = self._removed_pids()
+        if len(removed):
+            live = ~np.isin(pids, removed)
+            q, pids, words = q[live], pids[live], words[live]
+        return q, pids, words
+
+    def _removed_pids(self) -> np.ndarray:
+        """Pids removed but still in segments or runs (read once a batch)."""
+        if self._removed is None or not self._in_batch:
+            with self._sql() as conn:
+                self._removed = np.fromiter((r[0] for r in conn.execute("SELECT pid FROM removed")), dtype=np.int64)
+        return self._removed
+
+    def postings_status(self) -> str | None:
+        """See :meth:`Index.postings_status`: paragraphs stored before this index kept postings
+        (an index made by an earlier dedup), or added without them, cannot be found by
+        :meth:`query_postings`; once they are removed or pruned, the index can be."""
+        with self._sql() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'postings_from'").fetchone()
+            if row is None:
+                return f"{self.path}: the index was made by an earlier dedup and keeps no n-gram postings; open it once for writing (dedup filter without --containment) to start keeping them"
+            try:
+                since = int(row[0])
+            except (TypeError, ValueError):
+                raise IndexError_(f"{self.path}: index database is damaged (postings_from {row[0]!r} is not a pid)") from None
+            (bare,) = conn.execute("SELECT count(*) FROM paragraphs WHERE pid < ?", (since,)).fetchone()
+        if bare:
+            return (
+                f"{self.path}: {bare:,} stored paragraphs have no n-gram postings (stored by an earlier dedup, or added without them), "
+                "and they cannot be made without the text, which the index does not keep; "
+                "use --containment with a new index, or prune or remove those paragraphs, or filter without --containment"
+            )
+        return None
 
     def _load_rows(self, pids: np.ndarray) -> np.ndarray:
         """Read the rows of ``pids`` into the cache; return those that exist."""
@@ -1202,15 +1378,17 @@ class SQLiteIndex(Index):
         *,
         exact_keys: np.ndarray | None = None,
         queried: np.ndarray | None = None,
+        postings: Postings | None = None,
     ) -> np.ndarray:
         """See :meth:`Index.add`. With ``queried``, the sort of the band keys done for this
         batch's last :meth:`query` is reused (checked: keys that differ are sorted afresh)."""
         if not self._in_batch:
             with self.batch():
-                return self.add(doc_ids, paragraphs, band_keys, hashes, offsets, ingested_at, exact_keys=exact_keys)
+                return self.add(doc_ids, paragraphs, band_keys, hashes, offsets, ingested_at, exact_keys=exact_keys, postings=postings)
         keys, numbers, hashes, offsets, at = self._added(doc_ids, paragraphs, band_keys, hashes, offsets, ingested_at)
         n = keys.shape[1]
         exact = self._exact_keys(exact_keys, n)
+        grams = self._postings(postings, n)
         if n and offsets[-1] != len(hashes):
             raise ValueError("doc_ids, paragraphs, band keys and offsets must describe the same paragraphs")
         if n == 0:
@@ -1221,12 +1399,14 @@ class SQLiteIndex(Index):
         width = 8 * self.params.bands
         set_bytes = np.ascontiguousarray(hashes, dtype="<u8").tobytes()
         bounds = (8 * offsets).tolist()
+        grams = self._kept_postings(grams)
+        posting_counts: list[int | None] = [None] * n if grams is None else np.diff(grams.offsets).tolist()
         with self._sql() as conn:
             row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'paragraphs'").fetchone()
             first = (row[0] if row else 0) + 1
             pids = np.arange(first, first + n, dtype=np.int64)
             conn.executemany(
-                "INSERT INTO paragraphs (pid, doc_id, paragraph, ingested_at, band_keys, hashes, exact_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO paragraphs (pid, doc_id, paragraph, ingested_at, band_keys, hashes, exact_key, postings) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 zip(
                     pids.tolist(),
                     names,
@@ -1235,6 +1415,7 @@ class SQLiteIndex(Index):
                     [key_bytes[i * width : (i + 1) * width] for i in range(n)],
                     [set_bytes[bounds[i] : bounds[i + 1]] for i in range(n)],
                     [None] * n if exact is None else exact.view(np.int64).tolist(),
+                    posting_counts,
                 ),
             )
             # Documents and ingest times are kept as pid ranges rather than indexed per
@@ -1247,12 +1428,47 @@ class SQLiteIndex(Index):
             )
             conn.execute("INSERT INTO ingests (first_pid, last_pid, ingested_at) VALUES (?, ?, ?)", (first, first + n - 1, at))
             conn.execute("UPDATE counters SET value = value + ? WHERE name = 'paragraphs'", (n,))
+            posting_run = self._store_postings(conn, grams, pids)
         self._runs.append(self._run_of(keys, pids, queried))
         if exact is not None:
             self._runs.append(Run.of(exact[None, :], pids))
+        if posting_run is not None:
+            self._runs.append(posting_run)
         self._settle_runs()
         self._last_seen = int(pids[-1])
         return pids
+
+    def _store_postings(self, conn: sqlite3.Connection, grams: Postings | None, pids: np.ndarray) -> Run | None:
+        """Write the postings of the new paragraphs ``pids`` into table ``postings`` (in the
+        batch's transaction) and return their run; without postings, note that the paragraphs
+        up to these lack them (:meth:`postings_status`)."""
+        if grams is None:
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'postings_from' AND CAST(value AS INTEGER) <= ?", (str(int(pids[-1]) + 1), int(pids[-1])))
+            return None
+        owner = grams.owners()
+        keys, words = grams.hashes, grams.words.astype("<u4")
+        bounds = grams.offsets.tolist()
+        conn.execute("UPDATE counters SET value = value + ? WHERE name = 'postings'", (len(keys),))
+        key_bytes = keys.astype("<u8").tobytes()
+        word_bytes = words.tobytes()
+        conn.executemany(
+            "INSERT INTO postings (pid, data) VALUES (?, ?)",
+            [(pid, key_bytes[8 * a : 8 * b] + word_bytes[4 * a : 4 * b]) for pid, a, b in zip(pids.tolist(), bounds[:-1], bounds[1:]) if b > a],
+        )
+        return _posting_run(keys, posting_values(pids[owner], words)) if len(keys) else None
+
+    def _kept_postings(self, grams: Postings | None) -> Postings | None:
+        """The postings to store: not beyond :data:`MAX_POSTING_WORD`, nor of n-grams this
+        batch found to be stock phrases."""
+        if grams is None:
+            return None
+        keep = grams.words <= MAX_POSTING_WORD
+        if len(self._stock):
+            keep &= ~np.isin(grams.hashes, self._stock)
+        if keep.all():
+            return grams
+        counts = np.bincount(grams.owners()[keep], minlength=len(grams))
+        return Postings(np.concatenate([[0], np.cumsum(counts)]), grams.hashes[keep], grams.words[keep])
 
     def _run_of(self, keys: np.ndarray, pids: np.ndarray, queried: np.ndarray | None) -> Run:
         """The sorted run of new paragraphs: from the last query's sort when they are among its
@@ -1278,6 +1494,10 @@ class SQLiteIndex(Index):
             for a, b in ranges:
                 arg = (a, b) if doc_id is None else (a, b, doc_id)
                 conn.execute(f"INSERT OR IGNORE INTO removed (pid) SELECT pid FROM paragraphs WHERE {where}", arg)
+                if self._has_postings_table(conn):
+                    conn.execute(f"DELETE FROM postings WHERE pid IN (SELECT pid FROM paragraphs WHERE {where})", arg)
+                    (gone,) = conn.execute(f"SELECT coalesce(sum(postings), 0) FROM paragraphs WHERE {where}", arg).fetchone()
+                    conn.execute("UPDATE counters SET value = value - ? WHERE name = 'postings'", (gone,))
                 count += conn.execute(f"DELETE FROM paragraphs WHERE {where}", arg).rowcount
             conn.execute("UPDATE counters SET value = value - ? WHERE name = 'paragraphs'", (count,))
         return count
@@ -1319,6 +1539,7 @@ class SQLiteIndex(Index):
                 conn.execute("BEGIN")
             try:
                 (paragraphs,) = conn.execute("SELECT value FROM counters WHERE name = 'paragraphs'").fetchone()
+                posting_row = conn.execute("SELECT value FROM counters WHERE name = 'postings'").fetchone()
                 (documents,) = conn.execute("SELECT count(DISTINCT doc_id) FROM documents").fetchone()
                 (oldest, newest) = conn.execute("SELECT min(ingested_at), max(ingested_at) FROM ingests").fetchone()
                 row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'paragraphs'").fetchone()
@@ -1343,6 +1564,7 @@ class SQLiteIndex(Index):
             "segment_entries": sum(s.info.entries for s in self._segments.values()),
             "tail_paragraphs": int(tail),
             "removed_not_yet_merged": int(removed),
+            "postings": None if posting_row is None else int(posting_row[0]),
             "bytes": size,
             "params": self.params.as_dict(),
         }

@@ -824,17 +824,27 @@ def test_writing_to_a_read_only_index_says_it_is_read_only(read_only: Path) -> N
     assert code == 2 and "read-only" in output and "damaged" not in output
 
 
+def _earlier_layout(path: Path, layout: int) -> None:
+    """Make the new, empty index at ``path`` one of an earlier layout: 2 has no n-gram postings,
+    1 no exact keys either."""
+    conn = sqlite3.connect(path / DB_NAME)
+    conn.execute("DROP TABLE postings")
+    conn.execute("ALTER TABLE paragraphs DROP COLUMN postings")
+    conn.execute("DELETE FROM counters WHERE name = 'postings'")
+    conn.execute("DELETE FROM meta WHERE key = 'postings_from'")
+    if layout < 2:
+        conn.execute("ALTER TABLE paragraphs DROP COLUMN exact_key")
+    conn.execute(f"PRAGMA user_version = {layout}")
+    conn.commit()
+    conn.close()
+
+
 def test_an_index_of_the_earlier_layout_is_migrated_and_keeps_answering(path: Path) -> None:
     from dedup.filter import index_params
 
     with SQLiteIndex.open(path, index_params(), background=False):
         pass
-    # The earlier layout: no exact keys.
-    conn = sqlite3.connect(path / DB_NAME)
-    conn.execute("ALTER TABLE paragraphs DROP COLUMN exact_key")
-    conn.execute("PRAGMA user_version = 1")
-    conn.commit()
-    conn.close()
+    _earlier_layout(path, 1)
     code, _ = _cli("filter", "--index", str(path), SEED_003, "-o", os.devnull)
     assert code == 0
     conn = sqlite3.connect(path / DB_NAME)
