@@ -1,0 +1,811 @@
+"""The report and the filter on Ray: the same stages, run where the data is, with the same answers.
+
+``find_duplicates(inputs, config, address=None)`` returns the same :class:`~dedup.pipeline.Result`
+as :func:`dedup.pipeline.find_duplicates` on the same inputs, cluster for cluster and pair for
+pair: the engine moves arrays between the stages, and the stages are the local engine's.
+
+1. **Map** (``map_batches``, one input file a batch): each file is read with
+   :class:`~dedup.documents.DocumentReader`, segmented (:class:`~dedup.paragraphs.ParagraphTable`),
+   normalized and grouped into exact copies (:func:`dedup.matching.prepare`), hashed into
+   band keys (:func:`dedup._kernel.minhash_band_keys`) and shingled
+   (:class:`~dedup.verify.ShingleSets`), by the same compiled kernels.
+2. **Identity**: a paragraph's id is its place in input order, the files' order (as the
+   local reader lists them) then the paragraph's place in its file; the driver adds up the
+   files' paragraph counts, so no id is assigned by the engine or depends on the cluster.
+   Exact copies across files are grouped on the driver by a 64-bit hash of the normalized text
+   and its length (16 bytes a distinct text); within a file they are compared byte for byte,
+   as locally. The distinct texts are then numbered in input order, as the local engine
+   numbers them.
+3. **Shuffle**: the band keys of the distinct texts go, by a hash of (band, key), to
+   ``partitions`` groups, so each bucket lands whole in one group, which pairs it with the
+   local rule (:class:`~dedup._kernel.lsh.Buckets`: each of a bucket's first ``window`` = 64
+   members in input order pairs with every later one).
+4. **Candidates**: the pairs are deduplicated (a pair that shares several bands is proposed
+   once), then joined, by two hash shuffles, with the shingle sets of both their paragraphs,
+   and verified exactly where they meet (:meth:`dedup.verify.ShingleSets.verify`).
+5. **Clusters**: the verified edges, sorted by their later paragraph, stream to the driver a
+   batch at a time into the local first-seen clustering (:class:`dedup.cluster.FirstSeen`);
+   only the paragraphs shown in the report are read again, from their files.
+
+Where this stops scaling: the driver holds about 80 bytes per paragraph (the matched rows,
+their exact-copy groups, the distinct texts' hashes and the first-seen state), so 1 billion
+paragraphs need about 80 GB on the driver. The next step is to group exact copies by a
+distributed shuffle of the text hashes and to find connected components on Ray (large-star /
+small-star), then run first-seen within each component, which needs no global state.
+
+The settings travel with every task, with a hash of them: a worker whose dedup would cut band
+keys or shingles differently (another version, other bands and rows) refuses to run.
+
+:func:`filter_dataset` is :class:`dedup.filter.Filter` as a Ray Data step, against a shared
+index (Redis), for pipelines that already run on Ray.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from dedup.cluster import FirstSeen, with_copies
+from dedup.config import Config
+from dedup.documents import DEFAULT_GLOBS, DOC_NAMES, STDIN, Document, DocumentReader, InputError, Skip
+from dedup.lsh import BandedLSH
+from dedup.paragraphs import Paragraph
+from dedup.pipeline import Result, Stats, Timer, _clusters, _collector_paused, _pairs
+from dedup.signatures import permutations
+from dedup.verify import ShingleSets
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import ray.data
+
+__all__ = ["find_duplicates", "filter_dataset", "ReadOptions", "EngineError", "settings_hash"]
+
+# Bits of a pair's later paragraph in a pair code (left << PAIR_BITS | right): a run has at
+# most 2**31 - 1 distinct texts, as the local engine (dedup.lsh) allows.
+PAIR_BITS = 31
+# Verified edges brought to the driver at a time.
+EDGE_BATCH = 1 << 20
+
+
+class EngineError(Exception):
+    """Ray cannot be reached, or a worker cannot run this dedup: one line, for the CLI."""
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How inputs are read: the options of ``dedup report`` that name formats and fields."""
+
+    jsonl: bool = False
+    text_field: str = "text"
+    id_field: str = "id"
+    globs: tuple[str, ...] = DEFAULT_GLOBS
+    doc_names: tuple[str, ...] = DOC_NAMES
+    encoding: str = "utf-8"
+
+    def reader(self, sources: list[str]) -> DocumentReader:
+        return DocumentReader(
+            sources, globs=self.globs, doc_names=self.doc_names, jsonl=self.jsonl, text_field=self.text_field, id_field=self.id_field, encoding=self.encoding
+        )
+
+
+def settings_hash(config: Config) -> str:
+    """A hash of everything that decides band keys, shingles and verification, and of dedup's
+    version: the driver sends it with every task, and each worker checks it against its own."""
+    import dedup
+
+    lsh = BandedLSH.for_threshold(config.threshold, config.num_perm, config.window)
+    bands, rows = lsh.bands, lsh.rows
+    described = {**{k: str(v) for k, v in asdict(config).items()}, "bands": bands, "rows": rows, "version": dedup.__version__}
+    return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _check_settings(config: Config, expected: str) -> None:
+    found = settings_hash(config)
+    if found != expected:
+        raise EngineError(f"worker {os.uname().nodename} (pid {os.getpid()}) has settings hash {found}, not the driver's {expected}: install the same dedup everywhere")
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs: files in input order, local or at any URL pyarrow opens.
+
+
+def _is_url(source: str) -> bool:
+    return "://" in source
+
+
+def list_inputs(sources: Sequence[str], options: ReadOptions) -> tuple[list[str], list[Skip]]:
+    """The files ``sources`` name or hold, in the order the local engine reads them, and what
+    the listing left out. Local directories are listed by :class:`DocumentReader` itself; a
+    URL is listed through ``pyarrow.fs``, ordered and matched the same way."""
+    if STDIN in sources:
+        raise InputError("standard input cannot be read by the Ray engine: give files, directories or URLs")
+    files: list[str] = []
+    skipped: list[Skip] = []
+    local = [s for s in sources if not _is_url(s)]
+    reader = options.reader(local)
+    reader.check()
+    for source in sources:
+        if _is_url(source):
+            files += _list_url(source, reader)
+        elif os.path.isdir(source):
+            listed, left_out = reader._listing(Path(source))
+            files += listed
+            skipped += left_out
+        else:
+            files.append(source)
+    return files, skipped
+
+
+def _list_url(url: str, reader: DocumentReader) -> list[str]:
+    from pyarrow import fs as pafs  # type: ignore[import-untyped]
+
+    try:
+        filesystem, path = pafs.FileSystem.from_uri(url)
+        info = filesystem.get_file_info(path)
+    except Exception as err:  # pyarrow raises many kinds: the URL is what the user can fix
+        raise InputError(f"{url}: cannot open: {err}") from err
+    scheme = url.split("://", 1)[0]
+    if info.type == pafs.FileType.NotFound:
+        raise InputError(f"{url}: no such file or directory")
+    if info.type != pafs.FileType.Directory:
+        return [url]
+    matches = reader._matcher()
+    keyed: list[tuple[tuple[str, ...], str]] = []
+    top = path.rstrip("/")
+    for entry in filesystem.get_file_info(pafs.FileSelector(top, recursive=True)):
+        if entry.type != pafs.FileType.File:
+            continue
+        parts = tuple(entry.path[len(top) + 1 :].split("/"))
+        if any(part.startswith(".") for part in parts[:-1]) or not matches(parts[-1]):
+            continue
+        keyed.append((parts, f"{scheme}://{entry.path}"))
+    keyed.sort()
+    if not keyed:
+        raise InputError(f"{url}: directory holds no files matching {', '.join(reader.globs)}")
+    return [name for _, name in keyed]
+
+
+def read_file(name: str, options: ReadOptions) -> tuple[list[Document], list[Skip], list[str]]:
+    """The documents of one input file (a path or a URL), with what was skipped and warned
+    about, read exactly as the local engine reads that file."""
+    reader = options.reader([] if _is_url(name) else [name])
+    if not _is_url(name):
+        return list(reader), reader.skipped, reader.warnings
+    import io
+
+    from pyarrow import fs as pafs
+
+    from dedup.documents import JSONL_SUFFIXES, PARQUET_SUFFIX, _inner_name
+
+    filesystem, path = pafs.FileSystem.from_uri(name)
+    compression, inner = _inner_name(name)
+    parquet = inner.lower().endswith(PARQUET_SUFFIX)
+    jsonl = not parquet and (options.jsonl or inner.lower().endswith(JSONL_SUFFIXES))
+    documents: list[Document] = []
+    try:
+        with filesystem.open_input_file(path) as stream:
+            if parquet:
+                documents = list(reader._read_parquet(name, stream, compression))
+            else:
+                raw = stream.read()
+                if compression is not None:
+                    documents = list(reader._read_compressed(name, io.BytesIO(raw), compression, jsonl))
+                elif jsonl:
+                    documents = list(reader._read_jsonl(name, io.BytesIO(raw)))
+                else:
+                    documents = list(reader._read_text(name, raw))
+    except OSError as err:
+        reader.skipped.append(Skip(name, f"cannot read: {err.strerror or err}"))
+    return documents, reader.skipped, reader.warnings
+
+
+# ---------------------------------------------------------------------------------------------
+# Ray: connecting, and the stages as functions of a batch.
+
+
+def _connect(address: str | None) -> bool:
+    """Connect to Ray at ``address`` (a new local Ray without one, unless Ray is up in this
+    process already). Returns whether this call started the connection, to end it after."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    try:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR", configure_logging=True)
+    except Exception as err:  # ConnectionError, ValueError, RuntimeError... all say: not reachable
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise EngineError(f"cannot connect to Ray at {address or 'a new local instance'}: {message}") from err
+    return True
+
+
+def _bytes(array: np.ndarray) -> bytes:
+    return np.ascontiguousarray(array).tobytes()
+
+
+def _array(blob: bytes, dtype: Any) -> np.ndarray:
+    return np.frombuffer(blob, dtype=dtype)
+
+
+def _map_files(batch: dict[str, np.ndarray], config: Config, fingerprint: str, options: ReadOptions) -> dict[str, Any]:
+    """One input file a batch: read, segment, normalize, group copies, band keys, shingle sets."""
+    from dedup import _kernel
+    from dedup.matching import prepare
+    from dedup.paragraphs import ParagraphTable
+
+    _check_settings(config, fingerprint)
+    lsh = BandedLSH.for_threshold(config.threshold, config.num_perm, config.window)
+    a, b = permutations(config.num_perm, config.seed)
+    out: dict[str, list[Any]] = {name: [] for name in _MAPPED_COLUMNS}
+    for shard, name in zip(batch["shard"].tolist(), batch["name"].tolist()):
+        documents, skipped, warnings = read_file(name, options)
+        table = ParagraphTable([d.name for d in documents], [d.text for d in documents], [d.utf8 for d in documents])
+        p = prepare(table, config)
+        keys = _kernel.minhash_band_keys(p.batch.data, p.batch.offsets, p.firsts, config.shingle.code, config.shingle.n, a, b, lsh.bands, lsh.rows)
+        sets = ShingleSets.of(p.batch, config.shingle, p.firsts)
+        lengths = p.batch.offsets[p.firsts + 1] - p.batch.offsets[p.firsts]
+        out["shard"].append(shard)
+        out["name"].append(name)
+        out["paragraphs"].append(len(table))
+        out["documents"].append(json.dumps(table.docs))
+        out["doc_paragraphs"].append(_bytes(np.bincount(table.doc, minlength=len(table.docs)).astype(np.int64)))
+        out["skipped"].append(json.dumps([[s.source, s.reason] for s in skipped]))
+        out["warnings"].append(json.dumps(warnings))
+        out["empty"].append(int(p.empty.sum()))
+        out["short"].append(int(p.short.sum()))
+        out["too_long"].append(_bytes(np.flatnonzero(p.too_long).astype(np.int64)))
+        out["rows"].append(_bytes(p.rows.astype(np.int64)))
+        out["canonical"].append(_bytes(p.canonical.astype(np.int64)))
+        out["firsts"].append(_bytes(p.firsts.astype(np.int64)))
+        out["text_hashes"].append(_bytes(p.text_hashes[p.firsts].astype(np.uint64)))
+        out["lengths"].append(_bytes(lengths.astype(np.int64)))
+        out["keys"].append(_bytes(keys))
+        out["set_hashes"].append(_bytes(sets.hashes.astype(np.uint64)))
+        out["set_offsets"].append(_bytes(sets.offsets.astype(np.int64)))
+    return out
+
+
+_MAPPED_COLUMNS = (
+    "shard", "name", "paragraphs", "documents", "doc_paragraphs", "skipped", "warnings", "empty", "short", "too_long",
+    "rows", "canonical", "firsts", "text_hashes", "lengths", "keys", "set_hashes", "set_offsets",
+)
+_SUMMARY_COLUMNS = tuple(c for c in _MAPPED_COLUMNS if c not in ("keys", "set_hashes", "set_offsets"))
+
+
+def _partition(band: np.ndarray, key: np.ndarray, partitions: int) -> np.ndarray:
+    """The group of each (band, key): a multiplicative mix, the same on every worker."""
+    mixed = (key.astype(np.uint64) | (band.astype(np.uint64) << np.uint64(32))) * np.uint64(0x9E3779B97F4A7C15)
+    return ((mixed >> np.uint64(33)) % np.uint64(partitions)).astype(np.int64)
+
+
+def _row_partition(row: np.ndarray, partitions: int) -> np.ndarray:
+    mixed = row.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    return ((mixed >> np.uint64(33)) % np.uint64(partitions)).astype(np.int64)
+
+
+def _emit_keys(batch: dict[str, np.ndarray], distinct: list[Any], bands: int, partitions: int) -> pa.Table:
+    """The band keys of the distinct texts met first in this file, one row per (band, text),
+    to the group of their (band, key). ``distinct[shard]`` numbers each local first occurrence
+    in the run (-1: met in an earlier file)."""
+    import ray
+
+    (shard,), (blob,) = batch["shard"].tolist(), batch["keys"]
+    number = ray.get(distinct[shard])
+    mine = np.flatnonzero(number >= 0)
+    key = _array(blob, np.uint32).reshape(bands, -1)[:, mine].reshape(-1)
+    band = np.repeat(np.arange(bands, dtype=np.int64), len(mine))
+    return _rows(_partition(band, key, partitions), np.tile(number[mine], bands), band, key.astype(np.int64))
+
+
+def _emit_sets(batch: dict[str, np.ndarray], distinct: list[Any], partitions: int) -> pa.Table:
+    """The shingle sets of the distinct texts met first in this file, one row per text, to the
+    group of the text (rows with ``b = -1``)."""
+    import ray
+
+    (shard,), (hashes_blob,), (offsets_blob,) = batch["shard"].tolist(), batch["set_hashes"], batch["set_offsets"]
+    number = ray.get(distinct[shard])
+    mine = np.flatnonzero(number >= 0)
+    hashes, offsets = _array(hashes_blob, np.uint64), _array(offsets_blob, np.int64)
+    starts, sizes = offsets[mine], offsets[mine + 1] - offsets[mine]
+    ends = np.cumsum(sizes)
+    take = np.repeat(starts - (ends - sizes), sizes) + np.arange(int(ends[-1]) if len(ends) else 0)
+    rows = number[mine]
+    return _rows(_row_partition(rows, partitions), rows, np.full(len(rows), -1, dtype=np.int64), np.zeros(len(rows), dtype=np.int64), np.concatenate([[0], ends]), hashes[take])
+
+
+def _rows(part: np.ndarray, a: np.ndarray, b: np.ndarray, key: np.ndarray, offsets: np.ndarray | None = None, values: np.ndarray | None = None) -> pa.Table:
+    """Rows of the shuffles, one schema for all: ``part`` (the group), ``a`` and ``b`` (a band
+    key's text and band; a pair's two texts; a set's text and -1), ``key``, and ``set``, a
+    shingle set (empty but on set rows and pairs carrying one)."""
+    import pyarrow as pa
+
+    if offsets is None or values is None:
+        offsets, values = np.zeros(len(a) + 1, dtype=np.int64), np.empty(0, dtype=np.uint64)
+    sets = pa.LargeListArray.from_arrays(pa.array(np.asarray(offsets, dtype=np.int64)), pa.array(values, type=pa.uint64()))
+    return pa.table({"part": pa.array(part, pa.int64()), "a": pa.array(a, pa.int64()), "b": pa.array(b, pa.int64()), "key": pa.array(key, pa.int64()), "set": sets})
+
+
+def _list_parts(column: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The values and offsets (from 0) of a list column, as one array: shingle sets as
+    :class:`~dedup.verify.ShingleSets` holds them."""
+    array = column.combine_chunks() if hasattr(column, "combine_chunks") else column
+    offsets = np.asarray(array.offsets, dtype=np.int64)
+    values = np.asarray(array.values.to_numpy(zero_copy_only=False), dtype=np.uint64)[offsets[0] : offsets[-1]]
+    return values, offsets - offsets[0]
+
+
+def _bucket_pairs(group: pa.Table, window: int, partitions: int) -> pa.Table:
+    """The candidate pairs of the buckets in one group of band-key rows (a row is a text's key
+    in one band), band by band, with the local rule; sent on to the group of their earlier text."""
+    from dedup._kernel.lsh import Buckets
+
+    rows = group.column("a").to_numpy()
+    bands = group.column("b").to_numpy()
+    keys = group.column("key").to_numpy().astype(np.uint32)
+    lefts: list[np.ndarray] = []
+    rights: list[np.ndarray] = []
+    order = np.lexsort((rows, bands))
+    rows, bands, keys = rows[order], bands[order], keys[order]
+    starts = np.flatnonzero(np.concatenate([[True], bands[1:] != bands[:-1]]))
+    for lo, hi in zip(starts.tolist(), [*starts[1:].tolist(), len(bands)]):
+        # Rows ascending: the bucket's members in input order, as the local engine takes them.
+        left, right = Buckets(keys[None, lo:hi], window).pairs()
+        lefts.append(rows[lo:hi][left])
+        rights.append(rows[lo:hi][right])
+    left = np.concatenate(lefts) if lefts else np.empty(0, dtype=np.int64)
+    right = np.concatenate(rights) if rights else np.empty(0, dtype=np.int64)
+    return _rows(_row_partition(left, partitions), left, right, np.zeros(len(left), dtype=np.int64))
+
+
+def _attach_left(group: pa.Table, partitions: int) -> pa.Table:
+    """First join: the group of some texts holds their sets and the candidate pairs whose
+    earlier text they are. Pairs proposed by several bands are kept once; each carries its
+    earlier text's set on to the group of its later text."""
+    import pyarrow as pa
+
+    a, b = group.column("a").to_numpy(), group.column("b").to_numpy()
+    is_set = b < 0
+    set_rows = np.flatnonzero(is_set)
+    codes = np.unique((a[~is_set] << PAIR_BITS) | b[~is_set])
+    left, right = codes >> PAIR_BITS, codes & ((1 << PAIR_BITS) - 1)
+    by_row = set_rows[np.argsort(a[set_rows], kind="stable")]
+    found = by_row[np.searchsorted(a[by_row], left)]
+    sets = group.column("set").combine_chunks().take(pa.array(found))
+    values, offsets = _list_parts(sets)
+    return _rows(_row_partition(right, partitions), right, left, np.zeros(len(left), dtype=np.int64), offsets, values)
+
+
+def _verify_pairs(group: pa.Table, threshold: float) -> pa.Table:
+    """Second join: a pair meets its later text's set, and is verified exactly. Returns the
+    pairs at or above the threshold, and a row ``left = -1`` counting the candidates checked."""
+    import pyarrow as pa
+
+    a, b = group.column("a").to_numpy(), group.column("b").to_numpy()
+    is_set = b < 0
+    pair_rows, set_rows = np.flatnonzero(~is_set), np.flatnonzero(is_set)
+    values, offsets = _list_parts(group.column("set"))
+    # One table of sets: the pairs' earlier sets (their rows) and the later ones (set rows).
+    sets = ShingleSets(values, offsets)
+    by_row = set_rows[np.argsort(a[set_rows], kind="stable")]
+    right_set = by_row[np.searchsorted(a[by_row], a[pair_rows])]
+    verified = sets.verify(pair_rows, right_set, threshold)
+    left = np.append(b[verified.left], -1)
+    right = np.append(a[verified.left], len(pair_rows))
+    return pa.table({
+        "left": pa.array(left, pa.int64()),
+        "right": pa.array(right, pa.int64()),
+        "jaccard": pa.array(np.append(verified.jaccard, 0.0)),
+        "containment": pa.array(np.append(verified.containment, 0.0)),
+    })
+
+
+@dataclass
+class _Summary:
+    """What the driver keeps of the map: per file, small columns; over all, the identities."""
+
+    names: list[str]
+    paragraphs: np.ndarray  # per file
+    documents: list[list[str]]
+    doc_paragraphs: list[np.ndarray]
+    skipped: list[Skip] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class _ShardedTable:
+    """The run's paragraphs as :func:`dedup.pipeline._clusters` and ``_pairs`` use a
+    :class:`~dedup.paragraphs.ParagraphTable`: the document of each paragraph, and the
+    paragraphs themselves, read again from their files only when asked for."""
+
+    def __init__(self, summary: _Summary, options: ReadOptions) -> None:
+        self.names = summary.names
+        self.options = options
+        self.docs: list[str] = [name for names in summary.documents for name in names]
+        counts = np.concatenate(summary.doc_paragraphs) if summary.doc_paragraphs else np.empty(0, dtype=np.int64)
+        self.doc = np.repeat(np.arange(len(self.docs)), counts)
+        self.offsets = np.concatenate([[0], np.cumsum(summary.paragraphs)]).astype(np.int64)
+        self._known: dict[int, Paragraph] = {}
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    def paragraphs(self, indices: np.ndarray) -> list[Paragraph]:
+        import ray
+
+        wanted = np.unique(np.asarray(indices, dtype=np.int64))
+        missing = np.array([i for i in wanted.tolist() if i not in self._known], dtype=np.int64)
+        if len(missing):
+            shard_of = np.searchsorted(self.offsets, missing, side="right") - 1
+            shards = np.unique(shard_of)
+            fetch = ray.remote(_fetch_paragraphs)
+            futures = [
+                fetch.remote(self.names[s], self.options, missing[shard_of == s] - self.offsets[s]) for s in shards.tolist()
+            ]
+            for s, got in zip(shards.tolist(), ray.get(futures)):
+                self._known.update(zip((missing[shard_of == s]).tolist(), got))
+        return [self._known[i] for i in np.asarray(indices, dtype=np.int64).tolist()]
+
+
+def _fetch_paragraphs(name: str, options: ReadOptions, local: np.ndarray) -> list[Paragraph]:
+    from dedup.paragraphs import ParagraphTable
+
+    documents, _, _ = read_file(name, options)
+    table = ParagraphTable([d.name for d in documents], [d.text for d in documents], [d.utf8 for d in documents])
+    return table.paragraphs(local)
+
+
+def find_duplicates(
+    inputs: Sequence[str],
+    config: Config | None = None,
+    address: str | None = None,
+    *,
+    options: ReadOptions | None = None,
+    partitions: int | None = None,
+    keep_pairs: bool = False,
+    timer: Timer | None = None,
+    warnings: list[str] | None = None,
+) -> Result:
+    """Find near-duplicate paragraphs in the files ``inputs`` (paths, directories, or URLs
+    that ``pyarrow.fs`` opens), on Ray: the :class:`~dedup.pipeline.Result` that
+    :func:`dedup.pipeline.find_duplicates` gives on the same inputs read in the same order.
+
+    ``address`` is a Ray cluster's (``auto``, ``host:port``, ``ray://host:port``); without
+    one, a Ray already started in this process is used, or a local one is started and
+    stopped. ``partitions`` is the number of groups of each shuffle (by default, two per CPU
+    of the cluster): it changes nothing but how the work is cut. Inputs left out are in
+    ``Result.skipped``; ``warnings``, if given, receives the readers' warnings.
+    """
+    config = config or Config()
+    options = options or ReadOptions()
+    timer = timer or Timer()
+    if config.reuse:
+        raise ValueError("reuse is not available on the Ray engine yet: run it with the local engine")
+    if partitions is not None and partitions < 1:
+        raise ValueError(f"partitions must be at least 1, not {partitions!r}")
+    with timer.stage("read"):
+        files, listing_skips = list_inputs(list(inputs), options)
+    started = _connect(address)
+    try:
+        return _run(files, listing_skips, config, options, partitions, keep_pairs, timer, warnings)
+    finally:
+        if started:
+            import ray
+
+            ray.shutdown()
+
+
+def _run(
+    files: list[str],
+    listing_skips: list[Skip],
+    config: Config,
+    options: ReadOptions,
+    partitions: int | None,
+    keep_pairs: bool,
+    timer: Timer,
+    warnings: list[str] | None,
+) -> Result:
+    import ray
+    import ray.data
+
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    context.execution_options.preserve_order = True
+    context.print_on_execution_start = False
+    if partitions is None:
+        partitions = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
+    fingerprint = settings_hash(config)
+    lsh = BandedLSH.for_threshold(config.threshold, config.num_perm, config.window)
+
+    with timer.stage("signatures"):
+        summary, mapped, identity = _map_stage(files, listing_skips, config, fingerprint, options)
+    if warnings is not None:
+        warnings += summary.warnings
+    rows, canonical, firsts = identity.rows, identity.canonical, identity.firsts
+    table = _ShardedTable(summary, options)
+    n = len(table)
+
+    clustering = FirstSeen(len(firsts))
+    verified_pairs = candidate_pairs = 0
+    across: list[tuple[np.ndarray, ...]] = []
+    kept: list[tuple[np.ndarray, ...]] = []
+    if len(firsts) >= 2:
+        with timer.stage("lsh"):
+            distinct = [ray.put(number) for number in identity.numbers]
+            keys_rows = mapped.map_batches(_emit_keys, batch_size=1, batch_format="numpy", fn_kwargs={"distinct": distinct, "bands": lsh.bands, "partitions": partitions})
+            set_rows = mapped.map_batches(_emit_sets, batch_size=1, batch_format="numpy", fn_kwargs={"distinct": distinct, "partitions": partitions}).materialize()
+            pairs = keys_rows.groupby("part", num_partitions=partitions).map_groups(
+                _bucket_pairs, batch_format="pyarrow", fn_kwargs={"window": config.window, "partitions": partitions}
+            )
+        with timer.stage("verify"):
+            carried = pairs.union(set_rows).groupby("part", num_partitions=partitions).map_groups(
+                _attach_left, batch_format="pyarrow", fn_kwargs={"partitions": partitions}
+            )
+            edges = carried.union(set_rows).groupby("part", num_partitions=partitions).map_groups(
+                _verify_pairs, batch_format="pyarrow", fn_kwargs={"threshold": config.threshold}
+            ).sort(["right", "left"])
+        with timer.stage("cluster"):
+            for left, right, jaccard, containment in _edge_blocks(edges):
+                counted = left < 0
+                candidate_pairs += int(right[counted].sum())
+                left, right, jaccard, containment = left[~counted], right[~counted], jaccard[~counted], containment[~counted]
+                verified_pairs += len(left)
+                clustering.add(left, right, jaccard, containment)
+                reps = clustering.assignment().rep
+                apart = reps[left] != reps[right]
+                across.append((left[apart], right[apart], jaccard[apart], containment[apart]))
+                if keep_pairs:
+                    kept.append((left, right, jaccard, containment))
+    del mapped
+
+    with timer.stage("cluster"), _collector_paused():
+        assignment = with_copies(clustering.assignment(), canonical, firsts)
+        clusters = _clusters(table, rows, assignment, config)  # type: ignore[arg-type]
+        per_doc_total = np.bincount(table.doc, minlength=len(table.docs))
+        duplicates = np.fromiter((m.index for c in clusters for m in c.members[1:]), dtype=np.int64)
+        per_doc_dups = np.bincount(table.doc[duplicates], minlength=len(table.docs))
+        per_document: dict[str, tuple[int, int]] = {}
+        for name, total, dups in zip(table.docs, per_doc_total.tolist(), per_doc_dups.tolist()):
+            before = per_document.get(name, (0, 0))
+            per_document[name] = (before[0] + total, before[1] + dups)
+        cluster_of = np.full(n, -1, dtype=np.int64)
+        for cluster in clusters:
+            cluster_of[[m.index for m in cluster.members]] = cluster.id
+        also = _pairs(table, firsts, across, cluster_of)  # type: ignore[arg-type]
+        pairs_found = None
+        if keep_pairs:
+            first_row = firsts[canonical]
+            copies = np.flatnonzero(first_row != rows)
+            ones = np.ones(len(copies))
+            pairs_found = _pairs(table, firsts, kept, cluster_of, (first_row[copies], rows[copies], ones, ones))  # type: ignore[arg-type]
+        long_ones = table.paragraphs(identity.too_long)
+    stats = Stats(
+        documents=len(table.docs),
+        paragraphs=n,
+        matched=len(rows),
+        short=identity.short,
+        empty=identity.empty,
+        too_long=len(identity.too_long),
+        skipped_inputs=len(summary.skipped),
+        clusters=len(clusters),
+        duplicate_paragraphs=sum(c.size - 1 for c in clusters),
+        candidate_pairs=candidate_pairs,
+        verified_pairs=verified_pairs,
+        per_document=per_document,
+    )
+    return Result(clusters, stats, config, list(summary.skipped), timer.seconds, long_ones, also, pairs_found, [])
+
+
+def _map_stage(
+    files: list[str], listing_skips: list[Skip], config: Config, fingerprint: str, options: ReadOptions
+) -> tuple[_Summary, ray.data.Dataset, _Identity]:
+    """Run the map over every file, keep its output in Ray's object store, and bring the small
+    columns to the driver: counts, names, and the identities of the distinct texts."""
+    import ray.data
+
+    items = [{"shard": shard, "name": name} for shard, name in enumerate(files)]
+    mapped = (
+        ray.data.from_items(items, override_num_blocks=max(1, len(items)))
+        .map_batches(_map_files, batch_size=1, batch_format="numpy", fn_kwargs={"config": config, "fingerprint": fingerprint, "options": options})
+        .materialize()
+    )
+    rows = sorted(mapped.select_columns(list(_SUMMARY_COLUMNS)).take_all(), key=lambda row: row["shard"])
+    summary = _Summary(
+        names=[row["name"] for row in rows],
+        paragraphs=np.array([row["paragraphs"] for row in rows], dtype=np.int64),
+        documents=[json.loads(row["documents"]) for row in rows],
+        doc_paragraphs=[_array(row["doc_paragraphs"], np.int64) for row in rows],
+    )
+    skipped = list(listing_skips)
+    # Listing skips of a directory come before the skips of its files, as the local reader
+    # records them; files skip in their reading order.
+    for row in rows:
+        skipped += [Skip(source, reason) for source, reason in json.loads(row["skipped"])]
+        summary.warnings += json.loads(row["warnings"])
+    summary.skipped = skipped
+    starts = np.concatenate([[0], np.cumsum(summary.paragraphs)]).astype(np.int64)
+    matched = [starts[k] + _array(row["rows"], np.int64) for k, row in enumerate(rows)]
+    local_firsts = [starts[k] + _array(row["firsts"], np.int64) for k, row in enumerate(rows)]
+    hashes = np.concatenate([_array(row["text_hashes"], np.uint64) for row in rows]) if rows else np.empty(0, np.uint64)
+    lengths = np.concatenate([_array(row["lengths"], np.int64) for row in rows]) if rows else np.empty(0, np.int64)
+    every_first = np.concatenate(local_firsts) if rows else np.empty(0, np.int64)
+    # Exact copies across files: the first occurrence in input order of each (hash, length).
+    order = np.lexsort((every_first, lengths, hashes))
+    new_group = np.ones(len(order), dtype=bool)
+    new_group[1:] = (hashes[order][1:] != hashes[order][:-1]) | (lengths[order][1:] != lengths[order][:-1])
+    group_head = order[np.flatnonzero(new_group)[np.cumsum(new_group) - 1]]
+    head_of = np.empty(len(order), dtype=np.int64)
+    head_of[order] = group_head
+    is_first = head_of == np.arange(len(order))
+    number = np.cumsum(is_first) - 1  # distinct texts numbered in input order
+    distinct_of = number[head_of]
+    firsts = every_first[is_first]
+    bases = np.concatenate([[0], np.cumsum([len(f) for f in local_firsts])]).astype(np.int64)
+    canonical = (
+        np.concatenate([distinct_of[bases[k] + _array(row["canonical"], np.int64)] for k, row in enumerate(rows)]) if rows else np.empty(0, np.int64)
+    )
+    all_rows = np.concatenate(matched) if rows else np.empty(0, np.int64)
+    too_long = np.concatenate([starts[k] + _array(row["too_long"], np.int64) for k, row in enumerate(rows)]) if rows else np.empty(0, np.int64)
+    short = sum(int(row["short"]) for row in rows)
+    empty = sum(int(row["empty"]) for row in rows)
+    # Per file, the run's number of each local first occurrence (-1: met in an earlier file).
+    numbers = [np.where(is_first[bases[k] : bases[k + 1]], number[bases[k] : bases[k + 1]], -1) for k in range(len(rows))]
+    return summary, mapped, _Identity(all_rows, canonical, firsts, numbers, short, empty, too_long)
+
+
+@dataclass
+class _Identity:
+    """The run's paragraphs as the local engine numbers them: ``rows`` (matched, in input
+    order), ``canonical[k]`` the distinct text of ``rows[k]``, ``firsts[t]`` the first
+    occurrence of distinct text ``t``; ``numbers`` per file as :func:`_emit_keys` takes them."""
+
+    rows: np.ndarray
+    canonical: np.ndarray
+    firsts: np.ndarray
+    numbers: list[np.ndarray]
+    short: int
+    empty: int
+    too_long: np.ndarray
+
+
+def _edge_blocks(edges: ray.data.Dataset) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """The verified edges in order of their later paragraph, in blocks that never split one
+    paragraph's edges (first-seen clustering decides a paragraph from all of them at once).
+    The counting rows (``left = -1``) come first, in a block of their own."""
+    held: list[np.ndarray] | None = None
+    for batch in edges.iter_batches(batch_size=EDGE_BATCH, batch_format="numpy"):
+        columns = [batch["left"], batch["right"], batch["jaccard"], batch["containment"]]
+        if held is not None:
+            columns = [np.concatenate([h, c]) for h, c in zip(held, columns)]
+        counting = columns[0] < 0
+        if counting.any():
+            yield tuple(c[counting] for c in columns)  # type: ignore[misc]
+            columns = [c[~counting] for c in columns]
+        right = columns[1]
+        if not len(right):
+            held = None
+            continue
+        cut = int(np.searchsorted(right, right[-1], side="left"))
+        held = [c[cut:] for c in columns]
+        if cut:
+            yield tuple(c[:cut] for c in columns)  # type: ignore[misc]
+    if held is not None and len(held[0]):
+        yield tuple(held)  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------------------------------------
+# The filter as a Ray Data step.
+
+
+class _FilterBatches:
+    """A Ray Data callable class: one open index per actor, one :class:`~dedup.filter.Filter`
+    per batch of rows; each batch of rows is decided, yielded, and committed when Ray asks for
+    what follows, as ``dedup filter`` writes a batch out before committing it."""
+
+    def __init__(self, index: str, params: Any, filter_options: dict[str, Any]) -> None:
+        from dedup.filter import Filter
+        from dedup.index import open_index
+
+        self.index = open_index(index, params)
+        self.filter = Filter(self.index, **filter_options)
+
+    def __call__(self, rows: dict[str, np.ndarray]) -> Iterator[dict[str, np.ndarray]]:
+        text_field, id_field = self.filter.text_field, self.filter.id_field
+        documents = [_document(record, text_field, id_field) for record in _records(rows)]
+        for outcomes in self.filter.batches(documents):
+            kept = [o.output.fields for o in outcomes if o.output is not None and o.output.fields is not None]
+            if kept:
+                yield {column: _column([record.get(column) for record in kept]) for column in rows}
+
+
+def _column(values: list[Any]) -> np.ndarray:
+    column = np.empty(len(values), dtype=object)
+    column[:] = values
+    return column
+
+
+def _records(rows: dict[str, np.ndarray]) -> Iterator[dict[str, Any]]:
+    columns = list(rows)
+    for values in zip(*(rows[c].tolist() for c in columns)):
+        yield dict(zip(columns, values))
+
+
+def _document(record: dict[str, Any], text_field: str, id_field: str) -> Document:
+    text, ident = record.get(text_field), record.get(id_field)
+    if not isinstance(text, str):
+        raise ValueError(f"row {ident!r}: field {text_field!r} is {type(text).__name__}, not a string")
+    if isinstance(ident, bool) or not isinstance(ident, (str, int)):
+        raise ValueError(f"a row's {id_field!r} is {type(ident).__name__}, not a string or an integer: each row needs an id to be indexed by")
+    return Document(str(ident), text, fields=record)
+
+
+def filter_dataset(
+    ds: ray.data.Dataset,
+    index: str,
+    *,
+    threshold: float | None = None,
+    shingle: str | None = None,
+    num_perm: int | None = None,
+    seed: int | None = None,
+    text_field: str = "text",
+    id_field: str = "id",
+    min_words: int = 0,
+    max_chars: int | None = None,
+    batch_paragraphs: int | None = None,
+    batch_rows: int = 1024,
+    concurrency: int = 1,
+) -> ray.data.Dataset:
+    """``ds`` with, in each row, only the paragraphs of ``text_field`` that no paragraph of
+    the shared ``index`` (``redis://host:port/db``; a directory works on one machine) nor an
+    earlier kept one near-duplicates; rows left with no paragraph are left out. Kept paragraphs
+    are added to the index: first seen wins, as with ``dedup filter``, because the decisions
+    are :class:`dedup.filter.Filter`'s, taken under the index's lock.
+
+    ``concurrency`` actors each hold the index open and decide ``batch_rows`` rows at a time;
+    with one actor (the default) the rows are decided in the dataset's order, exactly as
+    ``dedup filter`` decides the same documents. With several, which of two copies in
+    different batches is first is decided by the order in which their batches take the
+    index's lock. Each row needs an id (``id_field``, a string or an integer).
+
+    A batch is committed when Ray asks the step for the rows that follow its kept rows, so
+    a step that fails is not retried (a retry would find its own paragraphs in the index): the
+    pipeline stops with the error, and the index holds exactly the committed batches.
+    """
+    from dedup.config import DEFAULT_BATCH_PARAGRAPHS, DEFAULT_MAX_CHARS, DEFAULT_NUM_PERM, DEFAULT_SEED, DEFAULT_THRESHOLD
+    from dedup.filter import index_params
+    from dedup.shingling import DEFAULT_SHINGLE
+
+    params = index_params(
+        DEFAULT_THRESHOLD if threshold is None else threshold,
+        str(DEFAULT_SHINGLE) if shingle is None else shingle,
+        DEFAULT_NUM_PERM if num_perm is None else num_perm,
+        DEFAULT_SEED if seed is None else seed,
+    )
+    options = {
+        "min_words": min_words,
+        "max_chars": DEFAULT_MAX_CHARS if max_chars is None else max_chars,
+        "text_field": text_field,
+        "id_field": id_field,
+        "batch_paragraphs": DEFAULT_BATCH_PARAGRAPHS if batch_paragraphs is None else batch_paragraphs,
+    }
+    if concurrency < 1 or batch_rows < 1:
+        raise ValueError("concurrency and batch_rows must be at least 1")
+    # Opened once here: a wrong URL or settings that differ from the index's fail now, not in a worker.
+    from dedup.index import open_index
+
+    with open_index(index, params):
+        pass
+    return ds.map_batches(
+        _FilterBatches,
+        batch_size=batch_rows,
+        batch_format="numpy",
+        fn_constructor_kwargs={"index": index, "params": params, "filter_options": options},
+        concurrency=concurrency,
+        max_restarts=0,
+        max_task_retries=0,
+    )
