@@ -396,7 +396,8 @@ def write_text(
         lines += _wrapped("skipped inputs", f"{len(result.skipped):,}", width)
     settings = (
         f"threshold {p['threshold']}, shingle {p['shingle']}, "
-        f"num_perm {p['num_perm']} ({p['bands']} bands x {p['rows']} rows), seed {p['seed']}"
+        f"num_perm {p['num_perm']} ({p['bands']} bands x {p['rows']} rows), seed {p['seed']}, "
+        f"scope {p['scope']}, min_words {p['min_words']}"
     )
     lines += _wrapped("settings", settings, width)
     for line in lines:
@@ -453,7 +454,8 @@ def write_json(result: Result, out: IO[str]) -> None:
 
 
 def write_jsonl(result: Result, out: IO[str]) -> None:
-    """One cluster a line, then one reused paragraph a line (``"type": "reuse"``)."""
+    """One cluster a line, then one reused paragraph a line (``"type": "reuse"``), then one
+    last line with the run's stats and settings (``"type": "stats"``), as ``json`` gives them."""
     also = also_of(result)
     for cluster in result.clusters:
         out.write(_cluster_text(cluster, also))
@@ -461,6 +463,8 @@ def write_jsonl(result: Result, out: IO[str]) -> None:
     for link in result.reuse:
         out.write(json.dumps({"type": "reuse", **link.as_dict()}, ensure_ascii=False))
         out.write("\n")
+    out.write(json.dumps({"type": "stats", "stats": stats_dict(result), "params": params_dict(result)}, ensure_ascii=False))
+    out.write("\n")
 
 
 def write_pairs(result: Result, out: IO[str]) -> None:

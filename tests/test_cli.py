@@ -77,8 +77,10 @@ def test_jsonl_one_cluster_a_line_and_csv_one_member_a_row(docs: Path) -> None:
     assert [r["representative"] for r in rows] == ["True", "False", ""]
     assert rows[1]["text"] == DUP.strip()
     assert (rows[2]["cluster"], rows[2]["coverage"]) == ("", "1.0")
-    no_reuse = invoke("report", str(docs), "--format", "jsonl").stdout.splitlines()
-    assert [json.loads(line)["size"] for line in no_reuse] == [2]
+    no_reuse = [json.loads(line) for line in invoke("report", str(docs), "--format", "jsonl").stdout.splitlines()]
+    assert [line.get("size", line.get("type")) for line in no_reuse] == [2, "stats"]
+    # The last line says what the run read and with which settings, as --format json does.
+    assert (no_reuse[-1]["stats"]["paragraphs"], no_reuse[-1]["params"]["threshold"]) == (5, 0.4)
 
 
 def test_output_file_is_written_whole(docs: Path, tmp_path: Path) -> None:

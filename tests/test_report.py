@@ -4,6 +4,7 @@ Python API gives, whatever the documents' names and texts hold."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import re
@@ -15,11 +16,14 @@ from hypothesis import strategies as st
 from dedup.paragraphs import Paragraph
 from dedup.pipeline import Cluster, Member, find_duplicates
 from dedup.config import Config
-from dedup.report import DEFAULT_WIDTH, _cluster_json, _word_keys, cluster_dict, differs, member_dict, member_json, write_jsonl, write_report
+from dedup.report import DEFAULT_WIDTH, _cluster_json, _word_keys, cluster_dict, differs, member_dict, member_json, params_dict, stats_dict, write_jsonl, write_report
 
 # Quotes, backslashes, control characters, non-ASCII and lone surrogates: all must round-trip.
 TEXT = st.text(st.characters(codec=None), max_size=40)
 SCORE = st.floats(min_value=0.0, max_value=1.0)
+
+
+ONE_PARAGRAPH = find_duplicates({"a": "A paragraph of its own."})
 
 
 @st.composite
@@ -55,15 +59,12 @@ def test_a_cluster_as_json_is_its_dict_on_one_line_or_a_member_a_line(cluster: C
 @settings(max_examples=50, deadline=None)
 @given(st.lists(clusters(), max_size=3))
 def test_jsonl_is_one_cluster_dict_a_line(found: list[Cluster]) -> None:
-    class Found:  # what write_jsonl reads of a Result
-        clusters = found
-        also: list[object] = []
-        reuse: list[object] = []
-
+    result = dataclasses.replace(ONE_PARAGRAPH, clusters=found)
     out = io.StringIO()
-    write_jsonl(Found(), out)  # type: ignore[arg-type]
+    write_jsonl(result, out)
     lines = out.getvalue().split("\n")  # JSON Lines ends lines at \n only; text may hold U+2028 and such
     assert lines.pop() == ""
+    assert json.loads(lines.pop()) == {"type": "stats", "stats": stats_dict(result), "params": params_dict(result)}
     assert [json.loads(line) for line in lines] == [cluster_dict(c) for c in found]
 
 
