@@ -21,9 +21,21 @@ very many paragraphs share cannot make a batch fetch and verify all of them.
 Paragraphs with nothing left after normalization, shorter than ``min_words`` or longer than
 ``max_chars`` are kept without matching and are not indexed.
 
+With ``containment`` (a share T), a paragraph is also dropped when earlier documents cover at
+least T of its words: the *coverage* of :mod:`dedup.reuse` (runs of word n-grams found in
+order in one earlier document, across its paragraph boundaries; up to three documents; stock
+n-grams ignored), worked out by :func:`dedup.reuse.explain` from the paragraph's n-grams found
+in the index's postings (:meth:`dedup.index.Index.query_postings`) and in the earlier kept
+paragraphs of its batch. This finds what editors do to reused text (split, merge, trim, change
+a few words), which no single earlier paragraph is near as a whole. The kept paragraphs' n-grams
+are stored with them, in the same commit, whenever the index keeps postings, so that a later
+run can ask for containment.
+
 Each drop carries its reason: ``index`` (repeats a paragraph ingested before this run),
-``input`` (repeats an earlier kept paragraph of this run's input) or ``document`` (its
-document's share of duplicate paragraphs exceeded ``drop_doc_above``).
+``input`` (repeats an earlier kept paragraph of this run's input), ``reuse`` (covered by earlier
+documents, with ``containment``; its :class:`Source` list names them, with the spans) or
+``document`` (its document's share of duplicate paragraphs exceeded ``drop_doc_above``). A
+paragraph that is both a near-duplicate and covered is dropped as the near-duplicate.
 
 >>> import tempfile
 >>> from dedup.index import open_index
@@ -50,11 +62,12 @@ import numpy as np
 from dedup import _kernel
 from dedup.cluster import Assignment, first_seen
 from dedup.documents import Document, as_documents
-from dedup.index import Fetched, Index, IndexParams, iso_time
+from dedup.index import Fetched, Index, IndexError_, IndexParams, Postings, iso_time
 from dedup.lsh import DEFAULT_WINDOW, BandedLSH, lsh_params
 from dedup.config import DEFAULT_BATCH_PARAGRAPHS, DEFAULT_MAX_CHARS, DEFAULT_NUM_PERM, DEFAULT_SEED, DEFAULT_THRESHOLD, Config
 from dedup.matching import prepare, verified_blocks
 from dedup.paragraphs import Paragraph, ParagraphTable, spans as spans_of
+from dedup.reuse import Explained, ReuseConfig, _CharMapper, _hits, _ngrams, _NGrams, explain
 from dedup.shingling import DEFAULT_SHINGLE, ShingleSpec
 from dedup.signatures import permutations
 from dedup.verify import ShingleSets
@@ -65,14 +78,16 @@ __all__ = [
     "Outcome",
     "Drop",
     "Match",
+    "Source",
+    "SourceSpan",
     "REASONS",
     "index_params",
     "iso_time",
     "DEFAULT_BATCH_PARAGRAPHS",
 ]
 
-Reason = Literal["index", "input", "document"]
-REASONS: tuple[Reason, ...] = ("index", "input", "document")
+Reason = Literal["index", "input", "reuse", "document"]
+REASONS: tuple[Reason, ...] = ("index", "input", "reuse", "document")
 Status = Literal["kept", "filtered", "marked", "emptied", "dropped"]
 
 
@@ -109,9 +124,62 @@ class Match:
 
 
 @dataclass(frozen=True)
+class SourceSpan:
+    """One run of reused text: characters ``[start, end)`` of the dropped paragraph (offsets in
+    its text), ``words`` of its words, found in order at words ``[source_first, source_stop)``
+    of the source document (normalized words, counted through its paragraphs), which lie in
+    its paragraphs ``source_paragraphs`` (first, last)."""
+
+    start: int
+    end: int
+    words: int
+    source_first: int
+    source_stop: int
+    source_paragraphs: tuple[int, int]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "words": self.words,
+            "source_words": [self.source_first, self.source_stop],
+            "source_paragraphs": list(self.source_paragraphs),
+        }
+
+
+@dataclass(frozen=True)
+class Source:
+    """An earlier document that covers part of a paragraph dropped for reuse: its id, where it
+    was (``index``: ingested before this run; ``input``: an earlier document of this run), the
+    share of the paragraph's words it covers on its own (``coverage``) and beyond the sources
+    before it (``added``), the range of its paragraphs the runs lie in, their lines when known
+    (for this run's input), and the runs."""
+
+    doc: str
+    origin: Literal["index", "input"]
+    coverage: float
+    added: float
+    paragraphs: tuple[int, int]
+    lines: tuple[int, int] | None
+    spans: tuple[SourceSpan, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "doc": self.doc,
+            "origin": self.origin,
+            "coverage": round(self.coverage, 6),
+            "added": round(self.added, 6),
+            "paragraphs": list(self.paragraphs),
+            "lines": None if self.lines is None else list(self.lines),
+            "spans": [span.as_dict() for span in self.spans],
+        }
+
+
+@dataclass(frozen=True)
 class Drop:
     """A dropped paragraph and why. ``jaccard``/``containment`` and ``match`` are set for the
-    reasons ``index`` and ``input``; ``document_share`` for ``document``."""
+    reasons ``index`` and ``input``; ``coverage`` and ``sources`` for ``reuse``;
+    ``document_share`` for ``document``."""
 
     paragraph: Paragraph
     reason: Reason
@@ -119,12 +187,16 @@ class Drop:
     containment: float | None = None
     match: Match | None = None
     document_share: float | None = None
+    coverage: float | None = None
+    sources: tuple[Source, ...] = ()
 
     def __post_init__(self) -> None:
         if self.reason not in REASONS:
             raise ValueError(f"reason must be one of {', '.join(REASONS)}, not {self.reason!r}")
-        if (self.match is None) != (self.reason == "document"):
-            raise ValueError("a duplicate names its match; a paragraph dropped with its document does not")
+        if (self.match is not None) != (self.reason in ("index", "input")):
+            raise ValueError("a duplicate names its match; a paragraph dropped for reuse or with its document does not")
+        if (self.coverage is not None and len(self.sources) > 0) != (self.reason == "reuse"):
+            raise ValueError("a paragraph dropped for reuse names its coverage and sources; no other drop does")
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON row of ``--rejects``."""
@@ -138,6 +210,10 @@ class Drop:
             "containment": None if self.containment is None else round(self.containment, 6),
             "match": None if self.match is None else self.match.as_dict(),
         }
+        if self.reason == "reuse":
+            assert self.coverage is not None
+            row["coverage"] = round(self.coverage, 6)
+            row["sources"] = [source.as_dict() for source in self.sources]
         if self.document_share is not None:
             row["document_share"] = round(self.document_share, 6)
         row["text"] = p.text
@@ -222,6 +298,32 @@ class _Prepared:
     right: np.ndarray
     jaccard: np.ndarray
     containment: np.ndarray
+    table: ParagraphTable
+    start: int  # of the batch's paragraphs in table
+    grams: _NGrams | None  # word n-grams of rows (positions in the batch), when needed
+
+
+@dataclass
+class _Hits:
+    """The n-grams of a batch's rows found earlier: in the index's postings or in an earlier
+    document of the batch. Hit ``i``: the n-gram of row ``row[i]`` (a position in the batch's
+    rows) at its word ``pos[i]`` was found at word ``source_word[i]`` of source ``source[i]``
+    (a document of the batch, numbered as in it, or ``len(docs) + k`` for ``names[k]`` of
+    the index), in the stored paragraph ``pid[i]`` (index) or in row ``source_row[i]``
+    (batch); the other is -1."""
+
+    row: np.ndarray
+    pos: np.ndarray
+    source: np.ndarray
+    source_word: np.ndarray
+    source_row: np.ndarray
+    pid: np.ndarray
+    words: np.ndarray  # words of each row
+    names: list[str]  # the index's source documents
+    fetched: Fetched | None  # their paragraphs that were hit
+
+    def subset(self, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return self.row[keep], self.pos[keep], self.source[keep], self.source_word[keep]
 
 
 class _DroppedWhole(Exception):
@@ -241,7 +343,12 @@ class Filter:
     - ``mark``: keep every text whole and list the duplicates in the field ``mark_field``;
     - ``text_field``, ``id_field``: the JSON fields written for documents read from text files;
     - ``batch_paragraphs``: paragraphs per batch. A document is never split across batches
-      (it is committed whole); a longer one is matched a batch of paragraphs at a time.
+      (it is committed whole); a longer one is matched a batch of paragraphs at a time;
+    - ``containment``: drop a paragraph whose coverage by earlier documents is at least this
+      share (reason ``reuse``; see the module's doc); ``reuse`` the other settings of the
+      coverage (:class:`~dedup.reuse.ReuseConfig`; its ``min_coverage`` is ``containment``).
+      The index must keep postings for every paragraph it holds (else :class:`IndexError_`
+      says why, before anything is read).
 
     Use it as ``filter(documents)`` (yields the documents to keep), or :meth:`batches` for the
     full :class:`Outcome` of each document. A batch is committed to the index when the consumer
@@ -263,6 +370,8 @@ class Filter:
         batch_paragraphs: int = DEFAULT_BATCH_PARAGRAPHS,
         window: int = DEFAULT_WINDOW,
         clock: Callable[[], float] = time.time,
+        containment: float | None = None,
+        reuse: ReuseConfig | None = None,
     ) -> None:
         params = index.params
         self.index = index
@@ -291,10 +400,28 @@ class Filter:
         self.batch_paragraphs = batch_paragraphs
         self.clock = clock
         self.stats = FilterStats()
+        self.containment = containment
+        if containment is not None:
+            if not 0.0 < containment <= 1.0:
+                raise ValueError(f"containment must be above 0 and at most 1, not {containment!r}")
+            problem = index.postings_status()
+            if problem is not None:
+                raise IndexError_(problem)
+        base = reuse or ReuseConfig()
+        self.reuse = ReuseConfig(**{**base.as_dict(), "min_coverage": containment or base.min_coverage})
+        # N-grams are worked out for the index to store whenever it keeps postings, so that a
+        # later run can ask for containment, and for matching when asked for.
+        self._grams = containment is not None or index.postings_status() is None
+        # Words of the large document in progress before its current part, and the first pid
+        # it added (its own paragraphs are no source of reuse for it).
+        self._part_words = 0
+        self._doc_first_pid: int | None = None
         # pids this filter added, as (first, last) per committed batch: a match among them is
         # an earlier paragraph of the same input (reason "input"), whatever the batch.
         self._own_first: list[int] = []
         self._own_last: list[int] = []
+        self._own_lines: list[np.ndarray] = []  # lines of each committed batch's pids
+        self._added_lines = np.empty(0, dtype=np.int64)  # of the batch being decided
 
     def __call__(self, documents: Mapping[str, str] | Iterable[tuple[str, str]] | Iterable[Document]) -> Iterator[Document]:
         for outcomes in self.batches(documents):
@@ -332,6 +459,7 @@ class Filter:
         own_before = len(self._own_first)
         outcome: Outcome | None = None
         table = ParagraphTable([doc.name], [doc.text], [doc.utf8])
+        self._part_words, self._doc_first_pid = 0, None
         try:
             with self.index.batch():
                 for start in range(0, len(spans), step):
@@ -341,13 +469,17 @@ class Filter:
                     unmatched += left_out
                     added.append(pids)
                     self._record_own(pids)  # later parts' repeats of it are "input"
+                    if prepared.grams is not None:
+                        self._part_words += int(prepared.grams.counts.sum())
+                    if self._doc_first_pid is None and len(pids):
+                        self._doc_first_pid = int(pids[0])
                 share = sum(d.reason != "document" for d in drops) / len(spans)
                 if self.drop_doc_above is not None and share > self.drop_doc_above:
                     raise _DroppedWhole
                 outcome = self._outcome(doc, drops, len(spans), dropped=False)
                 yield [outcome]
         except _DroppedWhole:
-            del self._own_first[own_before:], self._own_last[own_before:]
+            del self._own_first[own_before:], self._own_last[own_before:], self._own_lines[own_before:]
             ours = np.concatenate(added)
             whole = [d if d.match is None or not len(ours) or d.match.pid < ours[0] else Drop(d.paragraph, "document", document_share=share) for d in drops]
             numbered = {d.paragraph.number for d in whole}
@@ -356,6 +488,8 @@ class Filter:
             whole.sort(key=lambda d: d.paragraph.number)
             outcome = Outcome(doc, None, "dropped", len(spans), tuple(whole))
             yield [outcome]  # nothing to commit: the index is as it was
+        finally:
+            self._part_words, self._doc_first_pid = 0, None
         assert outcome is not None
         self.stats.record([outcome], unmatched)
 
@@ -364,6 +498,7 @@ class Filter:
         if len(added):
             self._own_first.append(int(added.min()))
             self._own_last.append(int(added.max()))
+            self._own_lines.append(self._added_lines)
 
     def _chunks(self, documents: Iterator[Document]) -> Iterator[tuple[list[Document], list[list[tuple[int, int, int]]]]]:
         docs: list[Document] = []
@@ -403,6 +538,13 @@ class Filter:
         jaccard = np.concatenate([block.jaccard for block in blocks] + [np.ones(len(copies))])
         containment = np.concatenate([block.containment for block in blocks] + [np.ones(len(copies))])
         codes, unique = np.unique(codes, return_index=True)
+        grams = None
+        if self._grams:
+            doc_of = table.doc[start : start + len(prepared)]
+            grams = _ngrams(batch.data, batch.offsets, rows, doc_of, len(prepared), self.reuse.ngram)
+            # A part of a large document goes on from the words of the parts before it.
+            grams.doc_pos += self._part_words
+            grams.before += self._part_words
         return _Prepared(
             docs,
             table.doc[start : start + len(prepared)],
@@ -416,6 +558,9 @@ class Filter:
             codes % n,
             jaccard[unique],
             containment[unique],
+            table,
+            start,
+            grams,
         )
 
     # -- deciding ----------------------------------------------------------------------------
@@ -541,13 +686,20 @@ class Filter:
         ndocs = len(p.docs)
         found, index_j, index_c, fetched = self._index_matches(p)
         by_index = found >= 0
-        assignment, dropped_doc = self._assign(p, by_index, drop_doc_above)
+        reused = np.zeros(m, dtype=bool)
+        explained: dict[int, Explained] = {}
+        hits: _Hits | None = None
+        if self.containment is not None and p.grams is not None:
+            hits = self._reuse_hits(p, by_index)
+            assignment, dropped_doc, reused, explained = self._assign_with_reuse(p, by_index, hits, drop_doc_above)
+        else:
+            assignment, dropped_doc = self._assign(p, by_index, drop_doc_above)
         rep = assignment.rep
         row_doc = p.doc_of[p.rows]
         totals = np.bincount(p.doc_of, minlength=ndocs)
         in_dropped = dropped_doc[row_doc]
-        by_input = ~by_index & (rep != np.arange(m))
-        kept_rows = ~by_index & ~by_input & ~in_dropped
+        by_input = ~by_index & ~reused & (rep != np.arange(m))
+        kept_rows = ~by_index & ~by_input & ~reused & ~in_dropped
 
         now = float(self.clock())
         add_rows = np.flatnonzero(kept_rows)
@@ -567,7 +719,9 @@ class Filter:
                 now,
                 exact_keys=p.exact[add_rows],
                 queried=add_rows,
+                postings=self._postings_of(p, add_rows),
             )
+        self._added_lines = p.table.line[p.start + p.rows[add_rows]].astype(np.int64)
         pid_of_row = np.full(m, -1, dtype=np.int64)
         pid_of_row[add_rows] = pids
 
@@ -576,7 +730,7 @@ class Filter:
         drops_of: list[list[Drop]] = [[] for _ in range(ndocs)]
         row_of_paragraph = np.full(n, -1, dtype=np.int64)
         row_of_paragraph[p.rows] = np.arange(m)
-        duplicate = by_index | by_input
+        duplicate = by_index | by_input | reused
         dups_per_doc = np.bincount(row_doc[duplicate], minlength=ndocs)
         dropped_paragraphs = dropped_doc[p.doc_of]
         dropped_paragraphs[p.rows[duplicate]] = True
@@ -585,6 +739,7 @@ class Filter:
             own[by_index] = self._own(fetched.pids[found[by_index]])
         doc_of = p.doc_of.tolist()
         row_of = row_of_paragraph.tolist()
+        reuse_drops = self._reuse_drops(p, explained, hits, now) if explained else {}
         for i in np.flatnonzero(dropped_paragraphs).tolist():
             d = doc_of[i]
             k = row_of[i]
@@ -602,10 +757,205 @@ class Filter:
                 rep_i = int(p.rows[r])
                 match = Match(int(pid_of_row[r]), names[int(p.doc_of[rep_i])], p.paragraphs[rep_i].number, now)
                 drops_of[d].append(Drop(p.paragraphs[i], "input", float(assignment.jaccard[k]), float(assignment.containment[k]), match))
+            elif k >= 0 and reused[k]:
+                coverage, sources = reuse_drops[k]
+                drops_of[d].append(Drop(p.paragraphs[i], "reuse", coverage=coverage, sources=sources))
             elif dropped_doc[d]:
                 drops_of[d].append(Drop(p.paragraphs[i], "document", document_share=float(dups_per_doc[d] / totals[d])))
 
         return drops_of, pids, n - m, dropped_doc
+
+    # -- reuse (containment) -------------------------------------------------------------------
+
+    def _postings_of(self, p: _Prepared, add_rows: np.ndarray) -> Postings | None:
+        """The postings of the rows ``add_rows`` (positions in ``p.rows``), for the index."""
+        g = p.grams
+        if g is None or not self._grams:
+            return None
+        # n-grams are in row order: row k's are first[k]:first[k + 1].
+        first = np.searchsorted(g.row, p.rows)
+        last = np.searchsorted(g.row, p.rows, side="right")
+        sizes = last[add_rows] - first[add_rows]
+        offsets = np.concatenate([[0], np.cumsum(sizes)])
+        at = np.repeat(first[add_rows] - offsets[:-1], sizes) + np.arange(int(offsets[-1]), dtype=np.int64)
+        return Postings(offsets, g.hashes[at], g.doc_pos[at])
+
+    def _reuse_hits(self, p: _Prepared, by_index: np.ndarray) -> _Hits:
+        """Every hit of the rows not already dropped as near-duplicates of the index: in the
+        index's postings and in the batch's earlier documents (see :class:`_Hits`)."""
+        g = p.grams
+        assert g is not None
+        m, ndocs = len(p.rows), len(p.docs)
+        cfg = self.reuse
+        row_of_position = np.full(len(p.paragraphs), -1, dtype=np.int64)
+        row_of_position[p.rows] = np.arange(m)
+        words = g.counts[p.rows]
+        # Within the batch: dedup.reuse's hits among its documents (rows and words as there).
+        b_pos_row, b_pos, b_doc, b_word = _hits(g, p.doc_of, cfg)
+        b_row = row_of_position[b_pos_row]
+        b_keep = ~by_index[b_row]
+        b_row, b_pos, b_doc, b_word = b_row[b_keep], b_pos[b_keep], b_doc[b_keep], b_word[b_keep]
+        # The source row holding each source word: rows with words, keyed by document and first word.
+        held = np.flatnonzero(words > 0)
+        key = p.doc_of[p.rows[held]].astype(np.int64) << 32 | g.before[p.rows[held]]
+        b_source_row = held[np.searchsorted(key, b_doc << 32 | b_word, side="right") - 1] if len(b_doc) else b_doc
+        # In the index: the n-grams of the rows that may still be kept.
+        gram_row = row_of_position[g.row]
+        asked = np.flatnonzero(~by_index[gram_row])
+        qi, pids, i_word = self.index.query_postings(g.hashes[asked])
+        at = asked[qi]
+        if self._doc_first_pid is not None:  # a large document's earlier parts are no source for it
+            ok = pids < self._doc_first_pid
+            at, pids, i_word = at[ok], pids[ok], i_word[ok]
+        i_row = gram_row[at]
+        # Rows with too few hits to reach the coverage: a run of h hits covers at most
+        # h * max(max_gap, ngram) words. Dropped before their sources are fetched.
+        need = np.ceil(np.maximum(np.maximum(cfg.min_coverage * words, cfg.min_words), 1) / max(cfg.max_gap, cfg.ngram))
+        need = np.maximum(need, 2)
+        count = np.bincount(i_row, minlength=m) + np.bincount(b_row, minlength=m)
+        hopeful = count >= need
+        ok = hopeful[i_row]
+        at, i_row, pids, i_word = at[ok], i_row[ok], pids[ok], i_word[ok]
+        b_ok = hopeful[b_row]
+        b_row, b_pos, b_doc, b_word, b_source_row = b_row[b_ok], b_pos[b_ok], b_doc[b_ok], b_word[b_ok], b_source_row[b_ok]
+        names: list[str] = []
+        fetched = None
+        i_source = np.empty(0, dtype=np.int64)
+        if len(pids):
+            unique = np.unique(pids)
+            fetched = self.index.fetch(unique)
+            # A source is a document id: its paragraphs' words are numbered through it.
+            names, doc_index = np.unique(np.array(fetched.doc_ids, dtype=object), return_inverse=True)
+            names = list(names)
+            i_source = ndocs + doc_index[np.searchsorted(unique, pids)]
+        none = np.full(len(b_row), -1, dtype=np.int64)
+        return _Hits(
+            row=np.concatenate([i_row, b_row]),
+            pos=np.concatenate([g.pos[at].astype(np.int64), b_pos]),
+            source=np.concatenate([i_source, b_doc]).astype(np.int64),
+            source_word=np.concatenate([i_word, b_word]).astype(np.int64),
+            source_row=np.concatenate([np.full(len(i_row), -1, dtype=np.int64), b_source_row]),
+            pid=np.concatenate([pids, none]),
+            words=words,
+            names=names,
+            fetched=fetched,
+        )
+
+    def _assign_with_reuse(
+        self, p: _Prepared, by_index: np.ndarray, hits: _Hits, drop_doc_above: float | None
+    ) -> tuple[Assignment, np.ndarray, np.ndarray, dict[int, Explained]]:
+        """:meth:`_assign`, with the rows covered by earlier documents dropped too: the
+        assignment, the documents dropped whole, the rows dropped for reuse, and their
+        explanations.
+
+        As with a batch of one document at a time, only kept rows of earlier documents are
+        sources, and a row dropped for reuse is no one's near-duplicate match. Every row is
+        first decided against the rows kept so far; when a row dropped for reuse was a source
+        or a match of a later one, the documents up to its own are settled and those after
+        are decided again without it. Each round drops at least one row more."""
+        m = len(p.rows)
+        row_doc = p.doc_of[p.rows]
+        reused = np.zeros(m, dtype=bool)
+        explained: dict[int, Explained] = {}
+        is_source = np.zeros(m, dtype=bool)
+        is_source[hits.source_row[hits.source_row >= 0]] = True
+        is_match = np.zeros(m, dtype=bool)
+        is_match[p.left] = True
+        d = 0
+        while True:
+            assignment, dropped_doc = self._assign(p, by_index | reused, drop_doc_above)
+            near = by_index | (assignment.rep != np.arange(m))
+            kept = ~near & ~reused & ~dropped_doc[row_doc]
+            targets = ~near & ~reused & (row_doc >= d)
+            usable = targets[hits.row] & ((hits.source_row < 0) | kept[np.maximum(hits.source_row, 0)])
+            found = explain(*hits.subset(usable), hits.words, self.reuse)
+            if not found:
+                return assignment, dropped_doc, reused, explained
+            new = np.zeros(m, dtype=bool)
+            new[[e.row for e in found]] = True
+            feeds = new & (is_source | is_match)
+            if feeds.any():
+                e = int(row_doc[feeds].min())
+                new &= row_doc <= e
+                d = e
+            reused |= new
+            explained.update((x.row, x) for x in found if new[x.row])
+
+    def _own_line(self, pid: int) -> int | None:
+        """The line of a paragraph this filter added, or None."""
+        k = int(np.searchsorted(np.asarray(self._own_first, dtype=np.int64), pid, side="right")) - 1
+        if k < 0 or pid > self._own_last[k] or not len(self._own_lines[k]):
+            return None
+        return int(self._own_lines[k][pid - self._own_first[k]])
+
+    def _reuse_drops(self, p: _Prepared, explained: dict[int, Explained], hits: _Hits | None, now: float) -> dict[int, tuple[float, tuple[Source, ...]]]:
+        """The coverage and sources of each row dropped for reuse, with the spans in characters
+        of the paragraph and the source paragraphs each run lies in."""
+        assert hits is not None and p.grams is not None
+        g = p.grams
+        ndocs = len(p.docs)
+        # Where each (source, word) was hit: its stored paragraph or batch row.
+        key = hits.source << 32 | hits.source_word
+        order = np.argsort(key, kind="stable")
+        sorted_key = key[order]
+        fetched = hits.fetched
+        position = {int(x): k for k, x in enumerate(fetched.pids.tolist())} if fetched is not None else {}
+
+        def where(source: int, word: int) -> tuple[int, int | None, bool]:
+            """(paragraph number, line or None, from this run's input) of a source word."""
+            k = order[min(int(np.searchsorted(sorted_key, source << 32 | word)), len(order) - 1)]
+            r = int(hits.source_row[k])
+            if r >= 0:
+                q = p.paragraphs[int(p.rows[r])]
+                return q.number, q.line, True
+            pid = int(hits.pid[k])
+            assert fetched is not None
+            line = self._own_line(pid)
+            return int(fetched.paragraphs[position[pid]]), line, line is not None
+
+        # Character offsets of the dropped rows' words (dedup.reuse's mapper, on this batch).
+        table = p.table
+        counts = np.zeros(len(table), dtype=np.int64)
+        before = np.zeros(len(table), dtype=np.int64)
+        counts[p.start : p.start + len(p.paragraphs)] = g.counts
+        before[p.start : p.start + len(p.paragraphs)] = g.before
+        mapper = _CharMapper(table, [doc.text for doc in p.docs], _NGrams(g.row, g.pos, g.doc_pos, g.hashes, counts, before))
+        rows = np.array(sorted(explained), dtype=np.int64)
+        mapper._prepare(p.start + p.rows[rows])
+        n = self.reuse.ngram
+        out: dict[int, tuple[float, tuple[Source, ...]]] = {}
+        for r in rows.tolist():
+            e = explained[r]
+            t = int(p.start + p.rows[r])
+            base, offset = int(mapper.word_base[t]), int(table.start[t])
+            sources = []
+            for src in e.sources:
+                spans = []
+                for first, stop, s_first, s_stop in zip(src.first.tolist(), src.stop.tolist(), src.source_first.tolist(), src.source_stop.tolist()):
+                    stop = min(stop, e.words)
+                    a, _, _ = where(src.source, s_first)
+                    b, _, _ = where(src.source, s_stop - n)
+                    start = int(mapper.word_start[base + first]) - offset
+                    end = int(mapper.word_end[base + stop - 1]) - offset
+                    spans.append(SourceSpan(start, end, stop - first, s_first, s_stop, (a, b)))
+                places = [where(src.source, w) for w in src.source_first.tolist()] + [where(src.source, w - n) for w in src.source_stop.tolist()]
+                numbers = [x[0] for x in places]
+                lines = [x[1] for x in places]
+                own = src.source < ndocs or all(x[2] for x in places)
+                doc = p.docs[src.source].name if src.source < ndocs else hits.names[src.source - ndocs]
+                sources.append(
+                    Source(
+                        doc,
+                        "input" if own else "index",
+                        src.covered / e.words,
+                        src.added / e.words,
+                        (min(numbers), max(numbers)),
+                        None if None in lines else (min(x for x in lines if x is not None), max(x for x in lines if x is not None)),
+                        tuple(sorted(spans, key=lambda span: span.start)),
+                    )
+                )
+            out[r] = (e.covered / e.words, tuple(sources))
+        return out
 
     def _own(self, pids: np.ndarray) -> np.ndarray:
         """Which of ``pids`` this filter added (in an earlier, committed batch)."""
