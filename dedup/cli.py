@@ -501,7 +501,9 @@ def filter_summary(stats: Any, seconds: float, skipped: int) -> list[str]:
         "Summary",
         f"  documents   {stats.documents:,} read, {stats.written:,} written, {stats.emptied:,} emptied (every paragraph dropped), {stats.dropped_documents:,} dropped whole, {skipped:,} inputs skipped",
         f"  paragraphs  {stats.paragraphs:,} read, {stats.kept:,} kept, {dropped:,} dropped",
-        f"  dropped     {stats.dropped['index']:,} already in the index, {stats.dropped['input']:,} repeating earlier input, {stats.dropped['document']:,} with their document",
+        f"  dropped     {stats.dropped['index']:,} already in the index, {stats.dropped['input']:,} repeating earlier input, "
+        + (f"{stats.dropped['reuse']:,} reusing earlier documents, " if stats.dropped.get("reuse") else "")
+        + f"{stats.dropped['document']:,} with their document",
         f"  throughput  {rate:,.0f} paragraphs/s ({seconds:.2f} s)",
     ]
 
@@ -517,6 +519,14 @@ def filter_summary(stats: Any, seconds: float, skipped: int) -> list[str]:
 @click.option("--mark-field", default="duplicates", show_default=True, help="The field that --mark adds.")
 @click.option("--drop-doc-above", type=click.FloatRange(0.0, 1.0), metavar="RATIO", help="Drop a whole document whose share of duplicate paragraphs exceeds RATIO.")
 @click.option("--max-chars", type=click.IntRange(1), default=DEFAULT_MAX_CHARS, show_default=True, help="Keep longer paragraphs without matching them.")
+@click.option(
+    "--containment",
+    type=click.FloatRange(0.0, 1.0, min_open=True),
+    metavar="T",
+    help="Also drop a paragraph when earlier documents (the index's and this input's) hold at least this share of its words, "
+    "in runs of word 5-grams that may cross their paragraphs (reason reuse; the rejects line names the sources and spans). "
+    "Needs an index that keeps n-gram postings for all it holds.",
+)
 @click.option(
     "--batch-size",
     type=click.IntRange(1),
@@ -546,10 +556,12 @@ def filter_command(
     mark_field: str,
     drop_doc_above: float | None,
     max_chars: int,
+    containment: float | None,
     batch_size: int,
 ) -> None:
     """Drop paragraphs that near-duplicate one already in the index, or an earlier one of the
-    input, and add the kept ones to the index. INPUT... are JSONL files (*.jsonl), text files or
+    input (with --containment, also those mostly made of earlier documents' text), and add the
+    kept ones to the index. INPUT... are JSONL files (*.jsonl), text files or
     directories (with --jsonl, of JSONL files); - or nothing reads stdin: JSONL when its first
     line is a JSON object holding --text-field, else one text document. Each batch is written
     and flushed before it is committed to the index. Kept documents are JSONL, with every field
@@ -561,6 +573,7 @@ def filter_command(
       dedup filter --index idx/ docs.jsonl > kept.jsonl
       cat docs.jsonl | dedup filter --index idx/ --rejects rejects.jsonl
       dedup filter --index idx/ a.txt b.txt --mark --drop-doc-above 0.8 -o out.jsonl
+      dedup filter --index idx/ --containment 0.5 --rejects rejects.jsonl news.jsonl
     """
     import time
 
@@ -579,6 +592,7 @@ def filter_command(
         "text_field": text_field,
         "id_field": id_field,
         "batch_paragraphs": batch_size,
+        "containment": containment,
     }
 
     def documents() -> Iterator[Any]:
