@@ -1,19 +1,10 @@
-"""The compiled kernels: one shared library per C source in dedup/_kernel (see _lib.py)."""
+"""The compiled kernels: one cffi extension, dedup._kernel._native, built from the C sources in
+dedup/_kernel (see dedup/_kernel/_build.py). Its wrappers use only the limited C API, so the
+wheel is tagged abi3: one wheel for CPython 3.11 and later."""
 
-from pathlib import Path
-
-from setuptools import Extension, setup
-
-KERNEL = Path("dedup/_kernel")
+from setuptools import setup
 
 setup(
-    ext_modules=[
-        Extension(
-            f"dedup._kernel.{source.stem}",
-            [str(source)],
-            depends=[str(KERNEL / "common.h")],
-            extra_compile_args=["-O3", "-std=gnu11", "-fvisibility=hidden"],
-        )
-        for source in sorted(KERNEL.glob("_*.c"))
-    ]
+    cffi_modules=["dedup/_kernel/_build.py:ffibuilder"],
+    options={"bdist_wheel": {"py_limited_api": "cp311"}},
 )

@@ -3,9 +3,11 @@
 Inputs and outputs are plain numpy arrays. The Python modules around it (``normalization``,
 ``signatures``, ``lsh``, ``verify``, ``cluster``, ``filter``, ``index_sqlite``) own the meaning;
 this package owns the speed. The loops are C (``_*.c``), compiled once when dedup is installed,
-so a run starts at once and never compiles. Python calls them through ctypes with the GIL
-released, on every core where the work is large enough (``_lib.py``); each wrapper module checks
-and converts its arrays, so a bad argument is an exception, never a read out of bounds.
+so a run starts at once and never compiles. Each C function is declared once, in ``kernels.h``,
+and Python calls it through cffi wrappers made from that declaration (``_build.py``), which
+check every argument's type at the call and release the GIL, so the loops run on every core
+where the work is large enough (``_lib.py``). Each wrapper module checks and converts its
+arrays, so a bad argument is an exception, never a read out of bounds.
 
 =============  ==============================================================================
 module         kernels

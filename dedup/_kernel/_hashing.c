@@ -1,16 +1,14 @@
 /* Whole-text hashes: xxHash32 for the tests, and grouping exact copies of normalized texts. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-
 #include "common.h"
+#include "kernels.h"
 
-EXPORT uint32_t dedup_xxh32(const uint8_t *data, int64_t start, int64_t end, uint32_t seed) {
+uint32_t dedup_xxh32(const uint8_t *data, int64_t start, int64_t end, uint32_t seed) {
     return xxh32(data, start, end, seed);
 }
 
 /* out[i] = hash64 of paragraph i (data[offsets[i]:offsets[i+1]]), for chunks of paragraphs. */
-EXPORT void dedup_text_hashes(const uint8_t *data, const int64_t *offsets, int64_t n, uint64_t *out,
-                              int64_t *cursor) {
+void dedup_text_hashes(const uint8_t *data, const int64_t *offsets, int64_t n, uint64_t *out,
+                       int64_t *cursor) {
     int64_t chunks = (n + CHUNK - 1) / CHUNK;
     for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
         int64_t hi = (c + 1) * CHUNK < n ? (c + 1) * CHUNK : n;
@@ -27,9 +25,9 @@ static int same_bytes(const uint8_t *data, const int64_t *offsets, int64_t i, in
  * rows[k], groups numbered by first occurrence, and firsts[g] the first row of group g. Returns
  * the number of groups, or -1 when memory runs out. hashes[row] places texts in an
  * open-addressing table; equal hashes are confirmed byte for byte. */
-EXPORT int64_t dedup_group_texts(const uint8_t *data, const int64_t *offsets, const int64_t *rows,
-                                 int64_t m, const uint64_t *hashes, int64_t *canonical,
-                                 int64_t *firsts) {
+int64_t dedup_group_texts(const uint8_t *data, const int64_t *offsets, const int64_t *rows,
+                          int64_t m, const uint64_t *hashes, int64_t *canonical,
+                          int64_t *firsts) {
     uint64_t size = 1;
     while (size < 2 * (uint64_t)m) size *= 2;
     uint64_t mask = size - 1;
@@ -59,8 +57,8 @@ EXPORT int64_t dedup_group_texts(const uint8_t *data, const int64_t *offsets, co
 }
 
 /* Byte offsets in UTF-8 data[0..n) of the ascending character offsets points[0..m). */
-EXPORT void dedup_char_to_byte_offsets(const uint8_t *data, int64_t n, const int64_t *points,
-                                       int64_t m, int64_t *out) {
+void dedup_char_to_byte_offsets(const uint8_t *data, int64_t n, const int64_t *points,
+                                int64_t m, int64_t *out) {
     int64_t chars = 0, p = 0;
     for (int64_t k = 0; k < m; k++) {
         while (chars < points[k] && p < n) {
@@ -71,5 +69,3 @@ EXPORT void dedup_char_to_byte_offsets(const uint8_t *data, int64_t n, const int
         out[k] = p;
     }
 }
-
-DEDUP_MODULE(_hashing)

@@ -1,8 +1,6 @@
 /* The embedded index: sorted runs of band keys, their key filters and their searches. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-
 #include "common.h"
+#include "kernels.h"
 
 /* Buckets of hash_sort holding more keys than this are merge sorted: insertion sort is
  * quadratic, and a bucket only gets this full from many equal keys (copies of one paragraph). */
@@ -60,7 +58,7 @@ static void merge_sort(uint64_t *keys, int64_t *order, int64_t n, uint64_t *scra
 /* Stable sort of keys[0..n) into out, with order[p] the input position of out[p]: a counting
  * sort on the top bits, then each bucket sorted on its own. Returns 0, or -1 when memory runs
  * out. */
-EXPORT int64_t dedup_hash_sort(const uint64_t *keys, int64_t n, uint64_t *out, int64_t *order) {
+int64_t dedup_hash_sort(const uint64_t *keys, int64_t n, uint64_t *out, int64_t *order) {
     int bits = 4;
     while (bits < 24 && ((int64_t)1 << (bits + 3)) < n) bits++;
     int shift = 64 - bits;
@@ -124,8 +122,8 @@ static inline int64_t lower_bound(const uint64_t *keys, int64_t a, int64_t b, ui
 
 /* For chunks of the ascending queries[0..m): lo, hi of each in the ascending keys[0..n).
  * Each chunk gallops forward from its previous answer, so a chunk reads keys in order. */
-EXPORT void dedup_sorted_ranges(const uint64_t *keys, int64_t n, const uint64_t *queries, int64_t m,
-                                int64_t chunks, int64_t *lo, int64_t *hi, int64_t *cursor) {
+void dedup_sorted_ranges(const uint64_t *keys, int64_t n, const uint64_t *queries, int64_t m,
+                         int64_t chunks, int64_t *lo, int64_t *hi, int64_t *cursor) {
     for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
         int64_t first = c * m / chunks, last = (c + 1) * m / chunks;
         if (first >= last) continue;
@@ -173,8 +171,8 @@ static inline uint64_t filter_mask(uint64_t key) {
 
 /* Add the ascending keys[0..n) to bloom[0..words), by chunks of words: each chunk is filled from
  * its own keys alone, so threads never write the same word. */
-EXPORT void dedup_fill_filter(uint64_t *bloom, int64_t words, const uint64_t *keys, int64_t n,
-                              int64_t chunks, int64_t *cursor) {
+void dedup_fill_filter(uint64_t *bloom, int64_t words, const uint64_t *keys, int64_t n,
+                       int64_t chunks, int64_t *cursor) {
     for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
         int64_t first_word = c * words / chunks, last_word = (c + 1) * words / chunks;
         int64_t a = 0, b = n;
@@ -195,8 +193,8 @@ EXPORT void dedup_fill_filter(uint64_t *bloom, int64_t words, const uint64_t *ke
 }
 
 /* out[j] = 1 when queries[j] may be in the filter, for chunks of the queries. */
-EXPORT void dedup_probe_filter(const uint64_t *bloom, int64_t words, const uint64_t *queries,
-                               int64_t m, int64_t chunks, uint8_t *out, int64_t *cursor) {
+void dedup_probe_filter(const uint64_t *bloom, int64_t words, const uint64_t *queries,
+                        int64_t m, int64_t chunks, uint8_t *out, int64_t *cursor) {
     for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
         int64_t last = (c + 1) * m / chunks;
         for (int64_t j = c * m / chunks; j < last; j++) {
@@ -214,9 +212,9 @@ EXPORT void dedup_probe_filter(const uint64_t *bloom, int64_t words, const uint6
  * ascending keys[0..n), for chunks of at. The keys are hashes, spread evenly, so each search
  * starts where its key should be and gallops out from there. A binary search is a chain of
  * dependent reads, so those of LANES queries are interleaved: their reads overlap. */
-EXPORT void dedup_search_at(const uint64_t *keys, int64_t n, const uint64_t *queries, int64_t queries_n,
-                            const int64_t *at, int64_t m, int64_t chunks, int64_t *lo, int64_t *hi,
-                            int64_t *cursor) {
+void dedup_search_at(const uint64_t *keys, int64_t n, const uint64_t *queries, int64_t queries_n,
+                     const int64_t *at, int64_t m, int64_t chunks, int64_t *lo, int64_t *hi,
+                     int64_t *cursor) {
     double scale = n / 18446744073709551616.0;
     for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
         int64_t last = (c + 1) * m / chunks;
@@ -294,8 +292,8 @@ EXPORT void dedup_search_at(const uint64_t *keys, int64_t n, const uint64_t *que
 /* The entries j of the sorted queries[0..m) whose paragraph order[j] mod n has slot >= 0, in
  * order, into keys and slots. Indexes as numpy does (a negative slot index counts from the end).
  * Returns their count, or -1 when a paragraph lies outside slot[0..slots_n). */
-EXPORT int64_t dedup_select_sorted(const uint64_t *queries, const int64_t *order, int64_t m, int64_t n,
-                                   const int64_t *slot, int64_t slots_n, uint64_t *keys, int64_t *slots) {
+int64_t dedup_select_sorted(const uint64_t *queries, const int64_t *order, int64_t m, int64_t n,
+                            const int64_t *slot, int64_t slots_n, uint64_t *keys, int64_t *slots) {
     int64_t count = 0;
     for (int64_t j = 0; j < m; j++) {
         int64_t column = n == -1 ? 0 : order[j] % n; /* INT64_MIN % -1 traps */
@@ -334,9 +332,9 @@ static void merge_two(const uint64_t *src_keys, const uint64_t *src_pids, int64_
  * adjacent runs two at a time, level by level. The levels alternate between out and tmp,
  * starting with the one that makes the last level land in out; the first level reads the input
  * itself, which is left as it is. edges (runs + 1 of them) is overwritten. */
-EXPORT void dedup_merge_runs(const uint64_t *keys, const uint64_t *pids, int64_t *edges, int64_t runs,
-                             uint64_t *out_keys, uint64_t *out_pids, uint64_t *tmp_keys,
-                             uint64_t *tmp_pids) {
+void dedup_merge_runs(const uint64_t *keys, const uint64_t *pids, int64_t *edges, int64_t runs,
+                      uint64_t *out_keys, uint64_t *out_pids, uint64_t *tmp_keys,
+                      uint64_t *tmp_pids) {
     int64_t n = edges[runs] - edges[0];
     int levels = 0;
     for (int64_t r = runs; r > 1; r = (r + 1) / 2) levels++;
@@ -369,5 +367,3 @@ EXPORT void dedup_merge_runs(const uint64_t *keys, const uint64_t *pids, int64_t
         src_pids = dst_pids;
     }
 }
-
-DEDUP_MODULE(_index)

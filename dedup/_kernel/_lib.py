@@ -1,35 +1,79 @@
 """Loading the compiled kernels, and running one on every core.
 
-Each C source in this package is built into its own shared library when the package is
-installed (``setup.py``). Python calls its functions through :mod:`ctypes`, which releases the
-GIL for the call, so a kernel started from several threads at once runs on several cores. The C
-functions take raw pointers and lengths; the wrappers in the sibling modules check and convert
-the arrays, allocate the outputs and hand out the threads.
+The C sources in this package are built into one extension module, ``_native``, when the
+package is installed (``_build.py``): cffi wrappers, made from the declarations in ``kernels.h``,
+that check each call's arguments against those declarations and release the GIL for the call,
+so a kernel started from several threads at once runs on several cores. The C functions take
+raw pointers and lengths; the wrappers in the sibling modules check and convert the arrays
+(:func:`ptr` types each one after its dtype, so an array of another element type than the C
+declares is refused), allocate the outputs and hand out the threads.
 """
 
 from __future__ import annotations
 
-import ctypes
-import importlib.util
 import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from dedup import _settings as settings
+from dedup._kernel import _stamp
 
 __all__ = [
-    "load", "ptr", "THREADS", "CHUNK", "chunks", "on_all_cores", "u8", "u32", "u64", "i64", "whole",
-    "check_offsets", "check_indices", "I64", "PTR", "U32", "F64",
+    "ffi", "lib", "ptr", "NULL", "THREADS", "CHUNK", "chunks", "on_all_cores", "u8", "u32", "u64", "i64", "whole",
+    "check_offsets", "check_indices", "check_build",
 ]
 
-I64 = ctypes.c_int64
-U32 = ctypes.c_uint32
-F64 = ctypes.c_double
-PTR = ctypes.c_void_p
+HERE = Path(__file__).resolve().parent
+
+
+def _import_native() -> Any:
+    try:
+        from dedup._kernel import _native
+    except ModuleNotFoundError as err:
+        if err.name != "dedup._kernel._native":
+            raise
+        if _stamp.has_sources(HERE):  # a source tree, not an install
+            raise ImportError(
+                f"dedup is imported from its source tree ({HERE.parents[1]}), where its compiled kernels are not "
+                f"built: run `pip install -e .` there, or start Python elsewhere to use the installed dedup"
+            ) from None
+        raise ImportError(
+            "dedup's compiled kernels are missing (dedup._kernel._native): reinstall dedup with pip, which "
+            "builds them (a C compiler is needed)"
+        ) from None
+    return _native
+
+
+def check_build(built: str, directory: Path) -> None:
+    """Refuse a library whose build stamp ``built`` is not that of the C sources in
+    ``directory``, when it holds any: the library would run other code than its sources say
+    (a C file edited, or pulled, since the last build)."""
+    if _stamp.has_sources(directory) and built != _stamp.stamp(directory):
+        raise ImportError(
+            f"dedup's compiled kernels are out of date: {directory} holds C sources that changed since they "
+            f"were built; run `pip install -e .` in {directory.parents[1]} to rebuild them"
+        )
+
+
+_native = _import_native()
+ffi: Any = _native.ffi
+lib: Any = _native.lib
+check_build(ffi.string(lib.dedup_build_stamp()).decode("ascii"), HERE)
+NULL: Any = ffi.NULL
+
+# The C element type of each dtype that crosses the boundary.
+_ARRAY_TYPES = {
+    np.dtype(dtype): ffi.typeof(f"{ctype}[]")
+    for dtype, ctype in [
+        (np.uint8, "uint8_t"), (np.int8, "int8_t"), (np.int32, "int32_t"), (np.uint32, "uint32_t"),
+        (np.int64, "int64_t"), (np.uint64, "uint64_t"), (np.float64, "double"),
+    ]
+}
 
 
 def _usable_cores() -> int:
@@ -60,32 +104,8 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
 
 
-def load(module: str, signatures: dict[str, tuple[Any, list[Any]]]) -> ctypes.CDLL:
-    """The compiled library ``dedup._kernel.<module>``, with each function's ``(restype,
-    argtypes)`` set from ``signatures``."""
-    spec = importlib.util.find_spec(f"dedup._kernel.{module}")
-    if spec is None or spec.origin is None:
-        here = os.path.dirname(os.path.abspath(__file__))
-        if os.path.exists(os.path.join(here, f"{module}.c")):  # a source tree, not an install
-            root = os.path.dirname(os.path.dirname(here))
-            raise ImportError(
-                f"dedup is imported from its source tree ({root}), where its compiled kernels are not "
-                f"built: run `pip install -e .` there, or start Python elsewhere to use the installed dedup"
-            )
-        raise ImportError(
-            f"dedup's compiled kernels are missing (dedup._kernel.{module}): reinstall dedup with "
-            "pip, which builds them (a C compiler is needed)"
-        )
-    library = ctypes.CDLL(spec.origin)
-    for name, (restype, argtypes) in signatures.items():
-        function = getattr(library, name)
-        function.restype = restype
-        function.argtypes = argtypes
-    return library
-
-
-# Paragraphs per chunk of parallel work: CHUNK in common.h.
-CHUNK = 256
+# Paragraphs per chunk of parallel work.
+CHUNK: int = lib.CHUNK
 
 
 def chunks(n: int, size: int = CHUNK) -> int:
@@ -112,7 +132,7 @@ def i64(values: np.ndarray) -> np.ndarray:
 
 
 def whole(value: int, name: str, low: int = 0, high: int = 2**62) -> int:
-    """``value`` as an int in ``[low, high]``: ctypes would wrap a larger one silently."""
+    """``value`` as an int in ``[low, high]``: the C side takes it for a count or an index."""
     value = int(value)
     if not low <= value <= high:
         raise ValueError(f"{name} must be from {low} to {high}, not {value}")
@@ -134,9 +154,17 @@ def check_indices(indices: np.ndarray, count: int, what: str) -> None:
         raise IndexError(f"{what} must lie within range({count})")
 
 
-def ptr(array: np.ndarray) -> int:
-    """The address of a C-contiguous array's first element."""
-    return array.__array_interface__["data"][0]
+def ptr(array: np.ndarray) -> Any:
+    """A C pointer to the elements of ``array`` (C-contiguous and aligned), typed after its
+    dtype: passed where the C declaration wants another element type, it is a TypeError."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"a kernel takes numpy arrays, not {type(array).__name__}")
+    ctype = _ARRAY_TYPES.get(array.dtype)
+    if ctype is None:
+        raise TypeError(f"no kernel takes arrays of {array.dtype}")
+    if not (array.flags.c_contiguous and array.flags.aligned):
+        raise ValueError("a kernel takes C-contiguous, aligned arrays")
+    return ffi.from_buffer(ctype, array)
 
 
 def on_all_cores(kernel: Callable[..., Any], *args: Any, chunks: int) -> np.ndarray:

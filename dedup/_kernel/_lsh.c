@@ -1,12 +1,6 @@
 /* LSH buckets (candidate pairs from band keys) and first-seen clusters. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-
 #include "common.h"
-
-/* where[row, band] of a row that shares its key with no other row in the band. Rows are < 2**31,
- * so no bucket starts here. */
-#define NO_BUCKET 0xFFFFFFFFu
+#include "kernels.h"
 
 #define DIGIT_BITS 11
 #define DIGITS 2048
@@ -66,9 +60,9 @@ static uint64_t *radix_order(const uint32_t *keys, int64_t n, uint64_t *a, uint6
  * (n, bands), so that one row's entries for every band lie side by side for the pairing pass.
  * Each band writes only its own entries, so bands run side by side. Sets *failed when scratch
  * memory runs out. */
-EXPORT void dedup_lsh_buckets(const uint32_t *keys, int64_t bands, int64_t n, int64_t window,
-                              uint32_t *orders, int64_t *kept, uint32_t *where, uint8_t *heads,
-                              int64_t *failed, int64_t *cursor) {
+void dedup_lsh_buckets(const uint32_t *keys, int64_t bands, int64_t n, int64_t window,
+                       uint32_t *orders, int64_t *kept, uint32_t *where, uint8_t *heads,
+                       int64_t *failed, int64_t *cursor) {
     uint64_t *scratch = NULL;
     for (int64_t band = next_chunk(cursor); band < bands; band = next_chunk(cursor)) {
         if (scratch == NULL) {
@@ -140,10 +134,10 @@ static int64_t row_pairs(const uint32_t *orders, const uint32_t *where, const ui
  * paired[j] = 1 when j is in any pair at all (it shares a bucket with another row: as the later
  * of the two, or the earlier, since a bucket's first member pairs with every other). Sets
  * *failed when scratch memory runs out. */
-EXPORT void dedup_lsh_pair_counts(const uint32_t *orders, const uint32_t *where,
-                                  const uint8_t *heads, int64_t bands, int64_t n, int64_t window,
-                                  int64_t *counts, uint8_t *paired, int64_t *failed,
-                                  int64_t *cursor) {
+void dedup_lsh_pair_counts(const uint32_t *orders, const uint32_t *where,
+                           const uint8_t *heads, int64_t bands, int64_t n, int64_t window,
+                           int64_t *counts, uint8_t *paired, int64_t *failed,
+                           int64_t *cursor) {
     int64_t *shared = NULL;
     int64_t chunks = (n + CHUNK - 1) / CHUNK;
     for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
@@ -170,10 +164,10 @@ EXPORT void dedup_lsh_pair_counts(const uint32_t *orders, const uint32_t *where,
  * offsets[j] - offsets[lo] on (offsets: the prefix sums of pass 1's counts), so the output is
  * grouped by j, ascending, whichever thread does which chunk. Sets *failed when scratch memory
  * runs out. */
-EXPORT void dedup_lsh_pairs(const uint32_t *orders, const uint32_t *where, const uint8_t *heads,
-                            int64_t bands, int64_t n, int64_t window, int64_t lo, int64_t hi,
-                            const int64_t *offsets, int64_t *left, int64_t *right,
-                            int64_t *failed, int64_t *cursor) {
+void dedup_lsh_pairs(const uint32_t *orders, const uint32_t *where, const uint8_t *heads,
+                     int64_t bands, int64_t n, int64_t window, int64_t lo, int64_t hi,
+                     const int64_t *offsets, int64_t *left, int64_t *right,
+                     int64_t *failed, int64_t *cursor) {
     int64_t *shared = NULL;
     int64_t chunks = (hi - lo + CHUNK - 1) / CHUNK;
     for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
@@ -201,9 +195,9 @@ EXPORT void dedup_lsh_pairs(const uint32_t *orders, const uint32_t *where, const
  * and via unfinished, -1 at the first pair it reads that lies outside range(n) and -2 at the
  * first that breaks the order: checking as it goes costs nothing, where a separate pass over
  * the pairs would. */
-EXPORT int64_t dedup_first_seen(int64_t n, const int64_t *left, const int64_t *right, int64_t m,
-                                const double *jaccard, double threshold, int64_t *rep,
-                                int64_t *via) {
+int64_t dedup_first_seen(int64_t n, const int64_t *left, const int64_t *right, int64_t m,
+                         const double *jaccard, double threshold, int64_t *rep,
+                         int64_t *via) {
     int64_t p = 0, previous = -1;
     while (p < m) {
         int64_t j = right[p];
@@ -229,5 +223,3 @@ EXPORT int64_t dedup_first_seen(int64_t n, const int64_t *left, const int64_t *r
     }
     return 0;
 }
-
-DEDUP_MODULE(_lsh)

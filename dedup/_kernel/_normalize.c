@@ -1,14 +1,7 @@
 /* Normalization: UTF-8 paragraphs mapped one code point at a time through the table that
  * dedup.normalization.code_point_table builds. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-
 #include "common.h"
-
-/* What normalize_into reports about a paragraph. */
-#define OK 0
-#define NEEDS_REFERENCE 1 /* a character's normalization depends on its neighbours */
-#define OVERFLOW 2        /* the output outgrew its room */
+#include "kernels.h"
 
 /* Table codes below zero (dedup.normalization): -1 a word break, -2 deleted, -3 for the
  * reference path, and -16 - k for row k of the expansions. */
@@ -74,7 +67,7 @@ static inline int64_t decode_utf8(const uint8_t *src, int64_t n_src, int64_t p, 
 }
 
 /* Normalize src[start:end] into out[q:limit]; *written is the number of bytes written and the
- * result is OK, NEEDS_REFERENCE or OVERFLOW.
+ * result is NORMALIZE_OK, NORMALIZE_NEEDS_REFERENCE or NORMALIZE_OVERFLOW.
  *
  * ASCII, nearly all bytes of most text, takes a branch-free path: it always stores and advances
  * by a flag, so word boundaries cost no mispredicted branch. Those stores need one byte of slack
@@ -88,12 +81,12 @@ static int normalize_into(const uint8_t *src, int64_t n_src, int64_t start, int6
     int64_t pending = 0; /* a space is owed before the next character */
     int64_t wrote = 0;   /* a character has been written (so no leading space) */
     int64_t p = start;
-    int status = OK;
+    int status = NORMALIZE_OK;
     while (p < end) {
         int64_t c = src[p];
         if (c < 0x80) {
             if (q + 2 > limit) {
-                status = OVERFLOW;
+                status = NORMALIZE_OVERFLOW;
                 break;
             }
             int64_t m = table[c];
@@ -113,7 +106,7 @@ static int normalize_into(const uint8_t *src, int64_t n_src, int64_t start, int6
          * reference path rather than read past the table. */
         int64_t m = cp < t->table_len ? table[cp] : T_FALLBACK;
         if (m == T_FALLBACK) {
-            status = NEEDS_REFERENCE;
+            status = NORMALIZE_NEEDS_REFERENCE;
             break;
         }
         if (m == T_SPACE) {
@@ -122,7 +115,7 @@ static int normalize_into(const uint8_t *src, int64_t n_src, int64_t start, int6
         }
         if (m == T_DELETE) continue;
         if (q + 16 > limit) {
-            status = OVERFLOW;
+            status = NORMALIZE_OVERFLOW;
             break;
         }
         if (m >= 0) {
@@ -136,7 +129,7 @@ static int normalize_into(const uint8_t *src, int64_t n_src, int64_t start, int6
         }
         int64_t row = -16 - m;
         if (row < 0 || row >= t->rows) { /* not a code the table builder makes */
-            status = NEEDS_REFERENCE;
+            status = NORMALIZE_NEEDS_REFERENCE;
             break;
         }
         const int32_t *e = t->expansions + row * t->cols;
@@ -160,11 +153,11 @@ static int normalize_into(const uint8_t *src, int64_t n_src, int64_t start, int6
 /* First pass, for chunks of paragraphs: paragraph i goes into its own region of scratch,
  * scratch[starts[i] + i : ends[i] + i + 1], one byte longer than its input for the ASCII path's
  * slack. The regions do not overlap because the spans are in order. */
-EXPORT void dedup_normalize_regions(const uint8_t *src, int64_t n_src, const int64_t *starts,
-                                    const int64_t *ends, int64_t n, const int32_t *table,
-                                    int64_t table_len, const int32_t *expansions, int64_t rows,
-                                    int64_t cols, uint8_t *scratch, int64_t *lengths,
-                                    int8_t *status, int64_t *cursor) {
+void dedup_normalize_regions(const uint8_t *src, int64_t n_src, const int64_t *starts,
+                             const int64_t *ends, int64_t n, const int32_t *table,
+                             int64_t table_len, const int32_t *expansions, int64_t rows,
+                             int64_t cols, uint8_t *scratch, int64_t *lengths,
+                             int8_t *status, int64_t *cursor) {
     Table t = {table, table_len, expansions, rows, cols};
     int64_t chunks = (n + CHUNK - 1) / CHUNK;
     for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
@@ -180,11 +173,11 @@ EXPORT void dedup_normalize_regions(const uint8_t *src, int64_t n_src, const int
  * input byte). Their outputs are appended, in order, to *spill, which this mallocs and the caller
  * frees with dedup_normalize_free; a paragraph that needs the reference appends nothing. Returns
  * 0, or -1 when memory runs out (then *spill is NULL). */
-EXPORT int64_t dedup_normalize_redo(const uint8_t *src, int64_t n_src, const int64_t *starts,
-                                    const int64_t *ends, const int64_t *big, int64_t m,
-                                    const int32_t *table, int64_t table_len,
-                                    const int32_t *expansions, int64_t rows, int64_t cols,
-                                    int64_t *lengths, int8_t *status, uint8_t **spill) {
+int64_t dedup_normalize_redo(const uint8_t *src, int64_t n_src, const int64_t *starts,
+                             const int64_t *ends, const int64_t *big, int64_t m,
+                             const int32_t *table, int64_t table_len,
+                             const int32_t *expansions, int64_t rows, int64_t cols,
+                             int64_t *lengths, int8_t *status, uint8_t **spill) {
     Table t = {table, table_len, expansions, rows, cols};
     uint8_t *out = NULL;
     int64_t used = 0, capacity = 0;
@@ -204,39 +197,37 @@ EXPORT int64_t dedup_normalize_redo(const uint8_t *src, int64_t n_src, const int
         }
         status[i] = (int8_t)normalize_into(src, n_src, starts[i], ends[i], &t, out, used,
                                            used + room, &lengths[i]);
-        if (status[i] == OK) used += lengths[i];
+        if (status[i] == NORMALIZE_OK) used += lengths[i];
     }
     *spill = out;
     return 0;
 }
 
-EXPORT void dedup_normalize_free(uint8_t *spill) { free(spill); }
+void dedup_normalize_free(uint8_t *spill) { free(spill); }
 
 /* Packing, for chunks of paragraphs: each one that was normalized in its region is copied from
  * there to data[offsets[i]:offsets[i + 1]]. */
-EXPORT void dedup_normalize_pack(const uint8_t *scratch, const int64_t *starts, const int8_t *status,
-                                 const uint8_t *redone, const int64_t *offsets, int64_t n,
-                                 uint8_t *data, int64_t *cursor) {
+void dedup_normalize_pack(const uint8_t *scratch, const int64_t *starts, const int8_t *status,
+                          const uint8_t *redone, const int64_t *offsets, int64_t n,
+                          uint8_t *data, int64_t *cursor) {
     int64_t chunks = (n + CHUNK - 1) / CHUNK;
     for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
         int64_t hi = (c + 1) * CHUNK < n ? (c + 1) * CHUNK : n;
         for (int64_t i = c * CHUNK; i < hi; i++)
-            if (status[i] == OK && !redone[i])
+            if (status[i] == NORMALIZE_OK && !redone[i])
                 memcpy(data + offsets[i], scratch + starts[i] + i, (size_t)(offsets[i + 1] - offsets[i]));
     }
 }
 
 /* The redone paragraphs big[0..m), copied from the spill that dedup_normalize_redo filled. */
-EXPORT void dedup_normalize_unspill(const uint8_t *spill, const int64_t *big, int64_t m,
-                                    const int8_t *status, const int64_t *offsets, uint8_t *data) {
+void dedup_normalize_unspill(const uint8_t *spill, const int64_t *big, int64_t m,
+                             const int8_t *status, const int64_t *offsets, uint8_t *data) {
     int64_t from = 0;
     for (int64_t k = 0; k < m; k++) {
         int64_t i = big[k];
-        if (status[i] != OK) continue;
+        if (status[i] != NORMALIZE_OK) continue;
         int64_t length = offsets[i + 1] - offsets[i];
         memcpy(data + offsets[i], spill + from, (size_t)length);
         from += length;
     }
 }
-
-DEDUP_MODULE(_normalize)

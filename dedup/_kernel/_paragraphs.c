@@ -1,11 +1,6 @@
 /* Paragraphs: blocks of non-blank lines in UTF-8 text (the rules are in dedup/paragraphs.py). */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-
 #include "common.h"
-
-/* Documents per chunk of parallel work. */
-#define DOC_CHUNK 16
+#include "kernels.h"
 
 /* Python's str.isspace(): what a blank line may hold. */
 static inline int is_space(uint32_t cp) {
@@ -90,8 +85,8 @@ static int64_t scan(const uint8_t *src, int64_t b0, int64_t b1, const Columns *o
 }
 
 /* counts[d] = the number of paragraphs of document d, src[bounds[d]:bounds[d+1]). */
-EXPORT void dedup_paragraph_counts(const uint8_t *src, const int64_t *bounds, int64_t docs, int64_t *counts,
-                                   int64_t *cursor) {
+void dedup_paragraph_counts(const uint8_t *src, const int64_t *bounds, int64_t docs, int64_t *counts,
+                            int64_t *cursor) {
     int64_t chunks = (docs + DOC_CHUNK - 1) / DOC_CHUNK;
     for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
         int64_t hi = (c + 1) * DOC_CHUNK < docs ? (c + 1) * DOC_CHUNK : docs;
@@ -101,9 +96,9 @@ EXPORT void dedup_paragraph_counts(const uint8_t *src, const int64_t *bounds, in
 
 /* The paragraphs of every document, document d's from index firsts[d]: character spans and
  * line numbers within the document, byte spans within src. */
-EXPORT void dedup_paragraph_spans(const uint8_t *src, const int64_t *bounds, int64_t docs, const int64_t *firsts,
-                                  int64_t *char_start, int64_t *char_end, int64_t *byte_start, int64_t *byte_end,
-                                  int64_t *line, int64_t *cursor) {
+void dedup_paragraph_spans(const uint8_t *src, const int64_t *bounds, int64_t docs, const int64_t *firsts,
+                           int64_t *char_start, int64_t *char_end, int64_t *byte_start, int64_t *byte_end,
+                           int64_t *line, int64_t *cursor) {
     Columns out = {char_start, char_end, byte_start, byte_end, line};
     int64_t chunks = (docs + DOC_CHUNK - 1) / DOC_CHUNK;
     for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
@@ -116,9 +111,7 @@ EXPORT void dedup_paragraph_spans(const uint8_t *src, const int64_t *bounds, int
  * char_end, byte_start, byte_end, line, end to end in columns); room must be at least the line
  * breaks and form feeds in src plus one, which bounds the segments and so the paragraphs.
  * Returns how many there are. One call, no threads: for a document at a time. */
-EXPORT int64_t dedup_paragraphs_of(const uint8_t *src, int64_t n, int64_t room, int64_t *columns) {
+int64_t dedup_paragraphs_of(const uint8_t *src, int64_t n, int64_t room, int64_t *columns) {
     Columns out = {columns, columns + room, columns + 2 * room, columns + 3 * room, columns + 4 * room};
     return scan(src, 0, n, &out, 0);
 }
-
-DEDUP_MODULE(_paragraphs)

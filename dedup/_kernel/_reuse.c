@@ -3,14 +3,12 @@
  * Normalized text has one space between words and none at either end, so a paragraph of w
  * words has w - n + 1 n-grams of n words (none when w < n). Each word is hashed (hash64 of its
  * bytes), and each n-gram's hash mixes its words' hashes in order. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-
 #include "common.h"
+#include "kernels.h"
 
 /* words[k] = the number of words of paragraph rows[k], for chunks of rows. */
-EXPORT void dedup_word_counts(const uint8_t *data, const int64_t *offsets, const int64_t *rows,
-                              int64_t m, int64_t *words, int64_t *cursor) {
+void dedup_word_counts(const uint8_t *data, const int64_t *offsets, const int64_t *rows,
+                       int64_t m, int64_t *words, int64_t *cursor) {
     int64_t chunks = (m + CHUNK - 1) / CHUNK;
     for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
         int64_t hi = (c + 1) * CHUNK < m ? (c + 1) * CHUNK : m;
@@ -22,18 +20,17 @@ EXPORT void dedup_word_counts(const uint8_t *data, const int64_t *offsets, const
     }
 }
 
-#define MAX_N 64
 static const uint64_t MIX[4] = {0x9E3779B97F4A7C15ull, 0xC2B2AE3D27D4EB4Full, 0x165667B19E3779F9ull,
                                 0x27D4EB2F165667C5ull};
 
 /* The n-grams of paragraphs rows[0..m): those of rows[k] go to hashes/starts from
  * first[k] on (first: prefix sums of max(0, words - n + 1)), starts[j] being the n-gram's
  * first word in its paragraph. For chunks of rows. */
-EXPORT void dedup_word_ngrams(const uint8_t *data, const int64_t *offsets, const int64_t *rows,
-                              int64_t m, int64_t n, const int64_t *first, uint64_t *hashes,
-                              int32_t *starts, int64_t *cursor) {
+void dedup_word_ngrams(const uint8_t *data, const int64_t *offsets, const int64_t *rows,
+                       int64_t m, int64_t n, const int64_t *first, uint64_t *hashes,
+                       int32_t *starts, int64_t *cursor) {
     int64_t chunks = (m + CHUNK - 1) / CHUNK;
-    uint64_t ring[MAX_N];
+    uint64_t ring[MAX_NGRAM];
     for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
         int64_t hi = (c + 1) * CHUNK < m ? (c + 1) * CHUNK : m;
         for (int64_t k = c * CHUNK; k < hi; k++) {
@@ -59,5 +56,3 @@ EXPORT void dedup_word_ngrams(const uint8_t *data, const int64_t *offsets, const
         }
     }
 }
-
-DEDUP_MODULE(_reuse)

@@ -1,13 +1,7 @@
 /* Signatures and exact sets: MinHash rows and LSH band keys, and the sorted unique 64-bit
  * shingle hashes that verification compares exactly. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-
 #include "common.h"
-
-/* Set pairs per chunk of set_similarities: a pair is a short merge, far cheaper than a
- * paragraph, so a chunk takes more of them to keep the shared cursor out of the way. */
-#define PAIR_CHUNK 4096
+#include "kernels.h"
 
 /* Permutations minimised together: their running minima stay in vector registers while every
  * shingle of the paragraph passes (8 ymm or 4 zmm registers), instead of going through memory
@@ -181,9 +175,9 @@ static void scratch_free(Scratch *s) {
 static void flag(int64_t *failed) { __atomic_store_n(failed, 1, __ATOMIC_RELAXED); }
 
 /* sig[i] (perms values) = the signature of paragraph i, for chunks of paragraphs. */
-EXPORT void dedup_minhash(const uint8_t *data, const int64_t *offsets, int64_t npara, int64_t kind,
-                          int64_t n, const uint32_t *a, const uint32_t *b, int64_t perms,
-                          uint32_t *sig, int64_t *failed, int64_t *cursor) {
+void dedup_minhash(const uint8_t *data, const int64_t *offsets, int64_t npara, int64_t kind,
+                   int64_t n, const uint32_t *a, const uint32_t *b, int64_t perms,
+                   uint32_t *sig, int64_t *failed, int64_t *cursor) {
     int64_t chunks = (npara + CHUNK - 1) / CHUNK;
     for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
         int64_t lo = c * CHUNK, hi = min64(npara, lo + CHUNK);
@@ -201,11 +195,11 @@ EXPORT void dedup_minhash(const uint8_t *data, const int64_t *offsets, int64_t n
 
 /* keys[band * m + k] = the low 32 bits of band `band`'s key of paragraph rows[k]; the signature
  * lives only in the chunk's scratch row. */
-EXPORT void dedup_minhash_band_keys(const uint8_t *data, const int64_t *offsets, const int64_t *rows,
-                                    int64_t m, int64_t kind, int64_t n, const uint32_t *a,
-                                    const uint32_t *b, int64_t perms, int64_t bands,
-                                    int64_t rows_per_band, uint32_t *keys, int64_t *failed,
-                                    int64_t *cursor) {
+void dedup_minhash_band_keys(const uint8_t *data, const int64_t *offsets, const int64_t *rows,
+                             int64_t m, int64_t kind, int64_t n, const uint32_t *a,
+                             const uint32_t *b, int64_t perms, int64_t bands,
+                             int64_t rows_per_band, uint32_t *keys, int64_t *failed,
+                             int64_t *cursor) {
     int64_t chunks = (m + CHUNK - 1) / CHUNK;
     for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
         int64_t lo = c * CHUNK, hi = min64(m, lo + CHUNK);
@@ -226,8 +220,8 @@ EXPORT void dedup_minhash_band_keys(const uint8_t *data, const int64_t *offsets,
 }
 
 /* keys[band * nsig + i] = band `band`'s key of signature i (sig rows of `perms` values). */
-EXPORT void dedup_band_keys(const uint32_t *sig, int64_t nsig, int64_t perms, int64_t bands,
-                            int64_t rows_per_band, uint64_t *keys, int64_t *cursor) {
+void dedup_band_keys(const uint32_t *sig, int64_t nsig, int64_t perms, int64_t bands,
+                     int64_t rows_per_band, uint64_t *keys, int64_t *cursor) {
     int64_t chunks = (nsig + CHUNK - 1) / CHUNK;
     for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
         int64_t hi = min64(nsig, (c + 1) * CHUNK);
@@ -369,8 +363,8 @@ static int64_t sort_unique(uint64_t *v, int64_t count, uint64_t *spread, int64_t
  * hashes take in the scratch buffer before they are made unique. Counting first costs a pass over
  * the text but sizes the scratch to the shingles, not to the bytes (several times larger, and
  * every page of it zeroed by the kernel on first touch). */
-EXPORT void dedup_shingle_counts(const uint8_t *data, const int64_t *offsets, const int64_t *rows,
-                                 int64_t m, int64_t kind, int64_t n, int64_t *room, int64_t *cursor) {
+void dedup_shingle_counts(const uint8_t *data, const int64_t *offsets, const int64_t *rows,
+                          int64_t m, int64_t kind, int64_t n, int64_t *room, int64_t *cursor) {
     int64_t chunks = (m + CHUNK - 1) / CHUNK;
     for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
         int64_t hi = min64(m, (c + 1) * CHUNK);
@@ -381,9 +375,9 @@ EXPORT void dedup_shingle_counts(const uint8_t *data, const int64_t *offsets, co
 
 /* The sorted unique shingle hashes of paragraph rows[k] into scratch[upper[k]:upper[k + 1]] (room
  * for all its shingles, from dedup_shingle_counts), their count into sizes[k]. */
-EXPORT void dedup_shingle_sets(const uint8_t *data, const int64_t *offsets, const int64_t *rows,
-                               int64_t m, int64_t kind, int64_t n, const int64_t *upper,
-                               uint64_t *scratch, int64_t *sizes, int64_t *failed, int64_t *cursor) {
+void dedup_shingle_sets(const uint8_t *data, const int64_t *offsets, const int64_t *rows,
+                        int64_t m, int64_t kind, int64_t n, const int64_t *upper,
+                        uint64_t *scratch, int64_t *sizes, int64_t *failed, int64_t *cursor) {
     int64_t chunks = (m + CHUNK - 1) / CHUNK;
     for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
         int64_t lo = c * CHUNK, hi = min64(m, lo + CHUNK);
@@ -405,11 +399,11 @@ EXPORT void dedup_shingle_sets(const uint8_t *data, const int64_t *offsets, cons
 
 /* dedup_minhash_band_keys (with 64-bit keys) and dedup_shingle_sets in one pass: each shingle's
  * seed-0 xxHash32 serves both its signature and the low half of its 64-bit hash. */
-EXPORT void dedup_hash_rows(const uint8_t *data, const int64_t *offsets, const int64_t *rows,
-                            int64_t m, int64_t kind, int64_t n, const uint32_t *a, const uint32_t *b,
-                            int64_t perms, int64_t bands, int64_t rows_per_band, uint64_t *keys,
-                            const int64_t *upper, uint64_t *scratch, int64_t *sizes, int64_t *failed,
-                            int64_t *cursor) {
+void dedup_hash_rows(const uint8_t *data, const int64_t *offsets, const int64_t *rows,
+                     int64_t m, int64_t kind, int64_t n, const uint32_t *a, const uint32_t *b,
+                     int64_t perms, int64_t bands, int64_t rows_per_band, uint64_t *keys,
+                     const int64_t *upper, uint64_t *scratch, int64_t *sizes, int64_t *failed,
+                     int64_t *cursor) {
     int64_t chunks = (m + CHUNK - 1) / CHUNK;
     for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
         int64_t lo = c * CHUNK, hi = min64(m, lo + CHUNK);
@@ -438,8 +432,8 @@ EXPORT void dedup_hash_rows(const uint8_t *data, const int64_t *offsets, const i
 
 /* hashes[set_offsets[k]:set_offsets[k + 1]] = the first values of scratch[upper[k]:], for chunks
  * of sets: the unique hashes of each set packed end to end. */
-EXPORT void dedup_pack_sets(const uint64_t *scratch, const int64_t *upper, const int64_t *set_offsets,
-                            int64_t m, uint64_t *hashes, int64_t *cursor) {
+void dedup_pack_sets(const uint64_t *scratch, const int64_t *upper, const int64_t *set_offsets,
+                     int64_t m, uint64_t *hashes, int64_t *cursor) {
     int64_t chunks = (m + CHUNK - 1) / CHUNK;
     for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
         int64_t hi = min64(m, (c + 1) * CHUNK);
@@ -451,9 +445,9 @@ EXPORT void dedup_pack_sets(const uint64_t *scratch, const int64_t *upper, const
 
 /* Exact Jaccard and containment of the sorted sets left[p] and right[p], for chunks of pairs;
  * 0 when either set is empty. */
-EXPORT void dedup_set_similarities(const uint64_t *hashes, const int64_t *set_offsets,
-                                   const int64_t *left, const int64_t *right, int64_t m,
-                                   double *jaccard, double *containment, int64_t *cursor) {
+void dedup_set_similarities(const uint64_t *hashes, const int64_t *set_offsets,
+                            const int64_t *left, const int64_t *right, int64_t m,
+                            double *jaccard, double *containment, int64_t *cursor) {
     int64_t chunks = (m + PAIR_CHUNK - 1) / PAIR_CHUNK;
     for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
         int64_t hi = min64(m, (c + 1) * PAIR_CHUNK);
@@ -476,5 +470,3 @@ EXPORT void dedup_set_similarities(const uint64_t *hashes, const int64_t *set_of
         }
     }
 }
-
-DEDUP_MODULE(_sets)

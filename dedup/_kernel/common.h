@@ -1,9 +1,10 @@
 /* Shared by every kernel source: fixed-width types, the hashes, and the chunk cursor.
  *
  * The kernels are plain C over plain arrays: no Python object is touched, so Python calls them
- * through ctypes with the GIL released. Work that runs on several cores is cut into chunks, and
- * each thread that Python starts on the same call takes the next chunk from a shared cursor
- * (see next_chunk), so long and short paragraphs balance out across threads.
+ * (through cffi, as kernels.h declares them) with the GIL released. Work that runs on several
+ * cores is cut into chunks, and each thread that Python starts on the same call takes the next
+ * chunk from a shared cursor (see next_chunk), so long and short paragraphs balance out across
+ * threads.
  */
 #ifndef DEDUP_COMMON_H
 #define DEDUP_COMMON_H
@@ -15,11 +16,6 @@
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "dedup's kernels read 32-bit words as little-endian (as xxHash's reference does on x86 and ARM)"
 #endif
-
-#define EXPORT __attribute__((visibility("default")))
-
-/* Paragraphs per chunk of parallel work. */
-#define CHUNK 256
 
 /* The next chunk for this thread to do, or a number >= the chunk count when all are taken. */
 static inline int64_t next_chunk(int64_t *cursor) {
@@ -95,13 +91,5 @@ static inline uint32_t fmix32(uint32_t h) {
 static inline uint64_t hash64(const uint8_t *data, int64_t start, int64_t end) {
     return ((uint64_t)xxh32(data, start, end, SEED_HI) << 32) | xxh32(data, start, end, 0);
 }
-
-/* Every source is also a (trivial) Python extension module, so that the build tools treat it as
- * one and importlib can find its file; Python calls its functions through ctypes. */
-#define DEDUP_MODULE(name)                                                                         \
-    static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, #name,                          \
-                                            "dedup's compiled kernels, called through ctypes.", -1, \
-                                            NULL, NULL, NULL, NULL, NULL};                         \
-    PyMODINIT_FUNC PyInit_##name(void) { return PyModule_Create(&module_def); }
 
 #endif

@@ -4,21 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from dedup._kernel._lib import I64, PTR, U32, check_indices, check_offsets, chunks, i64, load, on_all_cores, ptr, u8, u64
+from dedup._kernel._lib import check_indices, check_offsets, chunks, i64, lib, on_all_cores, ptr, u64, u8
 
 __all__ = ["xxh32", "text_hashes", "group_texts", "char_to_byte_offsets"]
-
-_c = load(
-    "_hashing",
-    {
-        "dedup_xxh32": (U32, [PTR, I64, I64, U32]),
-        "dedup_text_hashes": (None, [PTR, PTR, I64, PTR, PTR]),
-        "dedup_group_texts": (I64, [PTR, PTR, PTR, I64, PTR, PTR, PTR]),
-        "dedup_char_to_byte_offsets": (None, [PTR, I64, PTR, I64, PTR]),
-    },
-)
-
-
 
 
 def xxh32(data: np.ndarray, start: int, end: int, seed: int) -> int:
@@ -26,7 +14,7 @@ def xxh32(data: np.ndarray, start: int, end: int, seed: int) -> int:
     data = u8(data)
     if not 0 <= start <= end <= len(data):
         raise IndexError("start and end must lie within data")
-    return int(_c.dedup_xxh32(ptr(data), start, end, seed & 0xFFFFFFFF))
+    return int(lib.dedup_xxh32(ptr(data), start, end, seed & 0xFFFFFFFF))
 
 
 def text_hashes(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -35,7 +23,7 @@ def text_hashes(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     check_offsets(offsets, len(data))
     n = len(offsets) - 1
     out = np.empty(n, dtype=np.uint64)
-    on_all_cores(_c.dedup_text_hashes, ptr(data), ptr(offsets), n, ptr(out), chunks=chunks(n))
+    on_all_cores(lib.dedup_text_hashes, ptr(data), ptr(offsets), n, ptr(out), chunks=chunks(n))
     return out
 
 
@@ -55,7 +43,7 @@ def group_texts(data: np.ndarray, offsets: np.ndarray, rows: np.ndarray, hashes:
     m = len(rows)
     canonical = np.empty(m, dtype=np.int64)
     firsts = np.empty(m, dtype=np.int64)
-    groups = _c.dedup_group_texts(ptr(data), ptr(offsets), ptr(rows), m, ptr(hashes), ptr(canonical), ptr(firsts))
+    groups = lib.dedup_group_texts(ptr(data), ptr(offsets), ptr(rows), m, ptr(hashes), ptr(canonical), ptr(firsts))
     if groups < 0:
         raise MemoryError("no memory for the table of texts")
     return canonical, firsts[:groups]
@@ -65,5 +53,5 @@ def char_to_byte_offsets(data: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Byte offsets in UTF-8 ``data`` of the character offsets ``points`` (ascending)."""
     data, points = u8(data), i64(points)
     out = np.empty(len(points), dtype=np.int64)
-    _c.dedup_char_to_byte_offsets(ptr(data), len(data), ptr(points), len(points), ptr(out))
+    lib.dedup_char_to_byte_offsets(ptr(data), len(data), ptr(points), len(points), ptr(out))
     return out

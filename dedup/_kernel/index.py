@@ -4,24 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from dedup._kernel._lib import I64, PTR, i64, load, on_all_cores, ptr, u64, whole
+from dedup._kernel._lib import i64, lib, on_all_cores, ptr, u64, whole
 
 __all__ = ["hash_sort", "sorted_ranges", "fill_filter", "probe_filter", "search_at", "select_sorted", "merge_runs"]
-
-_c = load(
-    "_index",
-    {
-        "dedup_hash_sort": (I64, [PTR, I64, PTR, PTR]),
-        "dedup_sorted_ranges": (None, [PTR, I64, PTR, I64, I64, PTR, PTR, PTR]),
-        "dedup_fill_filter": (None, [PTR, I64, PTR, I64, I64, PTR]),
-        "dedup_probe_filter": (None, [PTR, I64, PTR, I64, I64, PTR, PTR]),
-        "dedup_search_at": (None, [PTR, I64, PTR, I64, PTR, I64, I64, PTR, PTR, PTR]),
-        "dedup_select_sorted": (I64, [PTR, PTR, I64, I64, PTR, I64, PTR, PTR]),
-        "dedup_merge_runs": (None, [PTR, PTR, PTR, I64, PTR, PTR, PTR, PTR]),
-    },
-)
-
-
 
 
 def _chunks(m: int, per: int) -> int:
@@ -43,7 +28,7 @@ def hash_sort(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(keys)
     out = np.empty(n, dtype=np.uint64)
     order = np.empty(n, dtype=np.int64)
-    if _c.dedup_hash_sort(ptr(keys), n, ptr(out), ptr(order)) < 0:
+    if lib.dedup_hash_sort(ptr(keys), n, ptr(out), ptr(order)) < 0:
         raise MemoryError("no memory for sorting the keys")
     return out, order
 
@@ -64,7 +49,7 @@ def sorted_ranges(keys: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np
     lo = np.empty(m, dtype=np.int64)
     hi = np.empty(m, dtype=np.int64)
     chunks = _chunks(m, 8192)
-    on_all_cores(_c.dedup_sorted_ranges, ptr(keys), len(keys), ptr(queries), m, chunks, ptr(lo), ptr(hi), chunks=chunks)
+    on_all_cores(lib.dedup_sorted_ranges, ptr(keys), len(keys), ptr(queries), m, chunks, ptr(lo), ptr(hi), chunks=chunks)
     return lo, hi
 
 
@@ -92,7 +77,7 @@ def fill_filter(bloom: np.ndarray, keys: np.ndarray) -> None:
     if n > 1 and np.any(keys[1:] < keys[:-1]):
         raise ValueError("keys must be ascending")
     chunks = _chunks(n, 65536)
-    on_all_cores(_c.dedup_fill_filter, ptr(bloom), len(bloom), ptr(keys), n, chunks, chunks=chunks)
+    on_all_cores(lib.dedup_fill_filter, ptr(bloom), len(bloom), ptr(keys), n, chunks, chunks=chunks)
 
 
 def probe_filter(bloom: np.ndarray, queries: np.ndarray) -> np.ndarray:
@@ -103,7 +88,7 @@ def probe_filter(bloom: np.ndarray, queries: np.ndarray) -> np.ndarray:
         raise ValueError("an empty key filter has no word to probe")
     out = np.empty(m, dtype=np.bool_)
     chunks = _chunks(m, 8192)
-    on_all_cores(_c.dedup_probe_filter, ptr(bloom), len(bloom), ptr(queries), m, chunks, ptr(out), chunks=chunks)
+    on_all_cores(lib.dedup_probe_filter, ptr(bloom), len(bloom), ptr(queries), m, chunks, ptr(out.view(np.uint8)), chunks=chunks)
     return out
 
 
@@ -118,7 +103,7 @@ def search_at(keys: np.ndarray, queries: np.ndarray, at: np.ndarray) -> tuple[np
     lo = np.empty(m, dtype=np.int64)
     hi = np.empty(m, dtype=np.int64)
     chunks = _chunks(m, 256)
-    on_all_cores(_c.dedup_search_at, ptr(keys), len(keys), ptr(queries), len(queries), ptr(at), m, chunks, ptr(lo), ptr(hi), chunks=chunks)
+    on_all_cores(lib.dedup_search_at, ptr(keys), len(keys), ptr(queries), len(queries), ptr(at), m, chunks, ptr(lo), ptr(hi), chunks=chunks)
     return lo, hi
 
 
@@ -133,7 +118,7 @@ def select_sorted(queries: np.ndarray, order: np.ndarray, n: int, slot: np.ndarr
     n = whole(n, "n", 1)
     keys = np.empty(m, dtype=np.uint64)
     slots = np.empty(m, dtype=np.int64)
-    count = _c.dedup_select_sorted(ptr(queries), ptr(order), m, n, ptr(slot), len(slot), ptr(keys), ptr(slots))
+    count = lib.dedup_select_sorted(ptr(queries), ptr(order), m, n, ptr(slot), len(slot), ptr(keys), ptr(slots))
     if count < 0:
         raise IndexError("a paragraph of order lies outside slot")
     return keys[:count], slots[:count]
@@ -164,5 +149,5 @@ def merge_runs(keys: np.ndarray, pids: np.ndarray, bounds: np.ndarray) -> tuple[
     # With more than two runs the levels alternate between the output and a second buffer.
     tmp_keys = np.empty(n if runs > 2 else 0, dtype=np.uint64)
     tmp_pids = np.empty(n if runs > 2 else 0, dtype=np.uint64)
-    _c.dedup_merge_runs(ptr(keys) + 8 * base, ptr(pids) + 8 * base, ptr(edges), runs, ptr(out_keys), ptr(out_pids), ptr(tmp_keys), ptr(tmp_pids))
+    lib.dedup_merge_runs(ptr(keys[base:]), ptr(pids[base:]), ptr(edges), runs, ptr(out_keys), ptr(out_pids), ptr(tmp_keys), ptr(tmp_pids))
     return out_keys, out_pids

@@ -5,21 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from dedup._kernel._lib import F64, I64, PTR, chunks, i64, load, on_all_cores, ptr, u32, whole
+from dedup._kernel._lib import NULL, chunks, i64, lib, on_all_cores, ptr, u32, whole
 
 __all__ = ["Buckets", "lsh_pairs", "assign_representatives", "first_seen_block"]
 
-_c = load(
-    "_lsh",
-    {
-        "dedup_lsh_buckets": (None, [PTR, I64, I64, I64, PTR, PTR, PTR, PTR, PTR, PTR]),
-        "dedup_lsh_pair_counts": (None, [PTR, PTR, PTR, I64, I64, I64, PTR, PTR, PTR, PTR]),
-        "dedup_lsh_pairs": (None, [PTR, PTR, PTR, I64, I64, I64, I64, I64, PTR, PTR, PTR, PTR, PTR]),
-        "dedup_first_seen": (I64, [I64, PTR, PTR, I64, PTR, F64, PTR, PTR]),
-    },
-)
 
-NO_BUCKET = 0xFFFFFFFF  # NO_BUCKET in _lsh.c
+NO_BUCKET: int = lib.NO_BUCKET  # the bucket position of a row alone in its bucket
 
 
 class Buckets:
@@ -51,7 +42,7 @@ class Buckets:
         kept = np.zeros(bands, dtype=np.int64)
         failed = np.zeros(1, dtype=np.int64)
         on_all_cores(
-            _c.dedup_lsh_buckets, ptr(keys), bands, n, self.window, ptr(self._orders), ptr(kept), ptr(self._where),
+            lib.dedup_lsh_buckets, ptr(keys), bands, n, self.window, ptr(self._orders), ptr(kept), ptr(self._where),
             ptr(self._heads), ptr(failed),
             chunks=bands,
         )
@@ -60,7 +51,7 @@ class Buckets:
         counts = np.zeros(n + 1, dtype=np.int64)
         paired = np.zeros(n, dtype=np.uint8)
         on_all_cores(
-            _c.dedup_lsh_pair_counts, *self._tables(), ptr(counts[1:]), ptr(paired), ptr(failed),
+            lib.dedup_lsh_pair_counts, *self._tables(), ptr(counts[1:]), ptr(paired), ptr(failed),
             chunks=chunks(n),
         )
         if failed[0]:
@@ -96,7 +87,7 @@ class Buckets:
         if m:
             failed = np.zeros(1, dtype=np.int64)
             on_all_cores(
-                _c.dedup_lsh_pairs, *self._tables(), lo, hi, ptr(self._offsets), ptr(left), ptr(right), ptr(failed),
+                lib.dedup_lsh_pairs, *self._tables(), lo, hi, ptr(self._offsets), ptr(left), ptr(right), ptr(failed),
                 chunks=chunks(hi - lo),
             )
             if failed[0]:
@@ -131,7 +122,7 @@ def first_seen_block(left: np.ndarray, right: np.ndarray, jaccard: np.ndarray | 
     n = len(rep)
     if jaccard is not None:
         jaccard = np.require(jaccard, dtype=np.float64, requirements=["C", "A"])
-    status = _c.dedup_first_seen(n, ptr(left), ptr(right), m, None if jaccard is None else ptr(jaccard), float(threshold), ptr(rep), ptr(via))
+    status = lib.dedup_first_seen(n, ptr(left), ptr(right), m, NULL if jaccard is None else ptr(jaccard), float(threshold), ptr(rep), ptr(via))
     if status == -1:
         raise IndexError("pairs must lie within range(n)")
     if status == -2:

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import ctypes
-
 import numpy as np
 
-from dedup._kernel._lib import I64, PTR, chunks, i64, load, on_all_cores, ptr, u8
+from dedup._kernel._lib import chunks, ffi, i64, lib, on_all_cores, ptr, u8
 
 __all__ = ["normalize_utf8"]
 
-# What the C side reports about each paragraph (OK, NEEDS_REFERENCE, OVERFLOW in _normalize.c).
-OK = 0
-NEEDS_REFERENCE = 1
-OVERFLOW = 2
-
-_c = load(
-    "_normalize",
-    {
-        "dedup_normalize_regions": (None, [PTR, I64, PTR, PTR, I64, PTR, I64, PTR, I64, I64, PTR, PTR, PTR, PTR]),
-        "dedup_normalize_redo": (I64, [PTR, I64, PTR, PTR, PTR, I64, PTR, I64, PTR, I64, I64, PTR, PTR, PTR]),
-        "dedup_normalize_free": (None, [PTR]),
-        "dedup_normalize_pack": (None, [PTR, PTR, PTR, PTR, PTR, I64, PTR, PTR]),
-        "dedup_normalize_unspill": (None, [PTR, PTR, I64, PTR, PTR, PTR]),
-    },
-)
+# What the C side reports about each paragraph.
+OK: int = lib.NORMALIZE_OK
+NEEDS_REFERENCE: int = lib.NORMALIZE_NEEDS_REFERENCE
+OVERFLOW: int = lib.NORMALIZE_OVERFLOW
 
 
 def normalize_utf8(
@@ -65,22 +52,22 @@ def normalize_utf8(
     lengths = np.zeros(n, dtype=np.int64)
     status = np.zeros(n, dtype=np.int8)
     spans = (ptr(src), len(src), ptr(starts), ptr(ends))
-    on_all_cores(_c.dedup_normalize_regions, *spans, n, *mapping, ptr(scratch), ptr(lengths), ptr(status), chunks=chunks(n))
+    on_all_cores(lib.dedup_normalize_regions, *spans, n, *mapping, ptr(scratch), ptr(lengths), ptr(status), chunks=chunks(n))
     # Paragraphs that overflowed: normalized again, one at a time, with room for the longest
     # expansion; the C side keeps their outputs in a buffer of its own until they are packed.
     redone = status == OVERFLOW
     big = np.flatnonzero(redone).astype(np.int64, copy=False)
-    spill = ctypes.c_void_p()
-    if len(big) and _c.dedup_normalize_redo(*spans, ptr(big), len(big), *mapping, ptr(lengths), ptr(status), ctypes.byref(spill)) < 0:
+    spill = ffi.new("uint8_t **")  # where the C side leaves its buffer
+    if len(big) and lib.dedup_normalize_redo(*spans, ptr(big), len(big), *mapping, ptr(lengths), ptr(status), spill) < 0:
         raise MemoryError("no memory to normalize the paragraphs that outgrew their room")
     try:
         needs_reference = status == NEEDS_REFERENCE
         offsets = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.where(needs_reference, 0, lengths), out=offsets[1:])
         data = np.empty(offsets[n], dtype=np.uint8)
-        on_all_cores(_c.dedup_normalize_pack, ptr(scratch), ptr(starts), ptr(status), ptr(redone), ptr(offsets), n, ptr(data), chunks=chunks(n))
+        on_all_cores(lib.dedup_normalize_pack, ptr(scratch), ptr(starts), ptr(status), ptr(redone.view(np.uint8)), ptr(offsets), n, ptr(data), chunks=chunks(n))
         if len(big):
-            _c.dedup_normalize_unspill(spill, ptr(big), len(big), ptr(status), ptr(offsets), ptr(data))
+            lib.dedup_normalize_unspill(spill[0], ptr(big), len(big), ptr(status), ptr(offsets), ptr(data))
     finally:
-        _c.dedup_normalize_free(spill)
+        lib.dedup_normalize_free(spill[0])
     return data, offsets, needs_reference

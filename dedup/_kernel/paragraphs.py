@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import ctypes
-
 import numpy as np
 
-from dedup._kernel._lib import I64, PTR, check_offsets, chunks, i64, load, on_all_cores, ptr, u8
+from dedup._kernel._lib import check_offsets, chunks, ffi, i64, lib, on_all_cores, ptr, u8
 
 __all__ = ["paragraph_spans", "paragraphs_of"]
 
-DOC_CHUNK = 16  # documents per chunk (DOC_CHUNK in _paragraphs.c)
-
-_c = load(
-    "_paragraphs",
-    {
-        "dedup_paragraph_counts": (None, [PTR, PTR, I64, PTR, PTR]),
-        "dedup_paragraph_spans": (None, [PTR, PTR, I64, PTR, PTR, PTR, PTR, PTR, PTR, PTR]),
-        "dedup_paragraphs_of": (I64, [ctypes.c_char_p, I64, I64, PTR]),
-    },
-)
+DOC_CHUNK: int = lib.DOC_CHUNK  # documents per chunk
 
 
 def paragraph_spans(src: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -38,12 +27,12 @@ def paragraph_spans(src: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, ..
     check_offsets(bounds, len(src), "bounds")
     docs = len(bounds) - 1
     counts = np.empty(docs, dtype=np.int64)
-    on_all_cores(_c.dedup_paragraph_counts, ptr(src), ptr(bounds), docs, ptr(counts), chunks=chunks(docs, DOC_CHUNK))
+    on_all_cores(lib.dedup_paragraph_counts, ptr(src), ptr(bounds), docs, ptr(counts), chunks=chunks(docs, DOC_CHUNK))
     firsts = np.zeros(docs + 1, dtype=np.int64)
     np.cumsum(counts, out=firsts[1:])
     columns = [np.empty(firsts[-1], dtype=np.int64) for _ in range(5)]
     on_all_cores(
-        _c.dedup_paragraph_spans, ptr(src), ptr(bounds), docs, ptr(firsts), *map(ptr, columns), chunks=chunks(docs, DOC_CHUNK)
+        lib.dedup_paragraph_spans, ptr(src), ptr(bounds), docs, ptr(firsts), *map(ptr, columns), chunks=chunks(docs, DOC_CHUNK)
     )
     return (counts, *columns)
 
@@ -60,5 +49,5 @@ def paragraphs_of(src: bytes) -> np.ndarray:
         raise TypeError("src must be bytes")
     room = src.count(b"\n") + src.count(b"\r") + src.count(b"\f") + 1
     columns = np.empty((5, room), dtype=np.int64)
-    count = _c.dedup_paragraphs_of(src, len(src), room, ptr(columns))
+    count = lib.dedup_paragraphs_of(ffi.from_buffer("uint8_t[]", src), len(src), room, ptr(columns))
     return columns[:, :count]

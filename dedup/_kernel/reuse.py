@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from dedup._kernel._lib import I64, PTR, check_indices, check_offsets, chunks, i64, load, on_all_cores, ptr, u8, whole
+from dedup._kernel._lib import check_indices, check_offsets, chunks, i64, lib, on_all_cores, ptr, u8, whole
 
 __all__ = ["word_counts", "word_ngrams", "MAX_NGRAM"]
 
-MAX_NGRAM = 64  # MAX_N in _reuse.c
-
-_c = load(
-    "_reuse",
-    {
-        "dedup_word_counts": (None, [PTR, PTR, PTR, I64, PTR, PTR]),
-        "dedup_word_ngrams": (None, [PTR, PTR, PTR, I64, I64, PTR, PTR, PTR, PTR]),
-    },
-)
+MAX_NGRAM: int = lib.MAX_NGRAM
 
 
 def word_counts(data: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -25,7 +17,7 @@ def word_counts(data: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> np.n
     check_offsets(offsets, len(data))
     check_indices(rows, len(offsets) - 1, "rows")
     out = np.empty(len(rows), dtype=np.int64)
-    on_all_cores(_c.dedup_word_counts, ptr(data), ptr(offsets), ptr(rows), len(rows), ptr(out), chunks=chunks(len(rows)))
+    on_all_cores(lib.dedup_word_counts, ptr(data), ptr(offsets), ptr(rows), len(rows), ptr(out), chunks=chunks(len(rows)))
     return out
 
 
@@ -53,5 +45,5 @@ def word_ngrams(data: np.ndarray, offsets: np.ndarray, rows: np.ndarray, n: int,
     np.cumsum(np.maximum(words - n + 1, 0), out=first[1:])
     hashes = np.empty(int(first[-1]), dtype=np.uint64)
     starts = np.empty(int(first[-1]), dtype=np.int32)
-    on_all_cores(_c.dedup_word_ngrams, ptr(data), ptr(offsets), ptr(rows), len(rows), n, ptr(first), ptr(hashes), ptr(starts), chunks=chunks(len(rows)))
+    on_all_cores(lib.dedup_word_ngrams, ptr(data), ptr(offsets), ptr(rows), len(rows), n, ptr(first), ptr(hashes), ptr(starts), chunks=chunks(len(rows)))
     return first, hashes, starts

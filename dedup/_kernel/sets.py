@@ -6,29 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from dedup._kernel._lib import I64, PTR, check_indices, check_offsets, chunks, i64, load, on_all_cores, ptr, u8, u32, u64, whole
+from dedup._kernel._lib import check_indices, check_offsets, chunks, i64, lib, on_all_cores, ptr, u32, u64, u8, whole
 
 __all__ = ["minhash", "minhash_band_keys", "band_keys", "shingle_sets", "hash_rows", "set_similarities"]
 
-_c = load(
-    "_sets",
-    {
-        "dedup_minhash": (None, [PTR, PTR, I64, I64, I64, PTR, PTR, I64, PTR, PTR, PTR]),
-        "dedup_minhash_band_keys": (None, [PTR, PTR, PTR, I64, I64, I64, PTR, PTR, I64, I64, I64, PTR, PTR, PTR]),
-        "dedup_band_keys": (None, [PTR, I64, I64, I64, I64, PTR, PTR]),
-        "dedup_shingle_sets": (None, [PTR, PTR, PTR, I64, I64, I64, PTR, PTR, PTR, PTR, PTR]),
-        "dedup_hash_rows": (None, [PTR, PTR, PTR, I64, I64, I64, PTR, PTR, I64, I64, I64, PTR, PTR, PTR, PTR, PTR, PTR]),
-        "dedup_shingle_counts": (None, [PTR, PTR, PTR, I64, I64, I64, PTR, PTR]),
-        "dedup_pack_sets": (None, [PTR, PTR, PTR, I64, PTR, PTR]),
-        "dedup_set_similarities": (None, [PTR, PTR, PTR, PTR, I64, PTR, PTR, PTR]),
-    },
-)
 
-PAIR_CHUNK = 4096  # set pairs per chunk (PAIR_CHUNK in _sets.c)
-
-
-
-
+PAIR_CHUNK: int = lib.PAIR_CHUNK  # set pairs per chunk
 
 
 def _check_text(data: np.ndarray, offsets: np.ndarray, kind: int, n: int) -> tuple[int, int]:
@@ -78,7 +61,7 @@ def minhash(data: np.ndarray, offsets: np.ndarray, kind: int, n: int, a: np.ndar
     sig = np.empty((npara, perms), dtype=np.uint32)
     failed = np.zeros(1, dtype=np.int64)
     on_all_cores(
-        _c.dedup_minhash, ptr(data), ptr(offsets), npara, kind, n, ptr(a), ptr(b), perms, ptr(sig), ptr(failed),
+        lib.dedup_minhash, ptr(data), ptr(offsets), npara, kind, n, ptr(a), ptr(b), perms, ptr(sig), ptr(failed),
         chunks=chunks(npara),
     )
     _done(failed)
@@ -99,7 +82,7 @@ def minhash_band_keys(
     keys = np.empty((bands, m), dtype=np.uint32)
     failed = np.zeros(1, dtype=np.int64)
     on_all_cores(
-        _c.dedup_minhash_band_keys, ptr(data), ptr(offsets), ptr(rows_of), m, kind, n, ptr(a), ptr(b), len(a),
+        lib.dedup_minhash_band_keys, ptr(data), ptr(offsets), ptr(rows_of), m, kind, n, ptr(a), ptr(b), len(a),
         bands, rows, ptr(keys), ptr(failed),
         chunks=chunks(m),
     )
@@ -116,7 +99,7 @@ def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
     nsig, perms = sig.shape
     bands, rows = _check_bands(perms, bands, rows)
     keys = np.empty((bands, nsig), dtype=np.uint64)
-    on_all_cores(_c.dedup_band_keys, ptr(sig), nsig, perms, bands, rows, ptr(keys), chunks=chunks(nsig))
+    on_all_cores(lib.dedup_band_keys, ptr(sig), nsig, perms, bands, rows, ptr(keys), chunks=chunks(nsig))
     return keys
 
 
@@ -125,7 +108,7 @@ def _set_room(data: np.ndarray, offsets: np.ndarray, rows: np.ndarray, kind: int
     counted first."""
     m = len(rows)
     upper = np.zeros(m + 1, dtype=np.int64)
-    on_all_cores(_c.dedup_shingle_counts, ptr(data), ptr(offsets), ptr(rows), m, kind, n, ptr(upper), chunks=chunks(m))
+    on_all_cores(lib.dedup_shingle_counts, ptr(data), ptr(offsets), ptr(rows), m, kind, n, ptr(upper), chunks=chunks(m))
     np.cumsum(upper, out=upper)
     return upper
 
@@ -137,7 +120,7 @@ def _pack_sets(scratch: np.ndarray, upper: np.ndarray, sizes: np.ndarray) -> tup
     set_offsets = np.zeros(m + 1, dtype=np.int64)
     np.cumsum(sizes, out=set_offsets[1:])
     hashes = np.empty(set_offsets[m], dtype=np.uint64)
-    on_all_cores(_c.dedup_pack_sets, ptr(scratch), ptr(upper), ptr(set_offsets), m, ptr(hashes), chunks=chunks(m))
+    on_all_cores(lib.dedup_pack_sets, ptr(scratch), ptr(upper), ptr(set_offsets), m, ptr(hashes), chunks=chunks(m))
     return hashes, set_offsets
 
 
@@ -155,7 +138,7 @@ def shingle_sets(data: np.ndarray, offsets: np.ndarray, kind: int, n: int, rows:
     sizes = np.zeros(m, dtype=np.int64)
     failed = np.zeros(1, dtype=np.int64)
     on_all_cores(
-        _c.dedup_shingle_sets, ptr(data), ptr(offsets), ptr(rows), m, kind, n, ptr(upper), ptr(scratch), ptr(sizes),
+        lib.dedup_shingle_sets, ptr(data), ptr(offsets), ptr(rows), m, kind, n, ptr(upper), ptr(scratch), ptr(sizes),
         ptr(failed),
         chunks=chunks(m),
     )
@@ -181,7 +164,7 @@ def hash_rows(
     sizes = np.zeros(m, dtype=np.int64)
     failed = np.zeros(1, dtype=np.int64)
     on_all_cores(
-        _c.dedup_hash_rows, ptr(data), ptr(offsets), ptr(rows), m, kind, n, ptr(a), ptr(b), len(a), bands,
+        lib.dedup_hash_rows, ptr(data), ptr(offsets), ptr(rows), m, kind, n, ptr(a), ptr(b), len(a), bands,
         rows_per_band, ptr(keys), ptr(upper), ptr(scratch), ptr(sizes), ptr(failed),
         chunks=chunks(m),
     )
@@ -205,7 +188,7 @@ def set_similarities(hashes: np.ndarray, set_offsets: np.ndarray, left: np.ndarr
     jaccard = np.empty(m, dtype=np.float64)
     containment = np.empty(m, dtype=np.float64)
     on_all_cores(
-        _c.dedup_set_similarities, ptr(hashes), ptr(set_offsets), ptr(left), ptr(right), m, ptr(jaccard),
+        lib.dedup_set_similarities, ptr(hashes), ptr(set_offsets), ptr(left), ptr(right), m, ptr(jaccard),
         ptr(containment),
         chunks=chunks(m, PAIR_CHUNK),
     )
