@@ -402,6 +402,7 @@ class DocumentReader:
 
     def __iter__(self) -> Iterator[Document]:
         self.check()
+        seen: dict[tuple[int, int], str] = {}  # (device, inode) of each file read, and its name
         for source in self.sources:
             if source == STDIN:
                 stream = self.stdin if self.stdin is not None else sys.stdin.buffer
@@ -414,6 +415,9 @@ class DocumentReader:
                 files, left_out = self._listing(Path(source))
                 self.skipped.extend(left_out)
             for name in files:
+                if (first := self._seen_before(name, seen)) is not None:
+                    self.warnings.append(escape_controls(f"{name}: the same file as {first}, read once"))
+                    continue
                 compression, inner = _inner_name(name)
                 parquet = inner.lower().endswith(PARQUET_SUFFIX)
                 jsonl = not parquet and (self.jsonl or inner.lower().endswith(JSONL_SUFFIXES))
@@ -432,6 +436,23 @@ class DocumentReader:
                             yield from self._read_text(name, stream.read())
                 except OSError as err:
                     self.skipped.append(Skip(name, f"cannot read: {err.strerror or err}"))
+
+    @staticmethod
+    def _seen_before(name: str, seen: dict[tuple[int, int], str]) -> str | None:
+        """The name under which the regular file ``name`` was read already (the same directory
+        given twice, a file named and in a directory given, a link), else ``None``, and
+        ``name`` is noted as read."""
+        try:
+            info = os.stat(name)
+        except OSError:
+            return None  # opening it says what is wrong
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        key = (info.st_dev, info.st_ino)
+        if key in seen:
+            return seen[key]
+        seen[key] = name
+        return None
 
     def _open(self, name: str, named: bool, buffered: bool) -> IO[bytes] | None:
         """``name`` opened for reading, or ``None`` with a :class:`Skip` recorded when it is not

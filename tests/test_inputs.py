@@ -481,3 +481,21 @@ def test_without_pyarrow_parquet_is_an_error_that_says_how_to_install_it(tmp_pat
         read([str(path)])
     result = invoke("report", str(path))
     assert result.exit_code == 2 and "pip install 'dedup[parquet]'" in result.stderr
+
+
+def test_a_file_reached_twice_is_read_once_with_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.txt").write_text("A paragraph that appears in one file only.\n", encoding="utf-8")
+    (tmp_path / "docs" / "b.txt").write_text("Another paragraph, in another file.\n", encoding="utf-8")
+    os.link(tmp_path / "docs" / "a.txt", tmp_path / "hard-link.txt")
+    docs = str(tmp_path / "docs")
+    # The same directory twice, one of its files again, and a hard link to another.
+    result = invoke("report", docs, docs, str(tmp_path / "docs" / "b.txt"), str(tmp_path / "hard-link.txt"), "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    # Each file counted once: no cluster of a file with itself.
+    assert (report["stats"]["documents"], report["clusters"]) == (2, [])
+    warned = [line for line in result.stderr.splitlines() if "read once" in line]
+    assert len(warned) == 4 and all("the same file as" in line for line in warned)
+    reader = DocumentReader([docs, docs])
+    assert [d.name for d in reader] == [f"{docs}/a.txt", f"{docs}/b.txt"] and len(reader.warnings) == 2
