@@ -348,7 +348,9 @@ class Filter:
       share (reason ``reuse``; see the module's doc); ``reuse`` the other settings of the
       coverage (:class:`~dedup.reuse.ReuseConfig`; its ``min_coverage`` is ``containment``).
       The index must keep postings for every paragraph it holds (else :class:`IndexError_`
-      says why, before anything is read).
+      says why, before anything is read);
+    - ``postings``: store the kept paragraphs' n-gram postings (default: whenever the index
+      keeps them; ``False`` leaves the index unable to answer ``containment`` afterwards).
 
     Use it as ``filter(documents)`` (yields the documents to keep), or :meth:`batches` for the
     full :class:`Outcome` of each document. A batch is committed to the index when the consumer
@@ -372,6 +374,7 @@ class Filter:
         clock: Callable[[], float] = time.time,
         containment: float | None = None,
         reuse: ReuseConfig | None = None,
+        postings: bool | None = None,
     ) -> None:
         params = index.params
         self.index = index
@@ -411,7 +414,10 @@ class Filter:
         self.reuse = ReuseConfig(**{**base.as_dict(), "min_coverage": containment or base.min_coverage})
         # N-grams are worked out for the index to store whenever it keeps postings, so that a
         # later run can ask for containment, and for matching when asked for.
-        self._grams = containment is not None or index.postings_status() is None
+        if postings and not index.keeps_postings:
+            raise IndexError_(index.postings_status() or "this index keeps no n-gram postings")
+        self._store = index.keeps_postings if postings is None else postings
+        self._grams = containment is not None or self._store
         # Words of the large document in progress before its current part, and the first pid
         # it added (its own paragraphs are no source of reuse for it).
         self._part_words = 0
@@ -770,7 +776,7 @@ class Filter:
     def _postings_of(self, p: _Prepared, add_rows: np.ndarray) -> Postings | None:
         """The postings of the rows ``add_rows`` (positions in ``p.rows``), for the index."""
         g = p.grams
-        if g is None or not self._grams:
+        if g is None or not self._store:
             return None
         # n-grams are in row order: row k's are first[k]:first[k + 1].
         first = np.searchsorted(g.row, p.rows)

@@ -183,6 +183,8 @@ class Index(abc.ABC):
     """What the filter needs from a store of ingested paragraphs."""
 
     params: IndexParams
+    # Whether add() stores the postings it is given (query_postings answers for them).
+    keeps_postings: bool = False
     # Told, in a sentence, when a batch has to wait long for another process's, and whom for.
     on_wait: Callable[[str], None] | None = None
 

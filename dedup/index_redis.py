@@ -92,7 +92,7 @@ from typing import Any
 
 import numpy as np
 
-from dedup.index import Fetched, Index, IndexError_, IndexParams
+from dedup.index import Fetched, Index, IndexError_, IndexParams, Postings
 
 try:  # redis is needed only for this backend; `open_index` on a path never imports it.
     import redis
@@ -1116,9 +1116,14 @@ class RedisIndex(Index):
         *,
         exact_keys: np.ndarray | None = None,
         queried: np.ndarray | None = None,
+        postings: Postings | None = None,
     ) -> np.ndarray:
         """Reserve pids and stage the paragraphs; they are written when the batch exits cleanly.
-        Outside :meth:`batch`, the call is a batch of its own. ``queried`` is not needed here."""
+        Outside :meth:`batch`, the call is a batch of its own. ``queried`` is not needed here.
+        This index keeps no n-gram postings (:attr:`keeps_postings` is false): ``postings``
+        are refused rather than dropped unseen."""
+        if postings is not None:
+            raise ValueError(f"{self.where}: a Redis index keeps no n-gram postings; add without them")
         if self._token is None:
             with self.batch():
                 return self.add(doc_ids, paragraphs, band_keys, hashes, offsets, ingested_at, exact_keys=exact_keys)

@@ -889,6 +889,7 @@ class SQLiteIndex(Index):
             index = cls(path, conn, stored, int(meta["segment_rows"]), int(meta["merge_fanout"]), background and not read_only, bucket_cap, posting_cap)
             index.read_only = read_only
             index.busy_timeout = busy_timeout
+            index.keeps_postings = index._has_postings_table(conn)
             if background:
                 # Checkpoints are the maintainer's; this only bounds the log if it falls behind.
                 conn.execute("PRAGMA wal_autocheckpoint = 16384")
