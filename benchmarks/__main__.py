@@ -56,7 +56,7 @@ def _shapes(text: str) -> tuple[str, ...]:
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m benchmarks", description="dedup against its peers, in the same run; each peer in a fresh process.")
-    suites = root.add_subparsers(dest="suite", required=True, metavar="{hashing,report,scaling,filter,memory,reuse,ray}")
+    suites = root.add_subparsers(dest="suite", required=True, metavar="{hashing,report,scaling,filter,memory,reuse,ray,containment}")
 
     hashing = suites.add_parser("hashing", help="paragraph text -> MinHash signature matrix")
     hashing.add_argument("--paragraphs", type=_positive, default=60_000, help="corpus size (default 60,000)")
@@ -93,6 +93,9 @@ def parser() -> argparse.ArgumentParser:
     from benchmarks import ray_engine  # light: Ray and dedup load when the suite runs
 
     ray_engine.add_arguments(suites.add_parser("ray", help=ray_engine.HELP))
+    from benchmarks import containment  # light: dedup loads when the suite runs
+
+    containment.add_arguments(suites.add_parser("containment", help=containment.HELP))
     for sub in (hashing, report, scaling, filter_, memory):
         sub.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH")
         sub.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
@@ -126,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import ray_engine
 
         return ray_engine.run_args(args)
+    if args.suite == "containment":
+        from benchmarks import containment
+
+        return containment.run_args(args)
     from benchmarks import scaling
 
     return scaling.run(args.sizes, args.json, args.seed, library=not args.no_library)
