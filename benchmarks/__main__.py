@@ -1,4 +1,4 @@
-"""``python -m benchmarks {hashing,report,scaling,filter,memory,reuse,ray} [options]``; see ``benchmarks/README.md``."""
+"""``python -m benchmarks {hashing,report,scaling,filter,memory,reuse,ray,containment,storage} [options]``; see ``benchmarks/README.md``."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def _shapes(text: str) -> tuple[str, ...]:
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m benchmarks", description="dedup against its peers, in the same run; each peer in a fresh process.")
-    suites = root.add_subparsers(dest="suite", required=True, metavar="{hashing,report,scaling,filter,memory,reuse,ray,containment}")
+    suites = root.add_subparsers(dest="suite", required=True, metavar="{hashing,report,scaling,filter,memory,reuse,ray,containment,storage}")
 
     hashing = suites.add_parser("hashing", help="paragraph text -> MinHash signature matrix")
     hashing.add_argument("--paragraphs", type=_positive, default=60_000, help="corpus size (default 60,000)")
@@ -96,6 +96,9 @@ def parser() -> argparse.ArgumentParser:
     from benchmarks import containment  # light: dedup loads when the suite runs
 
     containment.add_arguments(suites.add_parser("containment", help=containment.HELP))
+    from benchmarks import storage  # light: dedup and the stores' libraries load when the suite runs
+
+    storage.add_arguments(suites.add_parser("storage", help=storage.HELP))
     for sub in (hashing, report, scaling, filter_, memory):
         sub.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH")
         sub.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
@@ -133,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import containment
 
         return containment.run_args(args)
+    if args.suite == "storage":
+        from benchmarks import storage
+
+        return storage.run_args(args)
     from benchmarks import scaling
 
     return scaling.run(args.sizes, args.json, args.seed, library=not args.no_library)
