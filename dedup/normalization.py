@@ -206,7 +206,7 @@ def _composition_seconds() -> set[int]:
 @functools.cache
 def code_point_table() -> tuple[np.ndarray, np.ndarray]:
     """:func:`build_code_point_table`, cached on disk: building it walks every code point
-    (about 2 s), and it only changes with the Unicode version."""
+    (about 2 s), and it only changes with the Unicode version or this module's code."""
     from dedup._cache import cached_arrays
 
     def build() -> dict[str, np.ndarray]:
@@ -220,7 +220,13 @@ def code_point_table() -> tuple[np.ndarray, np.ndarray]:
             and expansions.dtype == np.int32 and expansions.ndim == 2 and expansions.shape[1] == 3
         )
 
-    arrays = cached_arrays(f"normalize-table-{unicodedata.unidata_version}-v2.npz", build, valid)
+    # Named after what the table is made from, the Unicode data and this module's code (the
+    # builder and the rules it encodes), so that a change to either builds it again.
+    import hashlib
+    from pathlib import Path
+
+    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+    arrays = cached_arrays(f"normalize-table-{unicodedata.unidata_version}-{code}.npz", build, valid)
     return arrays["table"], arrays["expansions"]
 
 

@@ -25,9 +25,7 @@ import numpy as np
 from dedup.normalization import NormalizedBatch, normalize_batch
 from dedup.shingling import DEFAULT_SHINGLE, ShingleSpec
 
-__all__ = ["minhash_signatures", "permutations", "signatures_of", "shingle_sets_of", "EMPTY_HASH"]
-
-EMPTY_HASH = np.uint32(0xFFFFFFFF)
+__all__ = ["minhash_signatures", "permutations", "signatures_of", "shingle_sets_of"]
 
 
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -265,3 +265,21 @@ def test_the_suite_caches_in_a_directory_of_its_own() -> None:
     code = "from dedup._cache import cache_dir; print(cache_dir())"
     child = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
     assert Path(child.stdout.strip()) == ours
+
+
+@pytest.mark.usefixtures("fresh_process")
+def test_the_normalization_table_is_built_again_when_its_code_changes(cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A table built by an older builder must not be read back as current: its file is named
+    # after the code that builds it, so an edit to that code makes a new file.
+    first = normalization.code_point_table()
+    (before,) = [p.name for p in cache.iterdir() if p.name.startswith("normalize-table-")]
+    edited = tmp_path / "normalization.py"
+    edited.write_text(Path(normalization.__file__).read_text() + "\n# an edit to the builder\n")
+    monkeypatch.setattr(normalization, "__file__", str(edited))
+    calls = []
+    monkeypatch.setattr(normalization, "build_code_point_table", lambda: calls.append(1) or tuple(a.copy() for a in first))
+    normalization.code_point_table.cache_clear()
+    normalization.code_point_table()
+    after = {p.name for p in cache.iterdir() if p.name.startswith("normalize-table-")}
+    assert calls == [1]
+    assert len(after) == 2 and before in after

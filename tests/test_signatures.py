@@ -11,7 +11,10 @@ from hypothesis import strategies as st
 
 from dedup import _kernel
 from dedup.shingling import ShingleSpec, shingles
-from dedup.signatures import EMPTY_HASH, minhash_signatures, permutations
+from dedup.signatures import minhash_signatures, permutations
+
+# datasketch's value for "no shingle yet" in every column (datasketch.minhash._max_hash).
+EMPTY_HASH = np.uint32(0xFFFFFFFF)
 
 TRICKY = [
     "Soldiers",
