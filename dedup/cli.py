@@ -16,6 +16,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from typing import IO, Any, NoReturn
 
@@ -254,59 +255,50 @@ def open_output(path: str) -> Iterator[IO[str]]:
 
 
 class Progress:
-    """Documents read so far, on stderr, only when stderr is a terminal: a bar when their
-    number is known beforehand (text files: one document each), else a live count (standard
-    input, JSON Lines)."""
+    """Documents read so far, on ``file`` (stderr), only when it is a terminal: click's progress
+    bar, with the share done and the time left when their number is known beforehand (text
+    files: one document each), else a running count (standard input, JSON Lines); after
+    reading, the stage under way, so that a long run is never silent."""
 
-    INTERVAL = 0.1  # seconds between redraws
-    BAR = 24
+    INTERVAL = 0.1  # seconds between redraws: a million small documents are not a million redraws
 
-    def __init__(self, enabled: bool, label: str, total: int | None = None) -> None:
-        import time
-
+    def __init__(self, enabled: bool, label: str, total: int | None = None, file: IO[str] | None = None) -> None:
         self.enabled = enabled
         self.label = label
-        self.total = total or None
         self.count = 0
-        self.clock = time.monotonic
-        self.started = self.next_draw = self.clock()
-        self.width = 0
+        self.next_draw = 0.0
+        # An iterable of unknown length makes a bar without a total: a count and a pulse.
+        self.bar: Any = click.progressbar(
+            iter(()) if total else (None for _ in ()),
+            length=total or None,
+            label=f"{label} documents",
+            hidden=not enabled,
+            show_pos=True,
+            show_percent=bool(total),
+            width=24,
+            file=file if file is not None else sys.stderr,
+            bar_template="%(label)s [%(bar)s] %(info)s",
+        )
+        self.bar.render_progress()
 
     def advance(self, _: object = None) -> None:
         self.count += 1
-        if self.enabled and self.clock() >= self.next_draw:
-            self.draw()
-
-    def draw(self) -> None:
-        now = self.clock()
-        elapsed = now - self.started
-        rate = self.count / elapsed if elapsed > 0.5 else 0.0
-        if self.total:
-            done = min(self.count / self.total, 1.0)
-            filled = int(done * self.BAR)
-            left = f", {(self.total - self.count) / rate:,.0f} s left" if rate else ""
-            line = f"{self.label} [{'#' * filled}{'-' * (self.BAR - filled)}] {self.count:,}/{self.total:,} documents {100 * done:3.0f}%{left}"
-        else:
-            line = f"{self.label}: {self.count:,} documents ({elapsed:.0f} s" + (f", {rate:,.0f}/s)" if rate else ")")
-        sys.stderr.write("\r" + line.ljust(self.width))
-        sys.stderr.flush()
-        self.width = len(line)
-        self.next_draw = now + self.INTERVAL
+        if self.enabled and time.monotonic() >= self.next_draw:
+            self.bar.update(self.count - self.bar.pos)
+            self.next_draw = time.monotonic() + self.INTERVAL
 
     def stage(self, name: str) -> None:
-        """After reading, name the stage under way, so a long run is never silent."""
+        """After reading, name the stage under way."""
         if not self.enabled or name == "read":
             return
-        elapsed = self.clock() - self.started
-        line = f"{self.label}: {self.count:,} documents read; now {name} ({elapsed:.0f} s)"
-        sys.stderr.write("\r" + line.ljust(self.width))
-        sys.stderr.flush()
-        self.width = len(line)
+        self.bar.label = f"{self.label}: {self.count:,} document{'' if self.count == 1 else 's'} read; now {name}"
+        self.bar.update(self.count - self.bar.pos)
+        self.bar.render_progress()
 
     def close(self) -> None:
-        if self.enabled and self.width:
-            sys.stderr.write("\r" + " " * self.width + "\r")  # leave the line clean for what follows
-            sys.stderr.flush()
+        if self.enabled:
+            self.bar.update(self.count - self.bar.pos)
+            self.bar.render_finish()  # the last state stays on its line, the cursor shown again
         self.enabled = False
 
 
@@ -383,7 +375,6 @@ def report(
       cat docs.jsonl | dedup report --jsonl - --scope cross-doc --format csv
       dedup report seeds/ --format html -o report.html
     """
-    import time
 
     from dedup.documents import DEFAULT_GLOBS, DOC_NAMES, DocumentReader, escape_controls, skip_warnings
     from dedup.pipeline import Config, Timer, find_duplicates
@@ -575,7 +566,6 @@ def filter_command(
       dedup filter --index idx/ a.txt b.txt --mark --drop-doc-above 0.8 -o out.jsonl
       dedup filter --index idx/ --containment 0.5 --rejects rejects.jsonl news.jsonl
     """
-    import time
 
     from dedup.filter import index_params
 

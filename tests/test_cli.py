@@ -8,7 +8,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import pytest
 from click.testing import CliRunner
@@ -325,25 +327,55 @@ def test_many_overlong_paragraphs_are_warned_in_one_line_past_the_first(docs: Pa
     assert len(warnings) == 21 and warnings[-1].startswith("dedup: warning: 10 more paragraphs over --max-chars 5")
 
 
-def test_progress_draws_a_bar_when_the_total_is_known_and_a_count_when_not(capsys: pytest.CaptureFixture[str]) -> None:
+def drawn(run: Callable[[IO[str]], None]) -> str:
+    """What ``run`` draws on a real terminal (a pseudo-terminal's other end)."""
+    import pty
+
+    main_fd, other_fd = pty.openpty()
+    with os.fdopen(other_fd, "w", encoding="utf-8") as terminal:
+        run(terminal)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main_fd, 65536)
+        except OSError:  # the other end is closed and all was read
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(main_fd)
+    return b"".join(chunks).decode("utf-8")
+
+
+def test_progress_draws_a_bar_when_the_total_is_known_and_a_count_when_not() -> None:
     from dedup.cli import Progress
 
-    ticks = iter([0.0, 0.0, 2.0, 2.0])
-    bar = Progress(True, "Reading", total=4)
-    bar.clock = lambda: next(ticks)
-    bar.started = bar.next_draw = 0.0
-    bar.advance()  # drawn at t=0
-    bar.advance()  # drawn at t=2: 2 of 4 at 1/s
-    bar.close()
-    shown = capsys.readouterr().err.split("\r")
-    assert "Reading [############------------] 2/4 documents  50%, 2 s left" in [s.strip() for s in shown]
-    count = Progress(True, "Filtering")
-    count.advance()
-    assert "Filtering: 1 documents" in capsys.readouterr().err
-    quiet = Progress(False, "Reading", total=3)
-    quiet.advance()
-    quiet.close()
-    assert capsys.readouterr().err == ""
+    def known(terminal: IO[str]) -> None:
+        bar = Progress(True, "Reading", total=4, file=terminal)
+        bar.advance()
+        bar.next_draw = 0.0  # draw now
+        bar.advance()
+        bar.close()
+
+    shown = drawn(known)
+    assert "Reading documents [############------------] 2/4   50%" in shown
+
+    def unknown(terminal: IO[str]) -> None:
+        count = Progress(True, "Filtering", file=terminal)
+        for _ in range(3):
+            count.next_draw = 0.0
+            count.advance()
+        count.close()
+
+    assert "Filtering documents [" in drawn(unknown) and drawn(unknown).rstrip().endswith("] 3\x1b[?25h")
+
+    def disabled(terminal: IO[str]) -> None:
+        quiet = Progress(False, "Reading", total=3, file=terminal)
+        quiet.advance()
+        quiet.stage("verify")
+        quiet.close()
+
+    assert drawn(disabled) == ""
 
 
 def test_file_count_is_known_for_text_files_only(docs: Path, tmp_path: Path) -> None:
@@ -355,21 +387,20 @@ def test_file_count_is_known_for_text_files_only(docs: Path, tmp_path: Path) -> 
     assert DocumentReader([str(tmp_path / "x.jsonl")]).file_count() is None
 
 
-def test_progress_names_each_stage_after_reading(capsys: pytest.CaptureFixture[str]) -> None:
+def test_progress_names_each_stage_after_reading() -> None:
     from dedup.cli import Progress
     from dedup.pipeline import Timer
 
-    progress = Progress(True, "Reading", 2)
-    timer = Timer(on_stage=progress.stage)
-    progress.advance()
-    with timer.stage("normalize"):
-        pass
-    with timer.stage("cluster"):
-        pass
-    progress.close()
-    err = capsys.readouterr().err
-    assert "now normalize" in err and "now cluster" in err
-    assert err.endswith("\r")  # the line is left clean for what follows
-    silent = Progress(False, "Reading")
-    Timer(on_stage=silent.stage).stage("verify").__enter__()
-    assert capsys.readouterr().err == ""
+    def run(terminal: IO[str]) -> None:
+        progress = Progress(True, "Reading", 2, file=terminal)
+        timer = Timer(on_stage=progress.stage)
+        progress.advance()
+        with timer.stage("normalize"):
+            pass
+        with timer.stage("cluster"):
+            pass
+        progress.close()
+
+    shown = drawn(run)
+    assert "Reading: 1 document read; now normalize" in shown and "Reading: 1 document read; now cluster" in shown
+    assert shown.endswith("\x1b[?25h\r\n")  # the cursor shown again, and the next line free
