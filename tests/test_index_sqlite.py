@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup import index_sqlite
-from dedup.index import Fetched, IndexError_, IndexMismatch, IndexParams, open_index
+from dedup.index import Fetched, IndexError_, IndexMismatch, IndexParams, Postings, open_index
 from dedup.index_sqlite import (
     DB_NAME,
     SEGMENTS_DIR,
@@ -825,7 +825,7 @@ def test_writing_to_a_read_only_index_says_it_is_read_only(read_only: Path) -> N
 
 
 def _earlier_layout(path: Path, layout: int) -> None:
-    """Make the new, empty index at ``path`` one of an earlier layout: 2 has no n-gram postings,
+    """Make the new index at ``path`` one of an earlier layout: 2 has no n-gram postings,
     1 no exact keys either."""
     conn = sqlite3.connect(path / DB_NAME)
     conn.execute("DROP TABLE postings")
@@ -859,3 +859,125 @@ def test_an_index_of_a_newer_layout_is_refused(path: Path) -> None:
     _sql(path, "PRAGMA user_version = 99")
     with pytest.raises(IndexMismatch, match="newer dedup"):
         SQLiteIndex.open(path, PARAMS)
+
+
+# ---------------------------------------------------------------------------------------------
+# N-gram postings
+
+
+def grams_of(*ids: int, words: int = 6, shared: int | None = None) -> Postings:
+    """Postings of paragraphs ``ids``: ``words`` n-grams each, hashes derived from the id (and
+    the first ``2`` from ``shared`` when given, so that paragraphs share them), word numbers
+    from 10 * id."""
+    hashes, numbers = [], []
+    for i in ids:
+        for w in range(words):
+            hashes.append(_mix(10**6 + (shared if shared is not None and w < 2 else i) * 100 + w))
+            numbers.append(10 * i + w)
+    return Postings(np.arange(len(ids) + 1) * words, np.array(hashes, dtype=np.uint64), np.array(numbers))
+
+
+def add_with_grams(index: SQLiteIndex, doc: str, ids: list[int], **kwargs: int) -> np.ndarray:
+    hashes, offsets = sets_of(*ids)
+    with index.batch():
+        return index.add([doc] * len(ids), np.arange(1, len(ids) + 1), keys_of(*ids), hashes, offsets, 1_700_000_000.0, postings=grams_of(*ids, **kwargs))
+
+
+def lookup(index: SQLiteIndex, grams: Postings) -> set[tuple[int, int, int]]:
+    q, pids, words = index.query_postings(grams.hashes)
+    return set(zip(q.tolist(), pids.tolist(), words.tolist()))
+
+
+def test_postings_are_found_with_their_pid_and_word_in_the_tail_segments_and_after_reopening(path: Path) -> None:
+    with SQLiteIndex.open(path, PARAMS, segment_rows=4, merge_fanout=2, background=False) as index:
+        pids = [int(add_with_grams(index, f"d{i}", [i])[0]) for i in range(10)]
+        want = {(6 * k + w, pids[k], 10 * k + w) for k in range(10) for w in range(6)}
+        all_grams = grams_of(*range(10))
+        assert lookup(index, all_grams) == want
+        assert index.stats()["segments"] >= 1  # some of them come from segments
+        assert index.postings_status() is None
+    with SQLiteIndex.open(path, PARAMS) as index:
+        assert lookup(index, all_grams) == want
+        assert index.stats()["postings"] == 60
+        # A posting is no band or exact key candidate, and a band key no posting.
+        assert index.query(keys_of(3))[1].tolist() == [pids[3]]
+        assert lookup(index, Postings(np.array([0, 31]), keys_of(3)[:, 0], np.zeros(31, dtype=np.int64))) == set()
+
+
+def test_an_n_gram_beyond_the_cap_is_a_stock_phrase_and_is_stored_no_more(path: Path) -> None:
+    with SQLiteIndex.open(path, PARAMS, background=False, posting_cap=3) as index:
+        for i in range(3):
+            add_with_grams(index, f"d{i}", [i], shared=99)
+        assert len(lookup(index, grams_of(50, shared=99))) == 2 * 3  # 2 shared n-grams, 3 postings each: at the cap
+        add_with_grams(index, "d3", [3], shared=99)
+        assert lookup(index, grams_of(50, shared=99)) == set()  # 4 > 3: stock
+        before = index.stats()["postings"]
+        with index.batch():
+            assert index.query_postings(grams_of(4, shared=99).hashes)[0].tolist() == []  # stock, and new
+            hashes, offsets = sets_of(4)
+            index.add(["d4"], np.array([1]), keys_of(4), hashes, offsets, 0.0, postings=grams_of(4, shared=99))
+        # The batch met the stock n-grams in its lookup, and did not store them again.
+        assert index.stats()["postings"] == before + 4
+
+
+def test_removed_and_pruned_paragraphs_take_their_postings_with_them(path: Path) -> None:
+    with SQLiteIndex.open(path, PARAMS, segment_rows=2, merge_fanout=2, background=False) as index:
+        for i in range(6):
+            add_with_grams(index, f"d{i}", [i])
+        assert index.remove(["d1", "d4"]) == 2
+        found = {pid for _, pid, _ in lookup(index, grams_of(*range(6)))}
+        docs = index.fetch(np.array(sorted(found))).doc_ids
+        assert sorted(docs) == ["d0", "d2", "d3", "d5"]
+        assert index.stats()["postings"] == 4 * 6
+        assert index.prune(2_000_000_000.0) == 4
+        assert lookup(index, grams_of(*range(6))) == set() and index.stats()["postings"] == 0
+
+
+def test_a_failed_batch_stores_no_postings(index: SQLiteIndex) -> None:
+    hashes, offsets = sets_of(1)
+    with pytest.raises(RuntimeError):
+        with index.batch():
+            index.add(["d"], np.array([1]), keys_of(1), hashes, offsets, 0.0, postings=grams_of(1))
+            raise RuntimeError("the consumer failed")
+    assert lookup(index, grams_of(1)) == set() and index.stats()["postings"] == 0
+    add_with_grams(index, "d", [1])
+    assert len(lookup(index, grams_of(1))) == 6
+
+
+def test_postings_committed_by_another_process_are_seen(path: Path, index: SQLiteIndex) -> None:
+    with SQLiteIndex.open(path, PARAMS, background=False) as other:
+        add_with_grams(other, "d", [7])
+    assert len(lookup(index, grams_of(7))) == 6
+
+
+def test_paragraphs_added_without_postings_make_the_index_say_so(index: SQLiteIndex) -> None:
+    add_with_grams(index, "a", [1])
+    assert index.postings_status() is None
+    add(index, "b", [2])  # no postings
+    status = index.postings_status()
+    assert status is not None and "2 stored paragraphs have no n-gram postings" in status
+    index.remove(["a", "b"])
+    assert index.postings_status() is None
+
+
+def test_postings_arguments_are_checked(index: SQLiteIndex) -> None:
+    hashes, offsets = sets_of(1, 2)
+    with pytest.raises(ValueError, match="postings must describe"):
+        with index.batch():
+            index.add(["d", "d"], np.array([1, 2]), keys_of(1, 2), hashes, offsets, 0.0, postings=grams_of(1))
+    with pytest.raises(ValueError, match="one hash and one word number"):
+        Postings(np.array([0, 2]), np.zeros(1, dtype=np.uint64), np.zeros(2, dtype=np.int64))
+
+
+def test_an_index_made_before_postings_names_the_paragraphs_without_them(path: Path) -> None:
+    from dedup.filter import Filter, index_params
+
+    with SQLiteIndex.open(path, index_params(), background=False) as index:
+        list(Filter(index)([("a", "One paragraph of words that are stored.\n\nAnd another one.")]))
+    _earlier_layout(path, 2)
+    with SQLiteIndex.open(path, index_params(), read_only=True) as index:
+        assert "keeps no n-gram postings" in (index.postings_status() or "")
+    with SQLiteIndex.open(path, index_params()) as index:  # brought to the new layout
+        status = index.postings_status()
+        assert status is not None and "2 stored paragraphs have no n-gram postings" in status
+        assert index.keeps_postings
