@@ -292,6 +292,8 @@ class Progress:
         if not self.enabled or name == "read":
             return
         self.bar.label = f"{self.label}: {self.count:,} document{'' if self.count == 1 else 's'} read; now {name}"
+        if self.bar.length is not None:
+            self.bar.length = self.count  # reading is done: files skipped or unreadable are not to come
         self.bar.update(self.count - self.bar.pos)
         self.bar.render_progress()
 

@@ -382,11 +382,13 @@ class DocumentReader:
 
     def files(self) -> list[str]:
         """The files the sources name or hold (directories listed as reading lists them), in
-        reading order; standard input is not among them."""
+        reading order, each once; standard input is not among them."""
         files: list[str] = []
+        seen: dict[tuple[int, int], str] = {}
         for source in self.sources:
             if source != STDIN:
-                files += self._listing(Path(source))[0] if os.path.isdir(source) else [source]
+                listed = self._listing(Path(source))[0] if os.path.isdir(source) else [source]
+                files += [name for name in listed if self._seen_before(name, seen) is None]
         return files
 
     def file_count(self) -> int | None:

@@ -498,4 +498,5 @@ def test_a_file_reached_twice_is_read_once_with_a_warning(tmp_path: Path) -> Non
     warned = [line for line in result.stderr.splitlines() if "read once" in line]
     assert len(warned) == 4 and all("the same file as" in line for line in warned)
     reader = DocumentReader([docs, docs])
+    assert reader.files() == [f"{docs}/a.txt", f"{docs}/b.txt"] and reader.file_count() == 2  # for the progress bar
     assert [d.name for d in reader] == [f"{docs}/a.txt", f"{docs}/b.txt"] and len(reader.warnings) == 2
