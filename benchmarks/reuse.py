@@ -79,6 +79,9 @@ NGRAM_SIZES = (3, 5, 8)
 # that share a stock phrase.
 SOURCE_SHARE = 0.15
 
+DEFAULT_SPEED_PARAGRAPHS = 60_000
+TARGET_SPEED = 2.0  # the report with reuse, at most this many times the Jaccard-only report
+
 TARGET_FOUND = 0.95  # merged and prefix copies found
 TARGET_SPLIT_TRACED = 0.95  # parts of split copies traced to their source
 TARGET_HARD_NEGATIVES = 0.02  # flagged, strictly under
@@ -459,6 +462,56 @@ def _describe(corpus: ReuseCorpus) -> None:
         print(f"           {category:<19} {_LEGEND[category]}")
 
 
+def measure_speed(paragraphs: int, repeat: int) -> dict[str, Any]:
+    """The report with and without reuse on the same ``paragraphs`` paragraphs (the synthetic
+    prose of :mod:`benchmarks.corpus`, 10% of them planted copies): the library call
+    (``dedup.find_duplicates``, warm, in this process) and the whole command (``dedup report
+    FILE.jsonl --format json``, a fresh process each time), best of ``repeat``."""
+    import os
+    import subprocess
+    import tempfile
+    import time
+    from pathlib import Path
+
+    import dedup
+    from benchmarks.corpus import make_corpus, write_corpus
+
+    corpus = make_corpus(paragraphs, seed=0)
+    documents = list(corpus.iter_documents())
+    out: dict[str, Any] = {"paragraphs": paragraphs, "documents": len(documents)}
+    for reuse in (False, True):
+        key = "reuse" if reuse else "jaccard"
+        best, _, result = time_best(lambda: dedup.find_duplicates(documents, dedup.Config(reuse=reuse)), repeat)
+        out[f"library_{key}"] = best
+        out[f"reused_{key}"] = len(result.reuse)
+    with tempfile.TemporaryDirectory(prefix="dedup-bench-") as tmp:
+        path = write_corpus(corpus, Path(tmp) / "corpus.jsonl", "jsonl")
+        env = {**os.environ, "DEDUP_CACHE_DIR": os.environ.get("DEDUP_CACHE_DIR", str(Path(tmp) / "cache"))}
+        for reuse in (False, True):
+            command = [sys.executable, "-m", "dedup", "report", str(path), "--format", "json", "-o", os.devnull, *(["--reuse"] if reuse else [])]
+            subprocess.run(command, check=True, env=env)  # the kernels' and tables' caches warm
+            times = []
+            for _ in range(max(1, repeat)):
+                start = time.perf_counter()
+                subprocess.run(command, check=True, env=env)
+                times.append(time.perf_counter() - start)
+            out[f"command_{'reuse' if reuse else 'jaccard'}"] = min(times)
+    return out
+
+
+def _print_speed(speed: dict[str, Any], repeat: int) -> None:
+    print()
+    print(
+        f"speed    the report with and without --reuse on {speed['paragraphs']:,} paragraphs ({speed['documents']:,} documents of "
+        f"benchmarks.corpus's synthetic prose, 10% planted copies), best of {repeat}, both sides the same threads (all cores), threshold 0.4"
+    )
+    for kind, what in (("library", "dedup.find_duplicates, warm, in this process"), ("command", "dedup report FILE.jsonl --format json, a new process")):
+        jaccard, reuse = speed[f"{kind}_jaccard"], speed[f"{kind}_reuse"]
+        ratio = reuse / jaccard
+        print(f"  {kind:<8} Jaccard only {jaccard:7.3f} s   with reuse {reuse:7.3f} s   ratio {ratio:5.2f}x  (target <= {TARGET_SPEED:g}x: {'met' if ratio <= TARGET_SPEED else 'NOT met'})  {what}")
+    print(f"  reused paragraphs found: {speed['reused_reuse']:,}")
+
+
 def run(
     documents: int = DEFAULT_DOCUMENTS,
     json_path: str | None = None,
@@ -466,9 +519,11 @@ def run(
     unrelated: int = DEFAULT_UNRELATED,
     threshold: float = DEFAULT_THRESHOLD,
     repeat: int = DEFAULT_REPEAT,
+    speed_paragraphs: int = DEFAULT_SPEED_PARAGRAPHS,
 ) -> int:
-    """Build the corpus, run every detector, print the tables and targets; 1 if a detector
-    failed (an unmet target is a result, not a failure)."""
+    """Build the corpus, run every detector, print the tables and targets, then the speed of
+    the report with and without reuse on ``speed_paragraphs`` paragraphs (0: not measured); 1
+    if a detector failed (an unmet target is a result, not a failure)."""
     info = machine()
     print_machine(info)
     corpus = make_reuse_corpus(documents, seed, unrelated)
@@ -499,6 +554,9 @@ def run(
     _print_table(corpus, measured)
     _print_sweep(measured)
     _print_targets(measured)
+    speed = measure_speed(speed_paragraphs, repeat) if speed_paragraphs else None
+    if speed is not None:
+        _print_speed(speed, repeat)
     for failure in failures:
         print(f"FAILED   {failure}")
 
@@ -531,6 +589,7 @@ def run(
             threshold=threshold,
             targets={"found": TARGET_FOUND, "split_traced": TARGET_SPLIT_TRACED, "hard_negatives_below": TARGET_HARD_NEGATIVES, "unrelated": TARGET_UNRELATED},
             failures=failures,
+            speed=speed,
         )
     return 1 if failures else 0
 
@@ -556,6 +615,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", type=_share, default=DEFAULT_THRESHOLD, help=f"operating point of the n-gram and reuse detectors (default {DEFAULT_THRESHOLD})")
     parser.add_argument("--repeat", type=_positive, default=DEFAULT_REPEAT, help=f"time each detector as the best of K runs (default {DEFAULT_REPEAT})")
     parser.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
+    parser.add_argument(
+        "--speed-paragraphs",
+        type=int,
+        default=DEFAULT_SPEED_PARAGRAPHS,
+        help=f"time the report with and without reuse on this many paragraphs, 0 not to (default {DEFAULT_SPEED_PARAGRAPHS:,})",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH")
 
 
@@ -563,7 +628,7 @@ def run_args(args: argparse.Namespace) -> int:
     """Run the suite with the options of :func:`add_arguments`; a size the pool cannot fill is
     a usage error (exit 2), from either command line."""
     try:
-        return run(args.documents, args.json, args.seed, args.unrelated, args.threshold, args.repeat)
+        return run(args.documents, args.json, args.seed, args.unrelated, args.threshold, args.repeat, args.speed_paragraphs)
     except PoolTooSmall as err:
         print(f"reuse: error: {err}", file=sys.stderr)
         return 2

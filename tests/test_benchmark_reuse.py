@@ -33,7 +33,7 @@ DOCUMENTS = 6  # sources, and as many derived documents: every category appears
 def suite_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str]:
     out = tmp_path_factory.mktemp("reuse") / "rows.json"
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.reuse", "--documents", str(DOCUMENTS), "--unrelated", "6", "--json", str(out)],
+        [sys.executable, "-m", "benchmarks.reuse", "--documents", str(DOCUMENTS), "--unrelated", "6", "--speed-paragraphs", "3000", "--repeat", "1", "--json", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -66,6 +66,16 @@ def test_the_table_lists_every_category_and_the_targets(suite_run: tuple[dict[st
         assert any(line.startswith(row) for line in lines), row
     assert sum(line.startswith("target   ") for line in lines) == 5
     assert "met" in stdout and document["failures"] == []
+
+
+def test_the_speed_of_the_report_with_and_without_reuse_is_a_ratio(suite_run: tuple[dict[str, Any], str]) -> None:
+    document, stdout = suite_run
+    speed = document["speed"]
+    assert speed["paragraphs"] == 3000 and speed["reused_reuse"] > 0 and speed["reused_jaccard"] == 0
+    for kind in ("library", "command"):
+        assert 0 < speed[f"{kind}_jaccard"] and 0 < speed[f"{kind}_reuse"]
+        line = next(line for line in stdout.splitlines() if line.startswith(f"  {kind} "))
+        assert f"ratio {speed[f'{kind}_reuse'] / speed[f'{kind}_jaccard']:5.2f}x" in line and "target <= 2x" in line
 
 
 def test_jaccard_and_ngram_rows_are_shares(suite_run: tuple[dict[str, Any], str]) -> None:
