@@ -75,12 +75,26 @@ def dedup(*args: str, **kwargs: Any) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "dedup", *args], env=ENV, **kwargs)
 
 
-def clean_run(rows: list[dict[str, Any]], tmp_path: Path) -> tuple[set[tuple[str, str]], set[tuple[str, int]]]:
+def with_reuse(rows: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
+    """``rows`` with a paragraph made of the trimmed text of two earlier paragraphs added to
+    every fifth document: near no single paragraph, covered by earlier documents."""
+    rng = random.Random(seed)
+    out = []
+    for k, row in enumerate(rows):
+        row = dict(row)
+        if k >= 10 and k % 5 == 0:
+            a, b = (rng.choice(rows[rng.randrange(k)]["text"].split("\n\n")).split() for _ in range(2))
+            row["text"] += "\n\n" + " ".join(a[3:] + b[:-3])
+        out.append(row)
+    return out
+
+
+def clean_run(rows: list[dict[str, Any]], tmp_path: Path, **options: Any) -> tuple[set[tuple[str, str]], set[tuple[str, int]]]:
     """What an uninterrupted run keeps: (doc, text) written, and (doc, paragraph) indexed."""
     source = tmp_path / "clean-input.jsonl"
     write_jsonl(source, rows)
     with SQLiteIndex.open(tmp_path / "clean-idx", index_params(), background=False) as index:
-        written = {p for doc in Filter(index)(DocumentReader([str(source)], jsonl=True)) for p in kept_paragraphs([dict(doc.fields or {})])}
+        written = {p for doc in Filter(index, **options)(DocumentReader([str(source)], jsonl=True)) for p in kept_paragraphs([dict(doc.fields or {})])}
         indexed = {(row["doc"], row["paragraph"]) for row in index.export()}
     return written, indexed
 
@@ -136,6 +150,68 @@ def test_kill_9_at_random_points_then_replay_loses_nothing_and_keeps_nothing_twi
     for before, after in zip(outputs, outputs[1:]):
         again = {r["id"] for r in before} & {r["id"] for r in after}
         assert len(again) <= batch, f"seed {seed}: {len(again)} documents emitted twice"
+
+
+def test_kill_9_mid_batch_with_containment_then_replay_gives_the_clean_run_s_output(tmp_path: Path) -> None:
+    seed = random.randrange(2**32)
+    rng = random.Random(seed)
+    rows = with_reuse(corpus(1500, seed=12)[0], seed=12)
+    source = tmp_path / "input.jsonl"
+    write_jsonl(source, rows)
+    expected_written, expected_indexed = clean_run(rows, tmp_path, containment=0.5)
+    with SQLiteIndex.open(tmp_path / "clean-idx", index_params()) as clean:
+        expected_postings = clean.stats()["postings"]
+        assert expected_postings > 0
+
+    idx = tmp_path / "idx"
+    SQLiteIndex.open(idx, index_params(), segment_rows=300, merge_fanout=2).close()
+    outputs = []
+    for round_ in range(3):
+        out = tmp_path / f"out{round_}.jsonl"
+        with open(out, "wb") as sink:
+            process = dedup("filter", "--index", str(idx), str(source), "--containment", "0.5", "--batch-size", "50", stdout=sink, stderr=subprocess.DEVNULL)
+            if round_ < 2:
+                deadline = time.monotonic() + 60
+                while out.stat().st_size == 0 and process.poll() is None and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                time.sleep(rng.uniform(0.0, 0.8))
+                process.send_signal(signal.SIGKILL)
+            process.wait(timeout=120)
+        if round_ == 2:
+            assert process.returncode == 0, f"seed {seed}"
+        outputs.append(read_output(out))
+
+    assert {(r["doc"], r["paragraph"]) for r in export(idx)} == expected_indexed, f"seed {seed}"
+    assert {p for rows_ in outputs for p in kept_paragraphs(rows_)} == expected_written, f"seed {seed}"
+    # The postings of exactly the paragraphs kept: none of a batch killed before its commit.
+    stats = json.loads(subprocess.run([sys.executable, "-m", "dedup", "index", "stats", str(idx), "--json"], env=ENV, capture_output=True, text=True, check=True).stdout)
+    assert stats["postings"] == expected_postings, f"seed {seed}"
+
+
+def test_two_processes_with_containment_drop_reuse_of_each_other_s_text(tmp_path: Path) -> None:
+    rows, family_of = corpus(600, seed=8)
+    rows = with_reuse(rows, seed=8)
+    # Both read the same stream: whichever of them gets to a paragraph's sources first stores
+    # them, and the other finds them in the index, so every added reuse is dropped by both.
+    source = tmp_path / "input.jsonl"
+    write_jsonl(source, rows)
+    idx = tmp_path / "idx"
+    SQLiteIndex.open(idx, index_params(), segment_rows=200, merge_fanout=2).close()
+    outs = [tmp_path / "out1.jsonl", tmp_path / "out2.jsonl"]
+    processes = []
+    for out in outs:
+        with open(out, "wb") as sink:
+            processes.append(dedup("filter", "--index", str(idx), str(source), "--containment", "0.5", "--batch-size", "40", stdout=sink, stderr=subprocess.PIPE))
+    for process in processes:
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err.decode()
+    written = [text for out in outs for _, text in kept_paragraphs(read_output(out))]
+    merged = {row["text"].split("\n\n")[-1] for k, row in enumerate(rows) if k >= 10 and k % 5 == 0}
+    assert not merged & set(written)
+    kept = Counter(family_of[text] for text in written)
+    assert [f for f, count in kept.items() if count > 1] == []  # each family once
+    indexed = export(idx)
+    assert len({(r["doc"], r["paragraph"]) for r in indexed}) == len(indexed) == len(written)
 
 
 def test_two_processes_on_one_index_keep_each_paragraph_once(tmp_path: Path) -> None:
