@@ -134,6 +134,7 @@ bdi { unicode-bidi: isolate; }
 .meta dt { color: var(--muted); }
 .meta dd { margin: 0; overflow-wrap: anywhere; }
 .meta .sep { color: var(--muted); padding: 0 6px; }
+.meta [data-param], .meta [data-stage] { white-space: nowrap; }
 .meta details { display: inline; }
 .meta summary { cursor: pointer; color: var(--accent); display: inline; }
 .meta ul { margin: 4px 0; padding-left: 20px; }
