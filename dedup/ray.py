@@ -66,13 +66,11 @@ if TYPE_CHECKING:
     import pyarrow as pa
     import ray.data
 
-__all__ = ["find_duplicates", "filter_dataset", "ReadOptions", "EngineError", "settings_hash"]
+__all__ = ["find_duplicates", "filter_dataset", "ReadOptions", "EngineStats", "EngineError", "settings_hash"]
 
 # Bits of a pair's later paragraph in a pair code (left << PAIR_BITS | right): a run has at
 # most 2**31 - 1 distinct texts, as the local engine (dedup.lsh) allows.
 PAIR_BITS = 31
-# Verified edges brought to the driver at a time.
-EDGE_BATCH = 1 << 20
 
 
 class EngineError(Exception):
@@ -269,141 +267,173 @@ def _map_files(batch: dict[str, np.ndarray], config: Config, fingerprint: str, o
         out["keys"].append(_bytes(keys))
         out["set_hashes"].append(_bytes(sets.hashes.astype(np.uint64)))
         out["set_offsets"].append(_bytes(sets.offsets.astype(np.int64)))
+        out["worker"].append(json.dumps([os.getpid(), _vm_hwm_mb()]))
     return out
 
 
 _MAPPED_COLUMNS = (
     "shard", "name", "paragraphs", "documents", "doc_paragraphs", "skipped", "warnings", "empty", "short", "too_long",
-    "rows", "canonical", "firsts", "text_hashes", "lengths", "keys", "set_hashes", "set_offsets",
+    "rows", "canonical", "firsts", "text_hashes", "lengths", "keys", "set_hashes", "set_offsets", "worker",
 )
 _SUMMARY_COLUMNS = tuple(c for c in _MAPPED_COLUMNS if c not in ("keys", "set_hashes", "set_offsets"))
 
 
-def _partition(band: np.ndarray, key: np.ndarray, partitions: int) -> np.ndarray:
-    """The group of each (band, key): a multiplicative mix, the same on every worker."""
-    mixed = (key.astype(np.uint64) | (band.astype(np.uint64) << np.uint64(32))) * np.uint64(0x9E3779B97F4A7C15)
-    return ((mixed >> np.uint64(33)) % np.uint64(partitions)).astype(np.int64)
+def _range_of(rows: np.ndarray, partitions: int, distinct: int) -> np.ndarray:
+    """The partition of each distinct text: contiguous ranges in input order, so that the
+    verified edges come back partition by partition already in the order clustering takes."""
+    return (rows.astype(np.int64) * partitions) // max(distinct, 1)
 
 
-def _row_partition(row: np.ndarray, partitions: int) -> np.ndarray:
-    mixed = row.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-    return ((mixed >> np.uint64(33)) % np.uint64(partitions)).astype(np.int64)
+def _bucket_of(bandkey: np.ndarray, partitions: int) -> np.ndarray:
+    """The partition of each (band, key): a multiplicative mix, the same on every worker."""
+    return ((bandkey * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(33)) % np.uint64(partitions)
 
 
-def _emit_keys(batch: dict[str, np.ndarray], distinct: list[Any], bands: int, partitions: int) -> pa.Table:
-    """The band keys of the distinct texts met first in this file, one row per (band, text),
-    to the group of their (band, key). ``distinct[shard]`` numbers each local first occurrence
-    in the run (-1: met in an earlier file)."""
-    import ray
-
-    (shard,), (blob,) = batch["shard"].tolist(), batch["keys"]
-    number = ray.get(distinct[shard])
-    mine = np.flatnonzero(number >= 0)
-    key = _array(blob, np.uint32).reshape(bands, -1)[:, mine].reshape(-1)
-    band = np.repeat(np.arange(bands, dtype=np.int64), len(mine))
-    return _rows(_partition(band, key, partitions), np.tile(number[mine], bands), band, key.astype(np.int64))
+def _split(part: np.ndarray, partitions: int, *columns: np.ndarray) -> list[tuple[np.ndarray, ...]]:
+    """``columns`` cut into one tuple per partition, each in its original order."""
+    # A stable sort of small integers is a radix sort in numpy: linear.
+    order = np.argsort(part.astype(np.int16) if partitions <= 2**15 else part, kind="stable")
+    bounds = np.searchsorted(part[order], np.arange(partitions + 1))
+    return [tuple(c[order[lo:hi]] for c in columns) for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
 
 
-def _emit_sets(batch: dict[str, np.ndarray], distinct: list[Any], partitions: int) -> pa.Table:
-    """The shingle sets of the distinct texts met first in this file, one row per text, to the
-    group of the text (rows with ``b = -1``)."""
-    import ray
-
-    (shard,), (hashes_blob,), (offsets_blob,) = batch["shard"].tolist(), batch["set_hashes"], batch["set_offsets"]
-    number = ray.get(distinct[shard])
-    mine = np.flatnonzero(number >= 0)
-    hashes, offsets = _array(hashes_blob, np.uint64), _array(offsets_blob, np.int64)
-    starts, sizes = offsets[mine], offsets[mine + 1] - offsets[mine]
+def _gather_sets(hashes: np.ndarray, offsets: np.ndarray, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sets ``which`` of a set table (``hashes``, ``offsets``): their sizes and their hashes,
+    one after another."""
+    starts, sizes = offsets[which], offsets[which + 1] - offsets[which]
     ends = np.cumsum(sizes)
-    take = np.repeat(starts - (ends - sizes), sizes) + np.arange(int(ends[-1]) if len(ends) else 0)
-    rows = number[mine]
-    return _rows(_row_partition(rows, partitions), rows, np.full(len(rows), -1, dtype=np.int64), np.zeros(len(rows), dtype=np.int64), np.concatenate([[0], ends]), hashes[take])
+    take = np.repeat(starts - (ends - sizes), sizes) + np.arange(int(ends[-1]) if len(ends) else 0, dtype=np.int64)
+    return sizes, hashes[take]
 
 
-def _rows(part: np.ndarray, a: np.ndarray, b: np.ndarray, key: np.ndarray, offsets: np.ndarray | None = None, values: np.ndarray | None = None) -> pa.Table:
-    """Rows of the shuffles, one schema for all: ``part`` (the group), ``a`` and ``b`` (a band
-    key's text and band; a pair's two texts; a set's text and -1), ``key``, and ``set``, a
-    shingle set (empty but on set rows and pairs carrying one)."""
-    import pyarrow as pa
-
-    if offsets is None or values is None:
-        offsets, values = np.zeros(len(a) + 1, dtype=np.int64), np.empty(0, dtype=np.uint64)
-    sets = pa.LargeListArray.from_arrays(pa.array(np.asarray(offsets, dtype=np.int64)), pa.array(values, type=pa.uint64()))
-    return pa.table({"part": pa.array(part, pa.int64()), "a": pa.array(a, pa.int64()), "b": pa.array(b, pa.int64()), "key": pa.array(key, pa.int64()), "set": sets})
+def _nbytes(parts: Iterable[tuple[np.ndarray, ...]]) -> int:
+    return sum(column.nbytes for part in parts for column in part)
 
 
-def _list_parts(column: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The values and offsets (from 0) of a list column, as one array: shingle sets as
-    :class:`~dedup.verify.ShingleSets` holds them."""
-    array = column.combine_chunks() if hasattr(column, "combine_chunks") else column
-    offsets = np.asarray(array.offsets, dtype=np.int64)
-    values = np.asarray(array.values.to_numpy(zero_copy_only=False), dtype=np.uint64)[offsets[0] : offsets[-1]]
-    return values, offsets - offsets[0]
+def _vm_hwm_mb() -> float:
+    """This process's peak resident memory (VmHWM), in MB."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
-def _bucket_pairs(group: pa.Table, window: int, partitions: int) -> pa.Table:
-    """The candidate pairs of the buckets in one group of band-key rows (a row is a text's key
-    in one band), band by band, with the local rule; sent on to the group of their earlier text."""
+def _shuffle_out(block: pa.Table, numbers: list[Any], config: Config, fingerprint: str, partitions: int, distinct: int) -> list[Any]:
+    """Map side of the shuffles, for a block of the map's output (one file a row): the band
+    keys of the distinct texts met first in its files, by (band, key), and their shingle sets,
+    by text. ``numbers[shard]`` numbers each local first occurrence of a file in the run (-1:
+    met in an earlier file). Returns the block's first file, ``partitions`` key parts (each
+    band by band, texts in input order within a band), ``partitions`` set parts, and what this
+    task shuffled: ``(bytes, pid, peak MB)``."""
+    import ray
+
+    _check_settings(config, fingerprint)
+    bands = BandedLSH.for_threshold(config.threshold, config.num_perm, config.window).bands
+    key_parts: list[list[tuple[np.ndarray, ...]]] = [[] for _ in range(partitions)]
+    set_parts: list[list[tuple[np.ndarray, ...]]] = [[] for _ in range(partitions)]
+    shards = block.column("shard").to_pylist()
+    for k in sorted(range(len(shards)), key=shards.__getitem__):
+        shard = shards[k]
+        number = ray.get(numbers[shard])
+        mine = np.flatnonzero(number >= 0)
+        rows = number[mine]
+        keys = _array(block.column("keys")[k].as_py(), np.uint32).reshape(bands, -1)[:, mine]
+        bandkey = (np.repeat(np.arange(bands, dtype=np.uint64), len(mine)) << np.uint64(32)) | keys.reshape(-1).astype(np.uint64)
+        for p, part in enumerate(_split(_bucket_of(bandkey, partitions).astype(np.int64), partitions, bandkey, np.tile(rows, bands))):
+            key_parts[p].append(part)
+        hashes = _array(block.column("set_hashes")[k].as_py(), np.uint64)
+        offsets = _array(block.column("set_offsets")[k].as_py(), np.int64)
+        sizes, values = _gather_sets(hashes, offsets, mine)
+        value_part = np.repeat(_range_of(rows, partitions, distinct), sizes)
+        for p, (part_rows, part_sizes) in enumerate(_split(_range_of(rows, partitions, distinct), partitions, rows, sizes)):
+            set_parts[p].append((part_rows, part_sizes, values[value_part == p]))
+    # One file's keys are band by band already; several files' are put so.
+    keys_out = [_concat(parts, 2) if len(shards) == 1 else _by_band(*_concat(parts, 2)) for parts in key_parts]
+    sets_out = [_concat(parts, 3) for parts in set_parts]
+    return [min(shards, default=-1), *keys_out, *sets_out, (_nbytes(keys_out) + _nbytes(sets_out), os.getpid(), _vm_hwm_mb())]
+
+
+def _by_band(bandkey: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Keys of several files (in input order) put band by band, keeping that order within a band."""
+    order = np.argsort((bandkey >> np.uint64(32)).astype(np.int16), kind="stable")
+    return bandkey[order], rows[order]
+
+
+def _concat(parts: list[tuple[np.ndarray, ...]], width: int) -> tuple[np.ndarray, ...]:
+    if not parts:
+        return tuple(np.empty(0, dtype=np.int64) for _ in range(width))
+    return tuple(np.concatenate(column) for column in zip(*parts))
+
+
+def _bucket_pairs(config: Config, fingerprint: str, bands: int, partitions: int, distinct: int, *key_parts: tuple[np.ndarray, np.ndarray]) -> list[Any]:
+    """Reduce side of the band keys: every bucket of this partition is whole here, and is
+    paired band by band with the local rule (:class:`~dedup._kernel.lsh.Buckets`, rows in input
+    order). Returns the pair codes (``left << PAIR_BITS | right``) by the partition of their
+    earlier text, and ``(bytes, pid, peak MB)``."""
     from dedup._kernel.lsh import Buckets
 
-    rows = group.column("a").to_numpy()
-    bands = group.column("b").to_numpy()
-    keys = group.column("key").to_numpy().astype(np.uint32)
-    lefts: list[np.ndarray] = []
-    rights: list[np.ndarray] = []
-    order = np.lexsort((rows, bands))
-    rows, bands, keys = rows[order], bands[order], keys[order]
-    starts = np.flatnonzero(np.concatenate([[True], bands[1:] != bands[:-1]]))
-    for lo, hi in zip(starts.tolist(), [*starts[1:].tolist(), len(bands)]):
-        # Rows ascending: the bucket's members in input order, as the local engine takes them.
-        left, right = Buckets(keys[None, lo:hi], window).pairs()
-        lefts.append(rows[lo:hi][left])
-        rights.append(rows[lo:hi][right])
-    left = np.concatenate(lefts) if lefts else np.empty(0, dtype=np.int64)
-    right = np.concatenate(rights) if rights else np.empty(0, dtype=np.int64)
-    return _rows(_row_partition(left, partitions), left, right, np.zeros(len(left), dtype=np.int64))
+    _check_settings(config, fingerprint)
+    # Each part holds its files' keys band by band, texts ascending within a band, and the
+    # parts come in input order: a band's slices, one after another, are its keys with the
+    # texts in input order, which is the order the window rule counts in.
+    slices: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(bands)]
+    for bandkey, rows in key_parts:
+        band = (bandkey >> np.uint64(32)).astype(np.int64)
+        bounds = np.searchsorted(band, np.arange(bands + 1))
+        for b, (lo, hi) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist())):
+            if hi > lo:
+                slices[b].append(((bandkey[lo:hi] & np.uint64(0xFFFFFFFF)).astype(np.uint32), rows[lo:hi]))
+    codes: list[np.ndarray] = []
+    for parts in slices:
+        if not parts:
+            continue
+        keys, rows = (np.concatenate(column) for column in zip(*parts))
+        if len(rows) > 1 and not bool((rows[1:] > rows[:-1]).all()):
+            raise EngineError("band keys arrived out of input order: the window rule would count from the wrong members")
+        left, right = Buckets(keys[None, :], config.window).pairs()
+        codes.append((rows[left] << PAIR_BITS) | rows[right])
+    code = np.concatenate(codes) if codes else np.empty(0, dtype=np.int64)
+    out = [part[0] for part in _split(_range_of(code >> PAIR_BITS, partitions, distinct), partitions, code)]
+    return [*out, (sum(c.nbytes for c in out), os.getpid(), _vm_hwm_mb())]
 
 
-def _attach_left(group: pa.Table, partitions: int) -> pa.Table:
-    """First join: the group of some texts holds their sets and the candidate pairs whose
-    earlier text they are. Pairs proposed by several bands are kept once; each carries its
-    earlier text's set on to the group of its later text."""
-    import pyarrow as pa
+def _attach_left(partitions: int, distinct: int, pair_count: int, *parts: Any) -> list[Any]:
+    """First join, for a partition of texts: the candidate pairs whose earlier text is here,
+    each once (a pair proposed by several bands, or several partitions, is deduplicated), and
+    these texts' sets. Each pair goes on with its earlier text's set to the partition of its
+    later text. Returns those parts, and ``(bytes, pid, peak MB)``."""
+    code = np.unique(np.concatenate([p for p in parts[:pair_count]])) if pair_count else np.empty(0, dtype=np.int64)
+    set_rows, set_sizes, set_hashes = _concat(list(parts[pair_count:]), 3)
+    left, right = code >> PAIR_BITS, code & ((1 << PAIR_BITS) - 1)
+    by_row = np.argsort(set_rows, kind="stable")
+    offsets = np.concatenate([[0], np.cumsum(set_sizes)]).astype(np.int64)
+    sizes, values = _gather_sets(set_hashes.astype(np.uint64), offsets, by_row[np.searchsorted(set_rows[by_row], left)])
+    target = _range_of(right, partitions, distinct)
+    value_target = np.repeat(target, sizes)
+    out = [(r, l, s, values[value_target == q]) for q, (r, l, s) in enumerate(_split(target, partitions, right, left, sizes))]
+    return [*out, (_nbytes(out), os.getpid(), _vm_hwm_mb())]
 
-    a, b = group.column("a").to_numpy(), group.column("b").to_numpy()
-    is_set = b < 0
-    set_rows = np.flatnonzero(is_set)
-    codes = np.unique((a[~is_set] << PAIR_BITS) | b[~is_set])
-    left, right = codes >> PAIR_BITS, codes & ((1 << PAIR_BITS) - 1)
-    by_row = set_rows[np.argsort(a[set_rows], kind="stable")]
-    found = by_row[np.searchsorted(a[by_row], left)]
-    sets = group.column("set").combine_chunks().take(pa.array(found))
-    values, offsets = _list_parts(sets)
-    return _rows(_row_partition(right, partitions), right, left, np.zeros(len(left), dtype=np.int64), offsets, values)
 
-
-def _verify_pairs(group: pa.Table, threshold: float) -> pa.Table:
-    """Second join: a pair meets its later text's set, and is verified exactly. Returns the
-    pairs at or above the threshold, and a row ``left = -1`` counting the candidates checked."""
-    import pyarrow as pa
-
-    a, b = group.column("a").to_numpy(), group.column("b").to_numpy()
-    is_set = b < 0
-    pair_rows, set_rows = np.flatnonzero(~is_set), np.flatnonzero(is_set)
-    values, offsets = _list_parts(group.column("set"))
-    # One table of sets: the pairs' earlier sets (their rows) and the later ones (set rows).
-    sets = ShingleSets(values, offsets)
-    by_row = set_rows[np.argsort(a[set_rows], kind="stable")]
-    right_set = by_row[np.searchsorted(a[by_row], a[pair_rows])]
-    verified = sets.verify(pair_rows, right_set, threshold)
-    left = np.append(b[verified.left], -1)
-    right = np.append(a[verified.left], len(pair_rows))
-    return pa.table({
-        "left": pa.array(left, pa.int64()),
-        "right": pa.array(right, pa.int64()),
-        "jaccard": pa.array(np.append(verified.jaccard, 0.0)),
-        "containment": pa.array(np.append(verified.containment, 0.0)),
-    })
+def _verify(config: Config, fingerprint: str, carried_count: int, *parts: Any) -> tuple[Any, ...]:
+    """Second join, for a partition of texts: the pairs whose later text is here meet its set,
+    and are verified exactly (:meth:`~dedup.verify.ShingleSets.verify`). Returns the verified
+    pairs (left, right, jaccard, containment) sorted by later text, the candidates checked, and
+    ``(0, pid, peak MB)``."""
+    _check_settings(config, fingerprint)
+    right, left, sizes, carried = _concat(list(parts[:carried_count]), 4)
+    set_rows, set_sizes, set_hashes = _concat(list(parts[carried_count:]), 3)
+    by_row = np.argsort(set_rows, kind="stable")
+    hashes = np.concatenate([carried.astype(np.uint64), set_hashes.astype(np.uint64)])
+    offsets = np.concatenate([[0], np.cumsum(np.concatenate([sizes, set_sizes]))]).astype(np.int64)
+    later = len(right) + by_row[np.searchsorted(set_rows[by_row], right)]
+    verified = ShingleSets(hashes, offsets).verify(np.arange(len(right), dtype=np.int64), later, config.threshold)
+    l, r = left[verified.left], right[verified.left]
+    order = np.lexsort((l, r))
+    return l[order], r[order], verified.jaccard[order], verified.containment[order], len(right), (0, os.getpid(), _vm_hwm_mb())
 
 
 @dataclass
@@ -470,6 +500,7 @@ def find_duplicates(
     keep_pairs: bool = False,
     timer: Timer | None = None,
     warnings: list[str] | None = None,
+    engine: EngineStats | None = None,
 ) -> Result:
     """Find near-duplicate paragraphs in the files ``inputs`` (paths, directories, or URLs
     that ``pyarrow.fs`` opens), on Ray: the :class:`~dedup.pipeline.Result` that
@@ -479,7 +510,8 @@ def find_duplicates(
     one, a Ray already started in this process is used, or a local one is started and
     stopped. ``partitions`` is the number of groups of each shuffle (by default, two per CPU
     of the cluster): it changes nothing but how the work is cut. Inputs left out are in
-    ``Result.skipped``; ``warnings``, if given, receives the readers' warnings.
+    ``Result.skipped``; ``warnings``, if given, receives the readers' warnings, and
+    ``engine`` what the run shuffled and each worker's peak memory.
     """
     config = config or Config()
     options = options or ReadOptions()
@@ -492,7 +524,7 @@ def find_duplicates(
         files, listing_skips = list_inputs(list(inputs), options)
     started = _connect(address)
     try:
-        return _run(files, listing_skips, config, options, partitions, keep_pairs, timer, warnings)
+        return _run(files, listing_skips, config, options, partitions, keep_pairs, timer, warnings, engine or EngineStats())
     finally:
         if started:
             import ray
@@ -509,6 +541,7 @@ def _run(
     keep_pairs: bool,
     timer: Timer,
     warnings: list[str] | None,
+    engine: EngineStats,
 ) -> Result:
     import ray
     import ray.data
@@ -519,11 +552,11 @@ def _run(
     context.print_on_execution_start = False
     if partitions is None:
         partitions = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
+    engine.partitions = partitions
     fingerprint = settings_hash(config)
-    lsh = BandedLSH.for_threshold(config.threshold, config.num_perm, config.window)
 
     with timer.stage("signatures"):
-        summary, mapped, identity = _map_stage(files, listing_skips, config, fingerprint, options)
+        summary, mapped, identity = _map_stage(files, listing_skips, config, fingerprint, options, engine)
     if warnings is not None:
         warnings += summary.warnings
     rows, canonical, firsts = identity.rows, identity.canonical, identity.firsts
@@ -535,27 +568,12 @@ def _run(
     across: list[tuple[np.ndarray, ...]] = []
     kept: list[tuple[np.ndarray, ...]] = []
     if len(firsts) >= 2:
-        with timer.stage("lsh"):
-            distinct = [ray.put(number) for number in identity.numbers]
-            keys_rows = mapped.map_batches(_emit_keys, batch_size=1, batch_format="numpy", fn_kwargs={"distinct": distinct, "bands": lsh.bands, "partitions": partitions})
-            set_rows = mapped.map_batches(_emit_sets, batch_size=1, batch_format="numpy", fn_kwargs={"distinct": distinct, "partitions": partitions}).materialize()
-            pairs = keys_rows.groupby("part", num_partitions=partitions).map_groups(
-                _bucket_pairs, batch_format="pyarrow", fn_kwargs={"window": config.window, "partitions": partitions}
-            )
-        with timer.stage("verify"):
-            carried = pairs.union(set_rows).groupby("part", num_partitions=partitions).map_groups(
-                _attach_left, batch_format="pyarrow", fn_kwargs={"partitions": partitions}
-            )
-            edges = carried.union(set_rows).groupby("part", num_partitions=partitions).map_groups(
-                _verify_pairs, batch_format="pyarrow", fn_kwargs={"threshold": config.threshold}
-            ).sort(["right", "left"])
-        with timer.stage("cluster"):
-            for left, right, jaccard, containment in _edge_blocks(edges):
-                counted = left < 0
-                candidate_pairs += int(right[counted].sum())
-                left, right, jaccard, containment = left[~counted], right[~counted], jaccard[~counted], containment[~counted]
-                verified_pairs += len(left)
+        for left, right, jaccard, containment, checked in _shuffled_edges(mapped, identity, config, fingerprint, partitions, timer, engine):
+            candidate_pairs += checked
+            verified_pairs += len(left)
+            with timer.stage("cluster"):
                 clustering.add(left, right, jaccard, containment)
+                # Both ends of a partition's pairs are decided once it is added.
                 reps = clustering.assignment().rep
                 apart = reps[left] != reps[right]
                 across.append((left[apart], right[apart], jaccard[apart], containment[apart]))
@@ -601,8 +619,65 @@ def _run(
     return Result(clusters, stats, config, list(summary.skipped), timer.seconds, long_ones, also, pairs_found, [])
 
 
+def _shuffled_edges(
+    mapped: ray.data.Dataset, identity: _Identity, config: Config, fingerprint: str, partitions: int, timer: Timer, engine: EngineStats
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]]:
+    """The verified pairs, a partition at a time in input order of their later text: the band
+    keys shuffled into buckets, the candidate pairs deduplicated and joined with the shingle
+    sets of both their texts, and verified. Each shuffle is a round of Ray tasks whose outputs
+    are numpy arrays in Ray's object store, one per partition, fetched by the task that
+    reduces that partition (Ray Data's ``groupby`` costs about 9 s a shuffle on one node
+    before any work, and sorts the rows it moves)."""
+    import ray
+
+    distinct = len(identity.firsts)
+    bands = BandedLSH.for_threshold(config.threshold, config.num_perm, config.window).bands
+    numbers = [ray.put(number) for number in identity.numbers]
+    p = partitions
+    with timer.stage("lsh"):
+        shuffle_out = ray.remote(_shuffle_out).options(num_returns=2 * p + 2)
+        outputs = [shuffle_out.remote(block, numbers, config, fingerprint, p, distinct) for block in mapped.to_arrow_refs()]
+        # The buckets count members in input order: the parts go to them in the files' order.
+        firsts_of = ray.get([parts[0] for parts in outputs])
+        mapped_parts = [parts[1:] for _, parts in sorted(zip(firsts_of, outputs), key=lambda item: item[0])]
+        bucket = ray.remote(_bucket_pairs).options(num_returns=p + 1)
+        pair_parts = [bucket.remote(config, fingerprint, bands, p, distinct, *[parts[q] for parts in mapped_parts]) for q in range(p)]
+        engine.note("band keys and sets", ray.get([parts[-1] for parts in mapped_parts]))
+        engine.note("candidate pairs", ray.get([parts[-1] for parts in pair_parts]))
+    with timer.stage("verify"):
+        attach = ray.remote(_attach_left).options(num_returns=p + 1)
+        carried = [
+            attach.remote(p, distinct, len(pair_parts), *[parts[q] for parts in pair_parts], *[parts[p + q] for parts in mapped_parts]) for q in range(p)
+        ]
+        verify = ray.remote(_verify).options(num_returns=6)
+        verified = [verify.remote(config, fingerprint, len(carried), *[parts[q] for parts in carried], *[parts[p + q] for parts in mapped_parts]) for q in range(p)]
+        engine.note("pairs with their earlier set", ray.get([parts[-1] for parts in carried]))
+    del mapped_parts, pair_parts, carried
+    for parts in verified:
+        with timer.stage("verify"):
+            left, right, jaccard, containment, checked, peak = ray.get(parts)
+        engine.note("verified pairs", [(left.nbytes + right.nbytes + jaccard.nbytes + containment.nbytes, *peak[1:])])
+        yield left, right, jaccard, containment, int(checked)
+
+
+@dataclass
+class EngineStats:
+    """What a Ray run moved and held: bytes sent through each shuffle (outputs of one round of
+    tasks read by the next), and the peak resident memory of each worker process that ran a
+    task (MB, by pid; the object store's shared pages a worker read count in it too)."""
+
+    shuffled: dict[str, int] = field(default_factory=dict)
+    worker_peak_mb: dict[int, float] = field(default_factory=dict)
+    partitions: int = 0
+
+    def note(self, stage: str, reports: Iterable[tuple[int, int, float]]) -> None:
+        for nbytes, pid, peak in reports:
+            self.shuffled[stage] = self.shuffled.get(stage, 0) + int(nbytes)
+            self.worker_peak_mb[int(pid)] = max(self.worker_peak_mb.get(int(pid), 0.0), float(peak))
+
+
 def _map_stage(
-    files: list[str], listing_skips: list[Skip], config: Config, fingerprint: str, options: ReadOptions
+    files: list[str], listing_skips: list[Skip], config: Config, fingerprint: str, options: ReadOptions, engine: EngineStats
 ) -> tuple[_Summary, ray.data.Dataset, _Identity]:
     """Run the map over every file, keep its output in Ray's object store, and bring the small
     columns to the driver: counts, names, and the identities of the distinct texts."""
@@ -628,6 +703,7 @@ def _map_stage(
         skipped += [Skip(source, reason) for source, reason in json.loads(row["skipped"])]
         summary.warnings += json.loads(row["warnings"])
     summary.skipped = skipped
+    engine.note("read", [(0, *json.loads(row["worker"])) for row in rows])
     starts = np.concatenate([[0], np.cumsum(summary.paragraphs)]).astype(np.int64)
     matched = [starts[k] + _array(row["rows"], np.int64) for k, row in enumerate(rows)]
     local_firsts = [starts[k] + _array(row["firsts"], np.int64) for k, row in enumerate(rows)]
@@ -671,31 +747,6 @@ class _Identity:
     short: int
     empty: int
     too_long: np.ndarray
-
-
-def _edge_blocks(edges: ray.data.Dataset) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """The verified edges in order of their later paragraph, in blocks that never split one
-    paragraph's edges (first-seen clustering decides a paragraph from all of them at once).
-    The counting rows (``left = -1``) come first, in a block of their own."""
-    held: list[np.ndarray] | None = None
-    for batch in edges.iter_batches(batch_size=EDGE_BATCH, batch_format="numpy"):
-        columns = [batch["left"], batch["right"], batch["jaccard"], batch["containment"]]
-        if held is not None:
-            columns = [np.concatenate([h, c]) for h, c in zip(held, columns)]
-        counting = columns[0] < 0
-        if counting.any():
-            yield tuple(c[counting] for c in columns)  # type: ignore[misc]
-            columns = [c[~counting] for c in columns]
-        right = columns[1]
-        if not len(right):
-            held = None
-            continue
-        cut = int(np.searchsorted(right, right[-1], side="left"))
-        held = [c[cut:] for c in columns]
-        if cut:
-            yield tuple(c[:cut] for c in columns)  # type: ignore[misc]
-    if held is not None and len(held[0]):
-        yield tuple(held)  # type: ignore[misc]
 
 
 # ---------------------------------------------------------------------------------------------
