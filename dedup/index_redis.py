@@ -16,6 +16,13 @@ Key layout, under a prefix (``dedup:`` unless the URL says ``?prefix=...``)::
                                     added with it, for ``query_exact``
     {prefix}x{key}          zset    the other live pids added with exact key ``key`` (8 bytes),
                                     scored by pid: the next earliest takes over when one goes
+    {prefix}g{bucket}       hash    n-gram postings: field an n-gram hash (8 bytes, little-endian)
+                                    whose top 20 bits are ``bucket`` (3 bytes, big-endian), value
+                                    its postings end to end, 12 bytes each (pid <q, word <I), or
+                                    ``S`` once it has had more than the cap (a stock phrase)
+    {prefix}postings        string  postings stored, for ``stats``
+    {prefix}postings_from   string  the first pid stored with postings (an index made before
+                                    postings existed holds paragraphs without them)
     {prefix}docs            set     every document id, for ``stats``
     {prefix}time            zset    pids scored by ingest time, for ``prune`` and ``export``
     {prefix}lock            string  the batch lock's token while a worker holds it
@@ -73,6 +80,17 @@ record or chunk whole before writing anything of it.
 
 Memory: about 4.2 KB of Redis memory per stored paragraph at 31 bands and 40 shingles (one small
 set per band per paragraph is most of it).
+
+N-gram postings (:meth:`RedisIndex.query_postings`) are packed into about a million hashes by
+the top bits of the n-gram's hash, rather than a key per n-gram (a key costs some 50 bytes of
+its own, more than the posting): a posting is 12 bytes of a small hash's value. They are
+staged, committed and written out with the batch, as chunks of their own in the same journal,
+at most SCRIPT_KEYS postings a call. An n-gram's value stops growing at ``posting_cap``
+postings: one more, and it becomes ``S``, a stock phrase, for which a lookup returns nothing and
+to which nothing more is added. ``remove`` and ``prune`` leave postings in place (the hash of an
+n-gram does not say which paragraphs hold it without reading it); a lookup drops those whose
+paragraph is gone, and they count against the cap. Postings of the batch in progress are not
+looked up (a batch's own paragraphs are no source of reuse for it).
 """
 
 from __future__ import annotations
@@ -92,7 +110,7 @@ from typing import Any
 
 import numpy as np
 
-from dedup.index import Fetched, Index, IndexError_, IndexParams, Postings
+from dedup.index import DEFAULT_POSTING_CAP, Fetched, Index, IndexError_, IndexParams, Postings
 
 try:  # redis is needed only for this backend; `open_index` on a path never imports it.
     import redis
@@ -140,6 +158,11 @@ CHUNK_BYTES = 2 << 20
 STAGE_TTL_MS = 600_000
 # Exact keys looked up by one HMGET.
 EXACT_CHUNK = 10_000
+# N-gram postings: hashes of postings by the top bits of the n-gram hash, and the chunks that
+# carry them in a batch's journal (a first field no paragraph chunk has: a negative first pid).
+POSTING_BUCKET_BITS = 20
+_GRAMS = b"\xffGRAMS\xff\xff"
+_GRAM_ENTRY = np.dtype([("bucket", "S3"), ("hash", "<u8"), ("pid", "<i8"), ("word", "<u4")])
 
 _HEADER = struct.Struct("<qdII")
 _HEADER_ROW = np.dtype([("paragraph", "<i8"), ("ingested_at", "<f8"), ("doc_len", "<u4"), ("count", "<u4")])
@@ -294,6 +317,7 @@ _WRITE = _CHECKS + """
 local prefix, token, bands, mode = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local call, sub, format, read = redis.call, string.sub, string.format, struct.unpack
 local lock, stage, journal = prefix .. 'lock', prefix .. 'stage', prefix .. 'journal'
+local GRAMS = '\\255GRAMS\\255\\255'
 
 -- The segments of a chunk: {first, n, at, where its names start, extra, where its records
 -- start, where each record starts}; damage if they do not fit the chunk exactly.
@@ -394,6 +418,37 @@ local function apply(chunk)
   flush_doc()
 end
 
+-- A chunk of n-gram postings: the marker, the cap (<I4), then entries of 23 bytes: bucket (3),
+-- n-gram hash (8), pid and word (12, the posting as stored).
+local function apply_grams(chunk)
+  if #chunk < 12 or (#chunk - 12) % 23 ~= 0 then
+    damaged(journal, 'chunk')
+  end
+  local cap = read('<I4', chunk, 9)
+  local gkey = prefix .. 'g'
+  local added = 0
+  for pos = 13, #chunk, 23 do
+    local key, field, posting = gkey .. sub(chunk, pos, pos + 2), sub(chunk, pos + 3, pos + 10), sub(chunk, pos + 11, pos + 22)
+    local held = on('hash', 'HGET', key, field)
+    if not held then
+      call('HSET', key, field, posting)
+      added = added + 1
+    elseif held ~= 'S' then
+      if #held % 12 ~= 0 then
+        damaged(key, 'field ' .. hex(field) .. ' ' .. hex(held))
+      end
+      if #held >= 12 * cap then
+        call('HSET', key, field, 'S')
+        added = added - #held / 12
+      else
+        call('HSET', key, field, held .. posting)
+        added = added + 1
+      end
+    end
+  end
+  on('string', 'INCRBY', prefix .. 'postings', added)
+end
+
 if mode == 'apply' then
   local state = on('hash', 'HMGET', journal, 'next', 'count')
   if not state[1] and not state[2] then
@@ -405,7 +460,11 @@ if mode == 'apply' then
   if not (n and chunk) then
     damaged(journal, 'chunk')
   end
-  apply(chunk)
+  if sub(chunk, 1, 8) == GRAMS then
+    apply_grams(chunk)
+  else
+    apply(chunk)
+  end
   if i + 1 >= n then
     call('DEL', journal)
     return 0
@@ -609,6 +668,40 @@ return 1
 
 # KEYS: params. ARGV: field, value, ... Creates the record unless one exists; returns the
 # stored one (empty when just created), so two workers creating at once agree.
+# ARGV: prefix, blob of 11-byte lookups (bucket, n-gram hash), and for a caller not holding
+# the lock the journal's key name (else ''). Returns each n-gram's stored value (false for none),
+# or nil while a committed batch is being written out, as _QUERY does.
+_GRAM_QUERY = _CHECKS + """
+local prefix, blob = ARGV[1], ARGV[2]
+local sub = string.sub
+if ARGV[3] ~= '' and redis.call('EXISTS', ARGV[3]) == 1 then
+  return false
+end
+local out = {}
+for pos = 1, #blob, 11 do
+  local key = prefix .. 'g' .. sub(blob, pos, pos + 2)
+  local held = on('hash', 'HGET', key, sub(blob, pos + 3, pos + 10))
+  out[#out + 1] = held or ''
+end
+return out
+"""
+
+# KEYS: {prefix}postings_from, {prefix}next. ARGV: a pid or ''. Notes, once, the first pid that
+# will be stored with postings (one past those issued before, for an index made before them);
+# with a pid, moves it past that pid (paragraphs added without postings). Returns it.
+_POSTINGS_FROM = """
+local from = redis.call('GET', KEYS[1])
+if not from then
+  from = (tonumber(redis.call('GET', KEYS[2]) or '0') or 0) + 1
+  redis.call('SET', KEYS[1], from)
+end
+if ARGV[1] ~= '' and tonumber(from) <= tonumber(ARGV[1]) then
+  from = tonumber(ARGV[1]) + 1
+  redis.call('SET', KEYS[1], from)
+end
+return tonumber(from)
+"""
+
 _CREATE = """
 local existing = redis.call('HGETALL', KEYS[1])
 if #existing > 0 then
@@ -620,6 +713,13 @@ return {}
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+def _gram_buckets(hashes: np.ndarray) -> np.ndarray:
+    """The posting hash of each n-gram hash: its top :data:`POSTING_BUCKET_BITS` bits, as the 3
+    big-endian bytes of the key name."""
+    top = (np.asarray(hashes, dtype=np.uint64) >> np.uint64(64 - POSTING_BUCKET_BITS)).astype(">u4")
+    return np.ascontiguousarray(top.view(np.uint8).reshape(-1, 4)[:, 1:]).view("S3").reshape(-1)
 
 
 def _encode_doc(doc: str) -> bytes:
@@ -720,12 +820,15 @@ class RedisIndex(Index):
         lock_ttl: float = DEFAULT_LOCK_TTL,
         lock_wait: float = DEFAULT_LOCK_WAIT,
         bucket_cap: int = DEFAULT_BUCKET_CAP,
+        posting_cap: int = DEFAULT_POSTING_CAP,
     ) -> None:
         if lock_ttl <= 0 or lock_wait < 0:
             raise ValueError("lock_ttl must be positive and lock_wait at least 0")
-        if bucket_cap < 1:
-            raise ValueError("bucket_cap must be at least 1")
+        if bucket_cap < 1 or posting_cap < 1:
+            raise ValueError("bucket_cap and posting_cap must be at least 1")
         self.bucket_cap = bucket_cap
+        self.posting_cap = posting_cap
+        self.keeps_postings = True
         self._r = client
         self.params = params
         self.where = where
@@ -742,6 +845,8 @@ class RedisIndex(Index):
         self._acquire_script = client.register_script(_ACQUIRE)
         self._leave = client.register_script(_LEAVE)
         self._release = client.register_script(_RELEASE)
+        self._gram_query = client.register_script(_GRAM_QUERY)
+        self._postings_from = client.register_script(_POSTINGS_FROM)
         self._bands = np.arange(params.bands, dtype=np.uint16)
         self._bucket = np.dtype([("prefix", f"S{len(self._p)}"), *_BUCKET_TAIL])
         # The batch in progress: the lock's token, its renewer, and the paragraphs added but
@@ -757,6 +862,8 @@ class RedisIndex(Index):
         self._pending_keys: list[np.ndarray] = []
         # Per add() with exact keys: (its exact keys, its pids), for query_exact.
         self._pending_exact: list[tuple[np.ndarray, np.ndarray]] = []
+        # Per add() with postings: its entries for _WRITE, sorted by bucket.
+        self._pending_grams: list[np.ndarray] = []
         self._closed = False
 
     # -- opening ------------------------------------------------------------------------------
@@ -772,6 +879,7 @@ class RedisIndex(Index):
         lock_wait: float = DEFAULT_LOCK_WAIT,
         socket_timeout: float = DEFAULT_SOCKET_TIMEOUT,
         bucket_cap: int = DEFAULT_BUCKET_CAP,
+        posting_cap: int = DEFAULT_POSTING_CAP,
     ) -> RedisIndex:
         """Open the index at ``spec`` (``redis://[:password@]host:port/N[?prefix=P]``, also
         ``rediss://`` and ``unix://path?db=N``). With ``params``, create it if missing (when
@@ -797,7 +905,10 @@ class RedisIndex(Index):
             stored = _read_or_create_params(client, where, prefix, params, create)
             if params is not None:
                 params.check_same(stored, f"the index at {where} (prefix {prefix!r})")
-            return cls(client, stored, where, prefix, lock_ttl=lock_ttl, lock_wait=lock_wait, bucket_cap=bucket_cap)
+            index = cls(client, stored, where, prefix, lock_ttl=lock_ttl, lock_wait=lock_wait, bucket_cap=bucket_cap, posting_cap=posting_cap)
+            if create:  # a writer: from here on, paragraphs are stored with their postings
+                index._note_postings_from(None)
+            return index
         except BaseException:
             client.close()
             raise
@@ -1120,22 +1231,31 @@ class RedisIndex(Index):
     ) -> np.ndarray:
         """Reserve pids and stage the paragraphs; they are written when the batch exits cleanly.
         Outside :meth:`batch`, the call is a batch of its own. ``queried`` is not needed here.
-        This index keeps no n-gram postings (:attr:`keeps_postings` is false): ``postings``
-        are refused rather than dropped unseen."""
-        if postings is not None:
-            raise ValueError(f"{self.where}: a Redis index keeps no n-gram postings; add without them")
+        ``postings`` are staged with them (see the module's doc)."""
         if self._token is None:
             with self.batch():
-                return self.add(doc_ids, paragraphs, band_keys, hashes, offsets, ingested_at, exact_keys=exact_keys)
+                return self.add(doc_ids, paragraphs, band_keys, hashes, offsets, ingested_at, exact_keys=exact_keys, postings=postings)
         keys, paragraphs, hashes, offsets, at = self._added(doc_ids, paragraphs, band_keys, hashes, offsets, ingested_at)
         n = keys.shape[1]
         exact = self._exact_keys(exact_keys, n)
+        grams = self._postings(postings, n)
         if n == 0:
             return np.empty(0, dtype=np.int64)
         self._check_lock()
         with self._talking((self._p + b"next", "string")):
             last = int(self._r.incrby(self._p + b"next", n))
         pids = np.arange(last - n + 1, last + 1, dtype=np.int64)
+        if grams is None:
+            self._note_postings_from(last)
+        else:
+            keep = grams.words <= 0xFFFFFFFF
+            entries = np.empty(int(keep.sum()), dtype=_GRAM_ENTRY)
+            hashes_ = grams.hashes[keep]
+            entries["bucket"] = _gram_buckets(hashes_)
+            entries["hash"] = hashes_
+            entries["pid"] = pids[grams.owners()[keep]]
+            entries["word"] = grams.words[keep]
+            self._pending_grams.append(entries[np.argsort(entries["bucket"], kind="stable")])
         # Records end to end: header, band keys, document id, shingle set (see the module's doc).
         docs = [_encode_doc(d) for d in doc_ids]
         header = np.empty(n, dtype=_HEADER_ROW)
@@ -1225,8 +1345,81 @@ class RedisIndex(Index):
                     parts, count, size = [], 0, 0
         if parts:
             yield b"".join(parts)
+        # Then the postings, at most SCRIPT_KEYS a chunk, with the cap they are stored under.
+        if self._pending_grams:
+            entries = np.concatenate(self._pending_grams)
+            head = _GRAMS + struct.pack("<I", self.posting_cap)
+            for lo in range(0, len(entries), SCRIPT_KEYS):
+                yield head + entries[lo : lo + SCRIPT_KEYS].tobytes()
+
+    def _note_postings_from(self, last: int | None) -> int:
+        """See _POSTINGS_FROM: note where postings start, or that they start after ``last``."""
+        with self._talking((self._p + b"postings_from", "string"), (self._p + b"next", "string")):
+            return int(self._postings_from(keys=[self._p + b"postings_from", self._p + b"next"], args=["" if last is None else last]))
+
+    def query_postings(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """See :meth:`Index.query_postings`: SCRIPT_KEYS n-grams per script call; the postings of
+        paragraphs that are gone are dropped here (see the module's doc)."""
+        keys = self._query_keys(hashes)
+        empty = np.empty(0, dtype=np.int64)
+        if not len(keys):
+            return empty, empty, empty
+        lookups = np.empty(len(keys), dtype=[("bucket", "S3"), ("hash", "<u8")])
+        lookups["bucket"] = _gram_buckets(keys)
+        lookups["hash"] = keys
+        journal = b"" if self._token is not None else self._p + b"journal"
+        values: list[bytes] = []
+        for lo in range(0, len(keys), SCRIPT_KEYS):
+            self._check_lock()
+            with self._talking():
+                reply = self._gram_query(args=[self._p, lookups[lo : lo + SCRIPT_KEYS].tobytes(), journal])
+            if reply is None:
+                with self.batch():
+                    return self.query_postings(keys)
+            values += reply
+        sizes = np.fromiter((len(v) // 12 if v != b"S" else 0 for v in values), dtype=np.int64, count=len(values))
+        if not sizes.sum():
+            return empty, empty, empty
+        packed = np.frombuffer(b"".join(v for v in values if v != b"S"), dtype=[("pid", "<i8"), ("word", "<u4")])
+        q = np.repeat(np.arange(len(keys), dtype=np.int64), sizes)
+        pids, words = packed["pid"].astype(np.int64), packed["word"].astype(np.int64)
+        # Postings of removed paragraphs stay: keep those whose paragraph is stored.
+        unique = np.unique(pids)
+        live = np.zeros(len(unique), dtype=bool)
+        with self._talking():
+            for lo in range(0, len(unique), CHUNK):
+                pipe = self._r.pipeline(transaction=False)
+                for pid in unique[lo : lo + CHUNK].tolist():
+                    pipe.exists(self._p + b"p:%d" % pid)
+                live[lo : lo + CHUNK] = np.array(pipe.execute(), dtype=bool)
+        ok = live[np.searchsorted(unique, pids)]
+        return q[ok], pids[ok], words[ok]
+
+    def postings_status(self) -> str | None:
+        """See :meth:`Index.postings_status`: the paragraphs stored before this index kept
+        postings (made by an earlier dedup), or added without them, as long as one remains."""
+        with self._talking((self._p + b"postings_from", "string")):
+            raw = self._r.get(self._p + b"postings_from")
+        if raw is None:
+            return f"the index at {self.where} (prefix {self.prefix!r}) was made by an earlier dedup and keeps no n-gram postings; filter into it once without --containment to start keeping them"
+        if not _PID.fullmatch(raw):
+            raise self._damage(self._p + b"postings_from", f"holds {_shown(raw)}, not a number")
+        since = int(raw)
+        with self._talking():
+            for lo in range(1, since, CHUNK):
+                pipe = self._r.pipeline(transaction=False)
+                for pid in range(lo, min(since, lo + CHUNK)):
+                    pipe.exists(self._p + b"p:%d" % pid)
+                if any(pipe.execute()):
+                    return (
+                        f"the index at {self.where} (prefix {self.prefix!r}) holds paragraphs stored without n-gram postings "
+                        f"(before paragraph {since}: by an earlier dedup, or added without them), and they cannot be made without the text, "
+                        "which the index does not keep; use --containment with a new index, or prune or remove those paragraphs, or filter without --containment"
+                    )
+        return None
 
     def _clear_pending(self) -> None:
+        self._pending_grams = []
         self._pending_runs = []
         self._pending_pids = []
         self._pending_keys = []
@@ -1275,7 +1468,8 @@ class RedisIndex(Index):
             pipe.zrange(self._p + b"time", 0, 0, withscores=True)
             pipe.zrange(self._p + b"time", -1, -1, withscores=True)
             pipe.get(self._lock_key)
-            paragraphs, documents, last, oldest, newest, holder = pipe.execute()
+            pipe.get(self._p + b"postings")
+            paragraphs, documents, last, oldest, newest, holder, postings = pipe.execute()
         if last is not None and not _PID.fullmatch(last):
             raise self._damage(p + b"next", f"holds {_shown(last)}, not a number")
         return {
@@ -1288,6 +1482,7 @@ class RedisIndex(Index):
             "oldest": oldest[0][1] if oldest else None,
             "newest": newest[0][1] if newest else None,
             "locked_by": holder.decode("utf-8", "replace") if holder else None,
+            "postings": int(postings) if postings is not None and _PID.fullmatch(postings) else 0,
             "params": self.params.as_dict(),
         }
 

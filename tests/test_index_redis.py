@@ -270,7 +270,7 @@ def test_removing_every_copy_of_a_text_leaves_no_key_behind(url: str, index: Red
     (only,) = exact_pairs(index, 7)
     assert index.fetch(np.array([only[1]])).doc_ids == ["c"]
     assert index.remove(["c"]) == 1
-    assert key_names(raw, url) == {b"params", b"next"}
+    assert key_names(raw, url) == {b"params", b"next", b"postings_from"}
 
 
 def test_query_exact_is_not_hidden_by_crowded_buckets(url: str) -> None:
@@ -597,7 +597,7 @@ def test_remove_forgets_documents_entirely(url: str, index: RedisIndex, raw: red
     stats = index.stats()
     assert (stats["paragraphs"], stats["documents"]) == (1, 1)
     assert index.remove(["b"]) == 1
-    assert key_names(raw, url) == {b"params", b"next"}  # no bucket, set or record left behind
+    assert key_names(raw, url) == {b"params", b"next", b"postings_from"}  # no bucket, set or record left behind
 
 
 def test_prune_forgets_paragraphs_ingested_before(url: str, index: RedisIndex, raw: redis.Redis) -> None:
@@ -613,7 +613,7 @@ def test_prune_forgets_paragraphs_ingested_before(url: str, index: RedisIndex, r
     stats = index.stats()
     assert (stats["paragraphs"], stats["documents"], stats["oldest"]) == (1, 1, 2000.0)
     assert index.prune(float("inf")) == 1
-    assert key_names(raw, url) == {b"params", b"next"}
+    assert key_names(raw, url) == {b"params", b"next", b"postings_from"}
 
 
 def test_remove_and_prune_many_in_chunks(index: RedisIndex) -> None:
@@ -1022,7 +1022,7 @@ def test_a_worker_dead_before_its_commit_point_leaves_nothing_visible(url: str, 
         with other.batch():  # once the dead worker's lock expires
             assert len(other.query(CRASH_KEYS)[1]) == 0
         assert raw.exists(prefix + b"stage") == 0  # its leftovers are gone
-    assert key_names(raw, url) == {b"params", b"next"}
+    assert key_names(raw, url) == {b"params", b"next", b"postings_from"}
 
 
 @pytest.mark.parametrize("first", ["query", "query_exact"])
@@ -1042,7 +1042,7 @@ def test_a_worker_dead_after_its_commit_point_has_its_batch_finished(url: str, r
         assert len(other.query_exact(np.arange(100, dtype=np.uint64) + 5)[1]) == 100
         assert other.stats()["paragraphs"] == 100
         assert other.remove(["crash"]) == 100
-    assert key_names(raw, url) == {b"params", b"next"}
+    assert key_names(raw, url) == {b"params", b"next", b"postings_from"}
 
 
 # ---------------------------------------------------------------------------------------------
