@@ -26,7 +26,7 @@ from redis_server import RedisServer, redis_server, require_redis_server  # noqa
 from click.testing import CliRunner  # noqa: E402
 
 from dedup.cli import main  # noqa: E402
-from dedup.index import Fetched, IndexError_, IndexMismatch, IndexParams, open_index  # noqa: E402
+from dedup.index import Fetched, IndexError_, IndexMismatch, IndexParams, Postings, open_index  # noqa: E402
 from dedup.index_redis import LockLost, RedisIndex  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -1126,3 +1126,97 @@ def test_damage_is_one_line_and_exit_2_in_the_cli(url: str, raw: redis.Redis, da
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("dedup: error: the index at 127.0.0.1:") and " is damaged: " in result.stderr, result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+
+
+# ---------------------------------------------------------------------------------------------
+# N-gram postings
+
+
+def grams_of(*ids: int, words: int = 6, shared: int | None = None) -> Postings:
+    """Postings of paragraphs ``ids``: ``words`` n-grams each, hashes spread over 64 bits (the
+    first two from ``shared`` when given), word numbers from 10 * id."""
+    hashes, numbers = [], []
+    for i in ids:
+        for w in range(words):
+            base = shared if shared is not None and w < 2 else i
+            hashes.append(((10**6 + base * 100 + w) * 0x9E3779B97F4A7C15) % 2**64)
+            numbers.append(10 * i + w)
+    return Postings(np.arange(len(ids) + 1) * words, np.array(hashes, dtype=np.uint64), np.array(numbers))
+
+
+def add_with_grams(index: RedisIndex, doc: str, ids: list[int], **kwargs: int) -> np.ndarray:
+    hashes, offsets = sets_of(*ids)
+    with index.batch():
+        return index.add([doc] * len(ids), np.arange(1, len(ids) + 1), keys_of(*ids), hashes, offsets, 1_700_000_000.0, postings=grams_of(*ids, **kwargs))
+
+
+def posting_set(index: RedisIndex, grams: Postings) -> set[tuple[int, int, int]]:
+    q, pids, words = index.query_postings(grams.hashes)
+    return set(zip(q.tolist(), pids.tolist(), words.tolist()))
+
+
+def test_postings_round_trip_with_pid_and_word(url: str, index: RedisIndex) -> None:
+    pids = [int(add_with_grams(index, f"d{i}", [i])[0]) for i in range(5)]
+    want = {(6 * k + w, pids[k], 10 * k + w) for k in range(5) for w in range(6)}
+    assert posting_set(index, grams_of(*range(5))) == want
+    assert index.stats()["postings"] == 30 and index.postings_status() is None
+    with RedisIndex.open(url, PARAMS) as other:
+        assert posting_set(other, grams_of(*range(5))) == want
+
+
+def test_postings_beyond_the_cap_are_a_stock_phrase(url: str) -> None:
+    with RedisIndex.open(url, PARAMS, posting_cap=3) as index:
+        for i in range(3):
+            add_with_grams(index, f"d{i}", [i], shared=99)
+        assert len(posting_set(index, grams_of(50, shared=99))) == 2 * 3
+        add_with_grams(index, "d3", [3], shared=99)
+        assert posting_set(index, grams_of(50, shared=99)) == set()
+        before = index.stats()["postings"]
+        add_with_grams(index, "d4", [4], shared=99)
+        assert index.stats()["postings"] == before + 4  # not the two stock n-grams
+
+
+def test_postings_of_a_failed_or_lost_batch_are_not_stored(index: RedisIndex) -> None:
+    hashes, offsets = sets_of(1)
+    with pytest.raises(RuntimeError):
+        with index.batch():
+            index.add(["d"], np.array([1]), keys_of(1), hashes, offsets, 0.0, postings=grams_of(1))
+            raise RuntimeError("the consumer failed")
+    assert posting_set(index, grams_of(1)) == set() and index.stats()["postings"] == 0
+
+
+def test_postings_of_removed_paragraphs_are_not_returned(index: RedisIndex) -> None:
+    for i in range(3):
+        add_with_grams(index, f"d{i}", [i])
+    assert index.remove(["d1"]) == 1
+    assert {pid for _, pid, _ in posting_set(index, grams_of(0, 1, 2))} == {1, 3}
+
+
+def test_paragraphs_without_postings_and_an_index_made_before_them_say_so(url: str, index: RedisIndex, raw: redis.Redis) -> None:
+    add(index, "bare", [1])
+    status = index.postings_status()
+    assert status is not None and "without n-gram postings" in status
+    index.remove(["bare"])
+    assert index.postings_status() is None
+    raw.delete(prefix_of(url) + b"postings_from")  # as an index made before postings
+    assert "keeps no n-gram postings" in (index.postings_status() or "")
+    with RedisIndex.open(url, PARAMS) as writer:  # a writer notes where they start
+        assert writer.postings_status() is None
+
+
+def test_containment_decides_as_the_embedded_index_does(url: str, tmp_path: Path) -> None:
+    from dedup.filter import Filter, index_params
+
+    seeds = sorted(ROOT.glob("seeds/*.txt"))
+    docs = [(p.name, p.read_text(encoding="utf-8")) for p in seeds]
+    three = docs[3][1].split("\n\n")
+    docs.append(("merged", "Kept as it is, a line of its own.\n\n" + three[5].strip() + " " + three[7].strip()))
+    params = index_params(threshold=0.9)
+    results = []
+    for spec in (url, str(tmp_path / "idx")):
+        with open_index(spec, params) as index:
+            list(Filter(index)(docs[:4]))
+            outcomes = [o for batch in Filter(index, containment=0.5, batch_paragraphs=7).batches(docs[4:]) for o in batch]
+        results.append([(d.paragraph.doc, d.paragraph.number, d.reason, d.coverage, [(s.doc, s.paragraphs, s.spans) for s in d.sources]) for o in outcomes for d in o.drops])
+    assert results[0] == results[1]
+    assert [r for r in results[0] if r[2] == "reuse"]
