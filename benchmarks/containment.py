@@ -21,9 +21,8 @@ index), opening the index.
 Bytes per paragraph: the same ``--bytes-sample`` paragraphs of the preload corpus filtered into
 a fresh embedded index with postings and without (``Filter(..., postings=False)``): its
 directory's size on disk (``dedup index stats``'s ``bytes``) over its paragraphs; and, when
-``redis-server`` is installed, a fresh Redis index's ``used_memory`` growth over its paragraphs
-(the Redis index keeps no postings). The preloaded index's own bytes per paragraph are printed
-too.
+``redis-server`` is installed, the same for a fresh Redis index, its server's ``used_memory``
+growth over its paragraphs. The preloaded index's own bytes per paragraph are printed too.
 """
 
 from __future__ import annotations
@@ -225,9 +224,10 @@ def run(
             if redis_binary is None:
                 notes.append("Redis bytes per paragraph not measured: redis-server is not installed")
             else:
-                with RedisServer(work / "redis", binary=redis_binary) as server:
-                    filled = run_worker({**spec, "phase": "fill", "corpus": str(pre_path), "limit": bytes_sample, "index": f"redis://127.0.0.1:{server.port}/0"})
-                sizes["redis_without_postings"] = {"paragraphs": filled["paragraphs"], "bytes": filled["memory"], "bytes_per_paragraph": (filled["memory"] or 0) / max(filled["paragraphs"], 1)}
+                for label, postings in (("redis_with_postings", None), ("redis_without_postings", False)):
+                    with RedisServer(work / label, binary=redis_binary) as server:
+                        filled = run_worker({**spec, "phase": "fill", "corpus": str(pre_path), "limit": bytes_sample, "index": f"redis://127.0.0.1:{server.port}/0", "postings": postings})
+                    sizes[label] = {"paragraphs": filled["paragraphs"], "bytes": filled["memory"], "bytes_per_paragraph": (filled["memory"] or 0) / max(filled["paragraphs"], 1)}
             # The preloaded index, once; each peer works on a copy.
             preloaded = work / "preloaded"
             filled = run_worker({**spec, "phase": "fill", "corpus": str(pre_path), "limit": preload, "index": str(preloaded)})
@@ -282,9 +282,10 @@ def run(
     print("index bytes per paragraph")
     for label, size in sizes.items():
         print(f"  {label:<26} {size['bytes_per_paragraph']:>10,.0f}   ({size['bytes'] or 0:,} bytes, {size['paragraphs']:,} paragraphs)")
-    if "sqlite_with_postings" in sizes and "sqlite_without_postings" in sizes:
-        ratio = sizes["sqlite_with_postings"]["bytes_per_paragraph"] / max(sizes["sqlite_without_postings"]["bytes_per_paragraph"], 1)
-        print(f"  postings make the embedded index {ratio:.2f}x its size without them ({bytes_sample:,} paragraphs, on disk)")
+    for kind, what in (("sqlite", "the embedded index (on disk)"), ("redis", "the Redis index (server memory)")):
+        if f"{kind}_with_postings" in sizes and f"{kind}_without_postings" in sizes:
+            ratio = sizes[f"{kind}_with_postings"]["bytes_per_paragraph"] / max(sizes[f"{kind}_without_postings"]["bytes_per_paragraph"], 1)
+            print(f"  postings make {what} {ratio:.2f}x its size without them ({bytes_sample:,} paragraphs)")
     for note in notes:
         print(note)
     targets: dict[str, Any] = {}
