@@ -201,6 +201,8 @@ MIGRATIONS = {
         "INSERT INTO meta (key, value) SELECT 'postings_from', CAST(coalesce(max(seq), 0) + 1 AS TEXT) FROM sqlite_sequence WHERE name = 'paragraphs'",
     ),
 }
+# A posting in table postings (one blob of them per paragraph): its n-gram hash and word number.
+POSTING_ROW = np.dtype([("hash", "<u8"), ("word", "<u4")])
 # A posting's entry: the top bit set, then the pid (40 bits) and the word number (23 bits).
 POSTING_FLAG = np.uint64(1 << 63)
 WORD_BITS = 23
@@ -992,13 +994,12 @@ class SQLiteIndex(Index):
             rows = conn.execute("SELECT pid, data FROM postings WHERE pid > ? ORDER BY pid", (start,)).fetchall()
         if not rows:
             return
-        if not all(isinstance(data, bytes) and len(data) % 12 == 0 for _, data in rows):
+        if not all(isinstance(data, bytes) and len(data) % POSTING_ROW.itemsize == 0 for _, data in rows):
             raise IndexError_(f"{self.path}: index database is damaged (postings that are not a blob of n-grams and word numbers)")
-        counts = np.fromiter((len(data) // 12 for _, data in rows), dtype=np.int64, count=len(rows))
-        keys = np.concatenate([np.frombuffer(data, dtype="<u8", count=len(data) // 12) for _, data in rows]).astype(np.uint64)
-        words = np.concatenate([np.frombuffer(data, dtype="<u4", offset=8 * (len(data) // 12)) for _, data in rows])
+        counts = np.fromiter((len(data) // POSTING_ROW.itemsize for _, data in rows), dtype=np.int64, count=len(rows))
+        grams = np.frombuffer(b"".join(data for _, data in rows), dtype=POSTING_ROW)
         pids = np.repeat(np.fromiter((pid for pid, _ in rows), dtype=np.int64, count=len(rows)), counts)
-        self._runs.append(_posting_run(keys, posting_values(pids, words)))
+        self._runs.append(_posting_run(grams["hash"].astype(np.uint64), posting_values(pids, grams["word"])))
 
     def _has_postings_table(self, conn: sqlite3.Connection) -> bool:
         """Whether the database has the table of postings (not one of layout 2 opened read-only)."""
@@ -1430,11 +1431,14 @@ class SQLiteIndex(Index):
             conn.execute("INSERT INTO ingests (first_pid, last_pid, ingested_at) VALUES (?, ?, ?)", (first, first + n - 1, at))
             conn.execute("UPDATE counters SET value = value + ? WHERE name = 'paragraphs'", (n,))
             posting_run = self._store_postings(conn, grams, pids)
-        self._runs.append(self._run_of(keys, pids, queried))
+        # One run per batch, whatever it holds, so that the tail's runs (searched one by one,
+        # merged past MAX_RUNS) do not multiply with the kinds of entry.
+        runs = [self._run_of(keys, pids, queried)]
         if exact is not None:
-            self._runs.append(Run.of(exact[None, :], pids))
+            runs.append(Run.of(exact[None, :], pids))
         if posting_run is not None:
-            self._runs.append(posting_run)
+            runs.append(posting_run)
+        self._runs.append(Run.merged(runs) if len(runs) > 1 else runs[0])
         self._settle_runs()
         self._last_seen = int(pids[-1])
         return pids
@@ -1447,16 +1451,16 @@ class SQLiteIndex(Index):
             conn.execute("UPDATE meta SET value = ? WHERE key = 'postings_from' AND CAST(value AS INTEGER) <= ?", (str(int(pids[-1]) + 1), int(pids[-1])))
             return None
         owner = grams.owners()
-        keys, words = grams.hashes, grams.words.astype("<u4")
+        rows = np.empty(len(grams.hashes), dtype=POSTING_ROW)
+        rows["hash"], rows["word"] = grams.hashes, grams.words
+        conn.execute("UPDATE counters SET value = value + ? WHERE name = 'postings'", (len(rows),))
+        data, width = rows.tobytes(), POSTING_ROW.itemsize
         bounds = grams.offsets.tolist()
-        conn.execute("UPDATE counters SET value = value + ? WHERE name = 'postings'", (len(keys),))
-        key_bytes = keys.astype("<u8").tobytes()
-        word_bytes = words.tobytes()
         conn.executemany(
             "INSERT INTO postings (pid, data) VALUES (?, ?)",
-            [(pid, key_bytes[8 * a : 8 * b] + word_bytes[4 * a : 4 * b]) for pid, a, b in zip(pids.tolist(), bounds[:-1], bounds[1:]) if b > a],
+            [(pid, data[width * a : width * b]) for pid, a, b in zip(pids.tolist(), bounds[:-1], bounds[1:]) if b > a],
         )
-        return _posting_run(keys, posting_values(pids[owner], words)) if len(keys) else None
+        return _posting_run(grams.hashes, posting_values(pids[owner], grams.words)) if len(rows) else None
 
     def _kept_postings(self, grams: Postings | None) -> Postings | None:
         """The postings to store: not beyond :data:`MAX_POSTING_WORD`, nor of n-grams this
