@@ -190,16 +190,24 @@ def find_reuse(
 
 @dataclass
 class _NGrams:
-    """Every word n-gram of the matched paragraphs, in order: its paragraph (row of the table),
-    its first word's place in the paragraph and in the document, and its hash; and the words of
-    each row (0 for rows not matched)."""
+    """Every word n-gram of the matched paragraphs, in order: those of ``rows[k]`` are
+    ``first[k]:first[k + 1]``, each with its hash and its first word's place in the paragraph;
+    and the words of each row of the table (0 for rows not matched), and the words of its
+    document before it. The row and the place in the document of an n-gram are worked out for
+    the few that are hits only (:meth:`row_of`, :meth:`doc_pos_of`), not held for all."""
 
-    row: np.ndarray
+    rows: np.ndarray
+    first: np.ndarray
     pos: np.ndarray
-    doc_pos: np.ndarray
     hashes: np.ndarray
     counts: np.ndarray
-    before: np.ndarray  # words of the row's document before it
+    before: np.ndarray
+
+    def row_of(self, grams: np.ndarray) -> np.ndarray:
+        return self.rows[np.searchsorted(self.first, grams, side="right") - 1]
+
+    def doc_pos_of(self, grams: np.ndarray) -> np.ndarray:
+        return self.pos[grams] + self.before[self.row_of(grams)]
 
 
 def _ngrams(data: np.ndarray, offsets: np.ndarray, rows: np.ndarray, table_doc: np.ndarray, nrows: int, n: int) -> _NGrams:
@@ -215,8 +223,7 @@ def _ngrams(data: np.ndarray, offsets: np.ndarray, rows: np.ndarray, table_doc: 
     before = np.cumsum(counts) - counts
     doc_first_row = np.searchsorted(table_doc, table_doc)
     before -= before[doc_first_row]
-    row = np.repeat(rows, np.diff(first))
-    return _NGrams(row, starts, starts + before[row], hashes, counts, before)
+    return _NGrams(rows, first, starts, hashes, counts, before)
 
 
 def _hits(grams: _NGrams, table_doc: np.ndarray, config: ReuseConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -237,7 +244,7 @@ def _hits(grams: _NGrams, table_doc: np.ndarray, config: ReuseConfig) -> tuple[n
     repeated[1:] = again
     repeated[:-1] |= again
     h, start = h[repeated], start[repeated]
-    doc = table_doc[grams.row[start]]
+    doc = table_doc[grams.row_of(start)]
     # Occurrences of one n-gram in one document: the first few.
     new_pair = np.ones(len(h), dtype=bool)
     new_pair[1:] = (h[1:] != h[:-1]) | (doc[1:] != doc[:-1])
@@ -265,7 +272,7 @@ def _hits(grams: _NGrams, table_doc: np.ndarray, config: ReuseConfig) -> tuple[n
     targets = np.repeat(np.arange(len(doc)), earlier)
     sources = np.repeat(group_first[group], earlier) + (np.arange(int(earlier.sum())) - np.repeat(np.cumsum(earlier) - earlier, earlier))
     t_gram, s_gram = start[targets], start[sources]
-    return grams.row[t_gram], grams.pos[t_gram].astype(np.int64), doc[sources], grams.doc_pos[s_gram]
+    return grams.row_of(t_gram), grams.pos[t_gram].astype(np.int64), doc[sources], grams.doc_pos_of(s_gram)
 
 
 @dataclass
