@@ -549,7 +549,6 @@ class Filter:
             doc_of = table.doc[start : start + len(prepared)]
             grams = _ngrams(batch.data, batch.offsets, rows, doc_of, len(prepared), self.reuse.ngram)
             # A part of a large document goes on from the words of the parts before it.
-            grams.doc_pos += self._part_words
             grams.before += self._part_words
         return _Prepared(
             docs,
@@ -779,12 +778,10 @@ class Filter:
         if g is None or not self._store:
             return None
         # n-grams are in row order: row k's are first[k]:first[k + 1].
-        first = np.searchsorted(g.row, p.rows)
-        last = np.searchsorted(g.row, p.rows, side="right")
-        sizes = last[add_rows] - first[add_rows]
+        sizes = np.diff(g.first)[add_rows]
         offsets = np.concatenate([[0], np.cumsum(sizes)])
-        at = np.repeat(first[add_rows] - offsets[:-1], sizes) + np.arange(int(offsets[-1]), dtype=np.int64)
-        return Postings(offsets, g.hashes[at], g.doc_pos[at])
+        at = np.repeat(g.first[add_rows] - offsets[:-1], sizes) + np.arange(int(offsets[-1]), dtype=np.int64)
+        return Postings(offsets, g.hashes[at], g.doc_pos_of(at))
 
     def _reuse_hits(self, p: _Prepared, by_index: np.ndarray) -> _Hits:
         """Every hit of the rows not already dropped as near-duplicates of the index: in the
@@ -806,7 +803,7 @@ class Filter:
         key = p.doc_of[p.rows[held]].astype(np.int64) << 32 | g.before[p.rows[held]]
         b_source_row = held[np.searchsorted(key, b_doc << 32 | b_word, side="right") - 1] if len(b_doc) else b_doc
         # In the index: the n-grams of the rows that may still be kept.
-        gram_row = row_of_position[g.row]
+        gram_row = np.repeat(np.arange(m, dtype=np.int64), np.diff(g.first))
         asked = np.flatnonzero(~by_index[gram_row])
         qi, pids, i_word = self.index.query_postings(g.hashes[asked])
         at = asked[qi]
@@ -925,7 +922,7 @@ class Filter:
         before = np.zeros(len(table), dtype=np.int64)
         counts[p.start : p.start + len(p.paragraphs)] = g.counts
         before[p.start : p.start + len(p.paragraphs)] = g.before
-        mapper = _CharMapper(table, [doc.text for doc in p.docs], _NGrams(g.row, g.pos, g.doc_pos, g.hashes, counts, before))
+        mapper = _CharMapper(table, [doc.text for doc in p.docs], _NGrams(g.rows, g.first, g.pos, g.hashes, counts, before))
         rows = np.array(sorted(explained), dtype=np.int64)
         mapper._prepare(p.start + p.rows[rows])
         n = self.reuse.ngram
