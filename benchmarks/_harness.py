@@ -30,6 +30,10 @@ __all__ = [
     "peak_rss_mb",
     "print_table",
     "write_json",
+    "DEFAULT_THRESHOLD",
+    "ONE_THREAD",
+    "thread_cpu_ticks",
+    "time_best_cpu",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,8 +54,11 @@ class Row:
 
     @classmethod
     def of(cls, name: str, paragraphs: int, seconds: float, peak_rss_mb: float, shingles: int = 0, **extra: Any) -> Row:
+        """A row; with ``cpu_s`` in ``extra`` it also gets ``cpu_per_wall``."""
         rate = paragraphs / seconds if seconds > 0 else float("inf")
         srate = shingles / seconds if seconds > 0 else float("inf")
+        if extra.get("cpu_s") is not None and seconds > 0:
+            extra["cpu_per_wall"] = extra["cpu_s"] / seconds
         return cls(name, paragraphs, seconds, rate, peak_rss_mb, srate, None, dict(extra))
 
     def as_json(self) -> dict[str, Any]:
@@ -84,10 +91,17 @@ def _ram_gib() -> float:
 
 
 # The task every suite measures: MinHash over word 3-grams with 128 permutations and seed 1,
-# and, where pairs are decided, exact Jaccard at or above 0.5.
+# and, where pairs are decided, exact Jaccard at or above DEFAULT_THRESHOLD.
 NUM_PERM = 128
 SEED = 1
+# dedup's own default (dedup.config.DEFAULT_THRESHOLD): the report, filter and scaling suites
+# run every peer at it, since a lower threshold means more candidates for every side.
+DEFAULT_THRESHOLD = 0.4
+# The threshold the suites used before they ran at dedup's default.
 THRESHOLD = 0.5
+# The environment under which dedup's kernels use one thread (dedup reads DEDUP_THREADS when
+# its kernels load); each suite runs dedup this way too, beside its default of every usable core.
+ONE_THREAD = {"DEDUP_THREADS": "1"}
 
 
 def _compiler() -> str:
@@ -181,6 +195,49 @@ def time_best(fn: Callable[[], Any], repeat: int, budget_s: float = 30.0) -> tup
     return min(times), times, output
 
 
+def thread_cpu_ticks() -> dict[int, int]:
+    """CPU time (user + system, in clock ticks) of each thread of this process, by thread id
+    (``/proc/self/task/*/stat``); empty where there is no such directory."""
+    ticks: dict[int, int] = {}
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return ticks
+    for tid in tids:
+        try:
+            with open(f"/proc/self/task/{tid}/stat", encoding="ascii", errors="replace") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended
+        ticks[int(tid)] = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return ticks
+
+
+def time_best_cpu(fn: Callable[[], Any], repeat: int, budget_s: float = 30.0) -> tuple[float, list[float], Any, dict[str, Any]]:
+    """:func:`time_best`, plus how much of the machine the calls used: ``{"cpu_s": CPU seconds
+    of every thread of this process during the best call, "threads": how many threads were
+    busy during a call (CPU time of at least a tenth of its wall time, and two clock ticks: a
+    pool that a library starts and leaves idle is not counted)}``, or ``threads`` ``None``
+    where threads cannot be seen. CPU seconds over wall seconds near 1 is one core busy; near
+    the core count, all of them."""
+    cpu: list[float] = []
+    busy: set[int] = set()
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def measured() -> Any:
+        ticks = thread_cpu_ticks()
+        wall = time.perf_counter()
+        start = time.process_time()
+        output = fn()
+        cpu.append(time.process_time() - start)
+        least = max(2, 0.1 * (time.perf_counter() - wall) * tick)
+        busy.update(tid for tid, t in thread_cpu_ticks().items() if t - ticks.get(tid, 0) >= least)
+        return output
+
+    best, times, output = time_best(measured, repeat, budget_s)
+    return best, times, output, {"cpu_s": cpu[times.index(best)], "threads": len(busy) if os.path.isdir("/proc/self/task") else None}
+
+
 def peak_rss_mb(children: bool = False) -> float:
     """Peak resident set size of this process (or of its finished children), in MiB.
 
@@ -219,6 +276,8 @@ def status_mb(field: str, pid: int | str = "self") -> float | None:
 def _fmt(value: Any, spec: str) -> str:
     if value is None:
         return "-"
+    if spec == "s":
+        return str(value)
     if isinstance(value, float) and value != value:
         return "-"
     return format(value, spec)
@@ -227,6 +286,14 @@ def _fmt(value: Any, spec: str) -> str:
 def print_table(rows: Sequence[Row], ratio_label: str, extra_columns: Sequence[tuple[str, str, str]] = ()) -> None:
     """Print ``rows`` as a fixed-width table. ``extra_columns`` are ``(header, key in
     row.extra, format spec)``."""
+    # The threads each side ran on, and how busy they kept the machine, whenever the suite
+    # recorded them: a ratio between one core and several means little without them.
+    sides: list[tuple[str, str, str]] = []
+    if any("threads" in r.extra for r in rows):
+        sides.append(("threads", "threads", "s"))
+    if any("cpu_per_wall" in r.extra for r in rows):
+        sides.append(("CPU/wall", "cpu_per_wall", ".2f"))
+    extra_columns = [*sides, *extra_columns]
     headers = ["name", "paragraphs", "seconds", "paragraphs/s", "shingles/s", ratio_label, "peak RSS MB"]
     headers += [h for h, _, _ in extra_columns]
     table = []

@@ -4,7 +4,7 @@ Candidate pairs are what grows faster than the input: a paragraph shares LSH buc
 ``bands x window`` others, and some inputs fill every bucket. Each shape below is written as a
 directory of ``.txt`` files (100 paragraphs each, or the prose corpus's own documents), then
 ``dedup report DIR --format json --profile -o FILE`` runs on it in a fresh process, at dedup's
-default threshold (0.4: more bands, so more candidates, than the other suites' 0.5):
+default threshold (0.4, as in the other suites):
 
 - ``prose``: the generated corpus of the other suites (:mod:`benchmarks.corpus`), 10% planted
   copies;
@@ -22,6 +22,10 @@ it (see :func:`benchmarks._harness.peak_rss_mb`), so this suite's own process st
 corpora are written by a worker process, and the JSON rows give the suite's own peak beside
 (``launcher_rss_mb``). Stats come from the report's ``stats``, read back from the tail of the
 JSON file. Target: at most 2 GiB at 1M paragraphs, for every shape.
+
+Every shape runs with dedup's kernels on every usable core (``DEDUP_THREADS`` unset, its
+default); ``prose`` runs again on one (``DEDUP_THREADS=1``). The table gives each run's threads
+and its CPU seconds per wall second (from ``wait4``).
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from typing import Any
 # Nothing heavy at import: the suite's process must stay small (see the module docstring);
 # numpy and the corpus generator are imported where the corpora are written, in a worker.
 from benchmarks._cli import cli_available, cli_command
-from benchmarks._harness import ROOT, Row, WorkerFailed, machine, print_machine, print_table, run_worker, status_mb, write_json
+from benchmarks._harness import ONE_THREAD, ROOT, Row, WorkerFailed, machine, print_machine, print_table, run_worker, status_mb, write_json
 
 __all__ = ["SHAPES", "run", "run_peer", "shape_documents", "write_shape", "measure", "TARGET_RSS_MB", "DEFAULT_PARAGRAPHS", "THRESHOLD"]
 
@@ -128,11 +132,12 @@ def run_peer(spec: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - start}
 
 
-def measure(directory: Path, report: Path, threshold: float = THRESHOLD, filter_index: Path | None = None) -> dict[str, Any]:
+def measure(directory: Path, report: Path, threshold: float = THRESHOLD, filter_index: Path | None = None, extra_env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run ``dedup report DIRECTORY`` (with ``filter_index``: ``dedup filter`` of the JSON Lines
-    in it into that index) and watch it: wall time, peak RSS in MiB (the larger of its
-    ``VmHWM``, read every 10 ms, and its ``ru_maxrss``), the stage timings of ``--profile`` and
-    the report's stats (the filter's paragraphs read, from its summary)."""
+    in it into that index), under ``extra_env`` too, and watch it: wall time, CPU seconds, peak
+    RSS in MiB (the larger of its ``VmHWM``, read every 10 ms, and its ``ru_maxrss``), the stage
+    timings of ``--profile`` and the report's stats (the filter's paragraphs read, from its
+    summary)."""
     if filter_index is None:
         command = [*cli_command(), "report", str(directory), "--threshold", str(threshold), "--format", "json", "--profile", "-o", str(report)]
     else:
@@ -140,6 +145,7 @@ def measure(directory: Path, report: Path, threshold: float = THRESHOLD, filter_
     env = dict(os.environ)
     # The dedup of this tree, as the worker of the other suites runs it.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
+    env.update(extra_env or {})
     launcher = status_mb("VmHWM")
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as stderr:
         start = time.perf_counter()
@@ -173,6 +179,7 @@ def measure(directory: Path, report: Path, threshold: float = THRESHOLD, filter_
         stats = report_stats(report)
     return {
         "seconds": seconds,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
         "peak_rss_mb": max(polled, maxrss),
         "vmhwm_polled_mb": polled,
         "maxrss_mb": maxrss,
@@ -220,22 +227,28 @@ def run(paragraphs: int = DEFAULT_PARAGRAPHS, json_path: str | None = None, seed
         return 0
     rows: list[Row] = []
     failures: list[str] = []
-    for shape in shapes:
+    runs: list[tuple[str, dict[str, str] | None]] = [(shape, None) for shape in shapes]
+    if "prose" in shapes:
+        runs.append(("prose", ONE_THREAD))
+    for shape, env in runs:
+        name = shape if env is None else f"{shape}, 1 thread"
         with tempfile.TemporaryDirectory(prefix="dedup-memory-") as tmp:
             directory = Path(tmp) / "docs"
             try:
                 made = run_worker({"suite": "memory", "peer": "write", "shape": shape, "paragraphs": paragraphs, "seed": seed, "directory": str(directory)})["seconds"]
-                result = measure(directory, Path(tmp) / "report.json", threshold, Path(tmp) / "idx" if shape == FILTER_SHAPE else None)
+                result = measure(directory, Path(tmp) / "report.json", threshold, Path(tmp) / "idx" if shape == FILTER_SHAPE else None, env)
             except (WorkerFailed, RuntimeError) as err:
-                failures.append(f"{shape}: {err}")
-                print(f"FAILED {shape}: {err}", flush=True)
+                failures.append(f"{name}: {err}")
+                print(f"FAILED {name}: {err}", flush=True)
                 continue
         stats = result["stats"]
         if stats.get("paragraphs") != paragraphs:
             failures.append(f"{shape}: the report counts {stats.get('paragraphs')} paragraphs, expected {paragraphs:,}")
         under = result["peak_rss_mb"] <= TARGET_RSS_MB
         extra = {
-            "key": shape,
+            "key": shape if env is None else f"{shape}_one_thread",
+            "threads": 1 if env else info["usable_cores"],  # dedup's kernels take every usable core by default
+            "cpu_s": result["cpu_s"],
             "under_bound": under,
             "bound": "yes" if under else "NO",
             "timings": result["timings"],
@@ -246,10 +259,10 @@ def run(paragraphs: int = DEFAULT_PARAGRAPHS, json_path: str | None = None, seed
             "command": result["command"],
             **{k: stats.get(k) for k in ("candidate_pairs", "verified_pairs", "clusters", "duplicate_paragraphs")},
         }
-        row = Row.of(shape, paragraphs, result["seconds"], result["peak_rss_mb"], **extra)
+        row = Row.of(name, paragraphs, result["seconds"], result["peak_rss_mb"], **extra)
         row.ratio = result["peak_rss_mb"] / TARGET_RSS_MB
         rows.append(row)
-        print(f"{shape:<10} {paragraphs:>10,} paragraphs: {result['peak_rss_mb']:,.0f} MB peak RSS, {result['seconds']:.1f} s (corpus made in {made:.1f} s)", flush=True)
+        print(f"{name:<10} {paragraphs:>10,} paragraphs: {result['peak_rss_mb']:,.0f} MB peak RSS, {result['seconds']:.1f} s (corpus made in {made:.1f} s)", flush=True)
     print()
     print_table(
         rows,

@@ -1,4 +1,4 @@
-"""Report: documents in, clusters of near-duplicate paragraphs out, at a threshold of 0.5.
+"""Report: documents in, clusters of near-duplicate paragraphs out, at dedup's default threshold (0.4).
 
 Peers, each in a fresh process on the same generated documents:
 
@@ -6,15 +6,19 @@ Peers, each in a fresh process on the same generated documents:
   split at blank lines, ``dedup.shingles`` word 3-grams, ``MinHash.bulk`` (xxh32), a
   ``MinHashLSH`` filled in an insertion session and queried once per paragraph, every candidate
   checked on exact Jaccard of the shingle sets (Python ``set``), clusters by union-find. It uses
-  dedup's band layout (30 bands of 4 rows at 0.5), so both do the same LSH work.
+  dedup's band layout (31 bands of 3 rows at 0.4), so both do the same LSH work.
 - ``reference rensa``: the same on rensa: ``str.lower().split()`` word 3-grams,
   ``RMinHash.from_token_sets``, ``RMinHashLSH`` (32 bands: rensa needs a divisor of 128, the
-  nearest to 30), ``insert_pairs`` and ``query_all``, exact Jaccard on Python sets, union-find.
-- ``dedup find_duplicates``: the library call, ``dedup.find_duplicates(docs, Config(threshold=0.5))``,
+  nearest to 31), ``insert_pairs`` and ``query_all``, exact Jaccard on Python sets, union-find.
+- ``dedup find_duplicates``: the library call, ``dedup.find_duplicates(docs, Config(threshold=0.4))``,
   kernels warmed up first.
-- ``dedup report (CLI)``: the whole process, ``dedup report DIR --threshold 0.5 --format json``
+- ``dedup report (CLI)``: the whole process, ``dedup report DIR --threshold 0.4 --format json``
   with the report written to standard output and discarded: start-up, imports, loading the
   kernels, reading ``.txt`` files and writing the JSON report included.
+
+dedup runs twice each way: on every usable core (``DEDUP_THREADS`` unset, its default) and on
+one (``DEDUP_THREADS=1``). The references run on one thread (Python), rensa's Rust calls on what
+its pool starts; the table says how many threads each side used.
 
 The first three are timed from documents in memory to clusters. ``process s`` is the wall time
 of each peer's whole process, start-up and reading the corpus included.
@@ -35,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks._harness import NUM_PERM, SEED, THRESHOLD, Row, WorkerFailed, current_rss_mb, machine, print_machine, print_table, run_worker, time_best, write_json
+from benchmarks._harness import DEFAULT_THRESHOLD, NUM_PERM, ONE_THREAD, SEED, Row, WorkerFailed, current_rss_mb, machine, print_machine, print_table, run_worker, time_best_cpu, write_json
 from benchmarks.corpus import make_corpus, read_documents, write_corpus
 
 __all__ = ["PEERS", "run", "run_peer", "UnionFind", "TARGET_VS_DATASKETCH", "TARGET_VS_RENSA"]
@@ -49,8 +53,13 @@ PEERS = (
     ("reference_rensa", "reference rensa"),
     ("dedup_library", "dedup find_duplicates"),
     ("dedup_cli", "dedup report (CLI)"),
+    ("dedup_library_one_thread", "dedup find_duplicates, 1 thread"),
+    ("dedup_cli_one_thread", "dedup report (CLI), 1 thread"),
 )
 BASELINE = "reference_datasketch"
+# The peers that are dedup under an environment of their own: (peer the worker runs, environment).
+VARIANTS = {"dedup_library_one_thread": ("dedup_library", ONE_THREAD), "dedup_cli_one_thread": ("dedup_cli", ONE_THREAD)}
+CLI_PEERS = ("dedup_cli", "dedup_cli_one_thread")
 
 
 class UnionFind:
@@ -102,7 +111,7 @@ def _jaccard(a: set[Any], b: set[Any]) -> float:
     return inter / (len(a) + len(b) - inter)
 
 
-def reference_datasketch(documents: list[tuple[str, str]], threshold: float = THRESHOLD) -> np.ndarray:
+def reference_datasketch(documents: list[tuple[str, str]], threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
     import xxhash
     from datasketch import MinHash, MinHashLSH
 
@@ -128,7 +137,7 @@ def reference_datasketch(documents: list[tuple[str, str]], threshold: float = TH
     return uf.labels()
 
 
-def reference_rensa(documents: list[tuple[str, str]], threshold: float = THRESHOLD) -> np.ndarray:
+def reference_rensa(documents: list[tuple[str, str]], threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
     from rensa import RMinHash, RMinHashLSH
 
     from benchmarks.hashing import simple_word_shingles
@@ -150,7 +159,7 @@ def reference_rensa(documents: list[tuple[str, str]], threshold: float = THRESHO
     return uf.labels()
 
 
-def dedup_library(documents: list[tuple[str, str]], threshold: float = THRESHOLD) -> tuple[np.ndarray, dict[str, float], dict[str, Any]]:
+def dedup_library(documents: list[tuple[str, str]], threshold: float = DEFAULT_THRESHOLD) -> tuple[np.ndarray, dict[str, float], dict[str, Any]]:
     from dedup.pipeline import Config, find_duplicates
 
     result = find_duplicates(documents, Config(threshold=threshold))
@@ -165,7 +174,7 @@ def dedup_library(documents: list[tuple[str, str]], threshold: float = THRESHOLD
 def run_peer(spec: dict[str, Any]) -> dict[str, Any]:
     """Worker side: time one peer on the corpus named by ``spec``."""
     peer = spec["peer"]
-    threshold = spec.get("threshold", THRESHOLD)
+    threshold = spec.get("threshold", DEFAULT_THRESHOLD)
     documents = read_documents(spec["corpus"])
     result: dict[str, Any] = {"base_rss_mb": current_rss_mb()}
     if peer == "dedup_library":
@@ -177,16 +186,21 @@ def run_peer(spec: dict[str, Any]) -> dict[str, Any]:
         words = "warm up every kernel once before the clock starts so that the timed run measures work not loading".split()
         find_duplicates({"a": " ".join(words), "b": " ".join(words[:-1] + ["compiling"])}, Config(threshold=threshold))
         result["first_call_s"] = time.perf_counter() - start
-        best, times, (labels, timings, stats) = time_best(lambda: dedup_library(documents, threshold), spec.get("repeat", 1))
+        best, times, (labels, timings, stats), used = time_best_cpu(lambda: dedup_library(documents, threshold), spec.get("repeat", 1))
         result.update(timings=timings, **stats)
+        from dedup._kernel._lib import THREADS
+
+        used["threads"] = THREADS  # its pool starts at the warm-up, before the clock: not seen by the count
     else:
         if peer == "reference_datasketch":
             from dedup.shingling import shingles
 
             shingles("Build dedup's normalization table before the clock starts.")
         fn = reference_datasketch if peer == "reference_datasketch" else reference_rensa
-        best, times, labels = time_best(lambda: fn(documents, threshold), spec.get("repeat", 1))
+        best, times, labels, used = time_best_cpu(lambda: fn(documents, threshold), spec.get("repeat", 1))
     result["seconds"] = best
+    result["cpu_s"] = used["cpu_s"]
+    result["threads"] = max(1, used["threads"] or 1)
     result["times"] = times
     result["paragraphs"] = len(labels)
     if spec.get("save"):
@@ -213,11 +227,11 @@ def _accuracy(labels: np.ndarray, detectable: np.ndarray) -> dict[str, Any]:
     return {"clusters": clusters, "duplicates": clustered - clusters, "recall": recall}
 
 
-def _best_of(spec: dict[str, Any], repeat: int) -> dict[str, Any]:
-    """Run the peer in ``repeat`` fresh processes, each timing its work once; keep the best
-    time and the best whole-process time (a process that repeated its work inside would count
-    every repeat in its process time, and that is what the CLI row is compared with)."""
-    runs = [run_worker(spec) for _ in range(repeat)]
+def _best_of(spec: dict[str, Any], repeat: int, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run the peer in ``repeat`` fresh processes (under ``env``), each timing its work once;
+    keep the best time and the best whole-process time (a process that repeated its work inside
+    would count every repeat in its process time, and that is what the CLI row is compared with)."""
+    runs = [run_worker(spec, env=env) for _ in range(repeat)]
     if any("skipped" in r for r in runs):
         return runs[0]
     best = dict(min(runs, key=lambda r: r["seconds"]))
@@ -226,7 +240,7 @@ def _best_of(spec: dict[str, Any], repeat: int) -> dict[str, Any]:
     return best
 
 
-def run(paragraphs: int = 60_000, json_path: str | None = None, repeat: int = 1, seed: int = 0, threshold: float = THRESHOLD) -> int:
+def run(paragraphs: int = 60_000, json_path: str | None = None, repeat: int = 1, seed: int = 0, threshold: float = DEFAULT_THRESHOLD) -> int:
     """Run the report suite and print its table; returns the exit status."""
     info = machine()
     print_machine(info)
@@ -251,9 +265,10 @@ def run(paragraphs: int = 60_000, json_path: str | None = None, repeat: int = 1,
                 print(f"skipping {label}: {skipped[key]}")
                 continue
             save = str(Path(tmp) / f"{key}.npy")
-            spec = {"suite": "_cli" if key == "dedup_cli" else "report", "peer": key, "corpus": str(corpus_path), "directory": str(directory), "repeat": 1, "threshold": threshold, "save": save}
+            peer, env = VARIANTS.get(key, (key, None))
+            spec = {"suite": "_cli" if peer == "dedup_cli" else "report", "peer": peer, "corpus": str(corpus_path), "directory": str(directory), "repeat": 1, "threshold": threshold, "save": save}
             try:
-                result = _best_of(spec, repeat)
+                result = _best_of(spec, repeat, env)
             except WorkerFailed as err:
                 failures.append(str(err))
                 print(f"FAILED {label}: {err}")
@@ -262,10 +277,11 @@ def run(paragraphs: int = 60_000, json_path: str | None = None, repeat: int = 1,
                 skipped[key] = result["skipped"]
                 print(f"skipping {label}: {result['skipped']}")
                 continue
-            extra = {k: result[k] for k in ("base_rss_mb", "first_call_s", "timings", "times", "candidate_pairs", "verified_pairs", "process_s") if k in result}
-            if key == "dedup_cli":
+            extra = {k: result[k] for k in ("base_rss_mb", "first_call_s", "timings", "times", "candidate_pairs", "verified_pairs", "process_s", "threads", "cpu_s") if k in result}
+            if key in CLI_PEERS:
                 extra["process_s"] = result["seconds"]
-                extra["command"] = result["command"]
+                extra["command"] = ("DEDUP_THREADS=1 " if env else "") + result["command"]
+                extra["threads"] = 1 if env else info["usable_cores"]  # what dedup's kernels take by default
             else:
                 labels = np.load(save)
                 if len(labels) != paragraphs:
@@ -276,14 +292,14 @@ def run(paragraphs: int = 60_000, json_path: str | None = None, repeat: int = 1,
                 total = sum(result["timings"].values())
                 parts = ", ".join(f"{stage} {seconds:.3f}" for stage, seconds in result["timings"].items() if seconds > 0)
                 notes.append(f"{label} stages (s): {parts}; total {total:.3f}")
-            if key == "dedup_library":
+            if key.startswith("dedup_library"):
                 notes.append(f"{label}: {result['candidate_pairs']:,} candidate pairs, {result['verified_pairs']:,} verified; warm-up call {result['first_call_s']:.2f} s, not timed")
 
     baseline = next((r for r in rows if r.extra.get("key") == BASELINE), None)
     for r in rows:
         if baseline is not None:
             # The CLI row is a whole process, so its ratio is against the reference's whole process.
-            own = baseline.extra["process_s"] if r.extra.get("key") == "dedup_cli" else baseline.seconds
+            own = baseline.extra["process_s"] if r.extra.get("key") in CLI_PEERS else baseline.seconds
             r.ratio = own / r.seconds
             r.extra["process_ratio"] = baseline.extra["process_s"] / r.extra["process_s"]
     print_table(
@@ -312,7 +328,7 @@ def _targets(rows: list[Row]) -> dict[str, Any]:
     by_key = {r.extra.get("key"): r for r in rows}
     lines: list[str] = []
     values: dict[str, Any] = {}
-    for ours_key in ("dedup_library", "dedup_cli"):
+    for ours_key in ("dedup_library", "dedup_cli", "dedup_library_one_thread", "dedup_cli_one_thread"):
         ours = by_key.get(ours_key)
         if ours is None:
             continue
@@ -320,7 +336,7 @@ def _targets(rows: list[Row]) -> dict[str, Any]:
             peer = by_key.get(peer_key)
             if peer is None:
                 continue
-            if ours_key == "dedup_cli":
+            if ours_key in CLI_PEERS:
                 # whole process against whole process
                 ratio = peer.extra["process_s"] / ours.seconds
                 how = "whole process vs whole process"

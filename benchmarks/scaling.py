@@ -8,6 +8,10 @@ the same shape, and two fresh processes run on it:
   the targets speak of.
 - ``dedup find_duplicates``: the library call on the documents in memory, with its per-stage
   timings (``Result.timings``), for where the time goes.
+- ``dedup report (CLI), 1 thread``: the CLI again under ``DEDUP_THREADS=1``; the rows above use
+  every usable core (``DEDUP_THREADS`` unset, dedup's default). The table says which.
+
+Threshold 0.4, dedup's default.
 
 Targets: 10x the paragraphs costs at most 11x the time; 1M paragraphs in at most 20 s wall and
 2 GiB peak RSS.
@@ -20,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._harness import THRESHOLD, Row, WorkerFailed, machine, print_machine, print_table, run_worker, write_json
+from benchmarks._harness import DEFAULT_THRESHOLD, ONE_THREAD, Row, WorkerFailed, machine, print_machine, print_table, run_worker, write_json
 from benchmarks.corpus import make_corpus, write_corpus
 from benchmarks._cli import cli_available
 
@@ -32,7 +36,7 @@ TARGET_1M_SECONDS = 20.0
 TARGET_1M_RSS_MB = 2048.0
 
 
-def run(sizes: tuple[int, ...] = DEFAULT_SIZES, json_path: str | None = None, seed: int = 0, library: bool = True, threshold: float = THRESHOLD) -> int:
+def run(sizes: tuple[int, ...] = DEFAULT_SIZES, json_path: str | None = None, seed: int = 0, library: bool = True, threshold: float = DEFAULT_THRESHOLD) -> int:
     info = machine()
     print_machine(info)
     print(f"task     dedup report at threshold {threshold}, word:3, 128 permutations; sizes {', '.join(f'{n:,}' for n in sizes)}\n")
@@ -52,20 +56,26 @@ def run(sizes: tuple[int, ...] = DEFAULT_SIZES, json_path: str | None = None, se
             documents = len(corpus.names)
             del corpus
             print(f"{n:>10,} paragraphs in {documents:,} documents (made in {made:.1f} s)", flush=True)
-            peers: list[tuple[str, str, dict[str, Any]]] = []
+            peers: list[tuple[str, str, dict[str, Any], dict[str, str] | None]] = []
             if reason is None:
-                peers.append(("dedup report (CLI)", "dedup_cli", {"directory": str(directory)}))
+                peers.append(("dedup report (CLI)", "dedup_cli", {"directory": str(directory)}, None))
             if library:
-                peers.append(("dedup find_duplicates", "dedup_library", {"corpus": str(corpus_path)}))
-            for label, key, paths in peers:
+                peers.append(("dedup find_duplicates", "dedup_library", {"corpus": str(corpus_path)}, None))
+            if reason is None:
+                peers.append(("dedup report (CLI), 1 thread", "dedup_cli", {"directory": str(directory)}, ONE_THREAD))
+            for label, key, paths, env in peers:
                 spec = {"suite": "_cli" if key == "dedup_cli" else "report", "peer": key, "threshold": threshold, "repeat": 1, **paths}
                 try:
-                    result = run_worker(spec)
+                    result = run_worker(spec, env=env)
                 except WorkerFailed as err:
                     failures.append(str(err))
                     print(f"FAILED {label} at {n:,}: {err}")
                     continue
-                extra = {"key": key, "size": n, "timings": result.get("timings", {}), "process_s": result["process_s"]}
+                extra = {"key": key if env is None else f"{key}_one_thread", "size": n, "timings": result.get("timings", {}), "process_s": result["process_s"]}
+                # dedup's kernels take every usable core unless DEDUP_THREADS says otherwise
+                extra["threads"] = 1 if env else result.get("threads", info["usable_cores"])
+                if "cpu_s" in result:
+                    extra["cpu_s"] = result["cpu_s"]
                 rows.append(Row.of(label, n, result["seconds"], result["peak_rss_mb"], **extra))
                 stages.setdefault(label, {})[f"{n}"] = result.get("timings", {})
 

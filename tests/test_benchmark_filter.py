@@ -49,23 +49,24 @@ def rows_by(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
 def test_the_machine_comes_first_then_the_task(suite: tuple[dict[str, Any], str]) -> None:
     document, stdout = suite
     assert stdout.startswith("machine ")
-    assert "30 bands x 4 rows" in stdout
-    assert (document["bands"], document["rows_per_band"], document["threshold"]) == (30, 4, 0.5)
+    # dedup's default threshold, and its band layout, for every peer
+    assert "31 bands x 3 rows" in stdout
+    assert (document["bands"], document["rows_per_band"], document["threshold"]) == (31, 3, 0.4)
     assert document["failures"] == []
 
 
 def test_every_peer_has_its_rows(suite: tuple[dict[str, Any], str]) -> None:
     document, stdout = suite
     rows = rows_by(document)
-    expected = {("datasketch_memory", "empty"), ("dedup_sqlite", "empty"), ("datasketch_memory", "preloaded"), ("dedup_sqlite", "preloaded")}
-    redis = {("datasketch_redis", "empty"), ("dedup_redis", "empty"), ("dedup_redis", "preloaded")}
+    keys = ["datasketch_memory", "dedup_sqlite", "dedup_sqlite_one_thread"]
     if HAS_REDIS:
-        expected |= redis
+        keys += ["datasketch_redis", "dedup_redis"]
     else:
         assert "redis-server is not installed" in stdout
-    assert set(rows) == expected
-    # datasketch on Redis is never preloaded, and the run says so
-    assert "datasketch_redis:preloaded" in document["skipped"]
+    # every peer in both settings: the same preload for every side
+    assert set(rows) == {(key, setting) for key in keys for setting in ("empty", "preloaded")}
+    for (key, setting), row in rows.items():
+        assert row["threads"] == (1 if key.startswith("datasketch") or key.endswith("one_thread") else len(os.sched_getaffinity(0))), key
 
 
 def test_rows_are_sane(suite: tuple[dict[str, Any], str]) -> None:
@@ -95,6 +96,10 @@ def test_every_peer_makes_the_same_decisions(suite: tuple[dict[str, Any], str]) 
     for setting in ("empty", "preloaded"):
         drops = {key: row["dropped"] for (key, s), row in rows.items() if s == setting and key != "datasketch_redis"}
         assert len(set(drops.values())) == 1, drops
+        # and every side held the same paragraphs before the stream (datasketch on Redis is
+        # filled without queries, so it also holds the preload's own repeats)
+        indexed = {key: row["indexed_before"] for (key, s), row in rows.items() if s == setting and key != "datasketch_redis"}
+        assert len(set(indexed.values())) == 1, indexed
 
 
 def test_targets_are_printed_with_a_verdict(suite: tuple[dict[str, Any], str]) -> None:
@@ -115,6 +120,25 @@ def test_no_redis_server_is_left_running(suite: tuple[dict[str, Any], str]) -> N
     assert "dedup-bench-filter-" not in done.stdout
 
 
+def test_a_preload_beyond_datasketch_is_dedup_alone_and_compared_with_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "rows.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "filter", "--paragraphs", "100", "--preload", "200", "--datasketch-preload", "100", "--peers", "datasketch_memory,dedup_sqlite", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = rows_by(json.loads(out.read_text()))
+    assert {setting for _, setting in rows} == {"empty", "preloaded", "preloaded-dedup"}
+    assert rows[("datasketch_memory", "preloaded")]["indexed_before"] == rows[("dedup_sqlite", "preloaded")]["indexed_before"] == 100
+    assert ("datasketch_memory", "preloaded-dedup") not in rows
+    alone = rows[("dedup_sqlite", "preloaded-dedup")]
+    assert alone["indexed_before"] > 100 and alone["ratio"] is None
+    assert "preloaded-dedup: only dedup's indexes hold 200 paragraphs" in done.stdout
+
+
 def test_peers_can_be_chosen(tmp_path: Path) -> None:
     out = tmp_path / "rows.json"
     done = subprocess.run(
@@ -125,6 +149,6 @@ def test_peers_can_be_chosen(tmp_path: Path) -> None:
         timeout=240,
     )
     assert done.returncode == 0, done.stderr
-    assert set(rows_by(json.loads(out.read_text()))) == {("dedup_sqlite", "empty")}
+    assert set(rows_by(json.loads(out.read_text()))) == {("dedup_sqlite", "empty"), ("dedup_sqlite_one_thread", "empty")}
     wrong = subprocess.run([sys.executable, "-m", "benchmarks", "filter", "--peers", "nope"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert wrong.returncode == 2 and "peers are" in wrong.stderr

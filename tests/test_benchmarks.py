@@ -11,6 +11,7 @@ import doctest
 import importlib.util
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ import numpy as np
 import pytest
 
 from benchmarks import corpus as corpus_module
+from benchmarks._cli import cli_available
 from benchmarks import hashing, memory, report
 from benchmarks.corpus import make_corpus, read_paragraphs, write_corpus
 
@@ -44,6 +46,14 @@ def run_suite(tmp_path: Path, *args: str) -> tuple[dict[str, Any], str]:
     return json.loads(out.read_text()), done.stdout
 
 
+def assert_threads_stated(rows: dict[str, dict[str, Any]], one_thread: str) -> None:
+    """Every row says how many threads its side ran on, and dedup has a row on one thread."""
+    for key, row in rows.items():
+        assert isinstance(row["threads"], int) and row["threads"] >= 1, key
+    assert rows[one_thread]["threads"] == 1
+    assert rows[one_thread.removesuffix("_one_thread")]["threads"] == len(os.sched_getaffinity(0))
+
+
 def check_row(row: dict[str, Any], paragraphs: int) -> None:
     assert isinstance(row["name"], str) and row["name"]
     assert row["paragraphs"] == paragraphs
@@ -56,22 +66,32 @@ def check_row(row: dict[str, Any], paragraphs: int) -> None:
 def test_hashing_smoke(tmp_path: Path) -> None:
     document, stdout = run_suite(tmp_path, "hashing", "--paragraphs", "300", "--sample", "60", "--repeat", "1")
     rows = {r["key"]: r for r in document["rows"]}
-    expected = {"datasketch_update", "datasketch_update_batch", "datasketch_bulk", "dedup"} | ({"rensa"} if HAS_RENSA else set())
+    expected = {"datasketch_update", "datasketch_update_batch", "datasketch_bulk", "dedup", "dedup_one_thread"} | ({"rensa"} if HAS_RENSA else set())
     assert set(rows) == expected
     check_row(rows["datasketch_update"], 60)
     for key in expected - {"datasketch_update"}:
         check_row(rows[key], 300)
     assert rows["datasketch_update"]["ratio"] == pytest.approx(1.0)
     assert document["checks"]["bit_identical"] is True
-    assert document["checks"]["compared"] == {"datasketch_update": 60, "datasketch_update_batch": 300, "datasketch_bulk": 300}
+    # on one thread or several, dedup's signatures are the same
+    assert document["checks"]["compared"] == {"datasketch_update": 60, "datasketch_update_batch": 300, "datasketch_bulk": 300, "dedup_one_thread": 300}
     assert "PASSED" in stdout
     assert rows["dedup"]["first_call_s"] > 0
+    assert_threads_stated(rows, one_thread="dedup_one_thread")
+    # the headline is given against datasketch's fastest path as well as its slowest
+    assert rows["datasketch_bulk"]["vs_bulk"] == "1.0x"
+    assert document["targets"]["dedup_vs_datasketch_bulk"] == pytest.approx(rows["dedup"]["paragraphs_per_s"] / rows["datasketch_bulk"]["paragraphs_per_s"])
+    assert "dedup.minhash_signatures vs datasketch bulk:" in stdout and "dedup.minhash_signatures, 1 thread vs datasketch bulk:" in stdout
 
 
 def test_report_smoke(tmp_path: Path) -> None:
     document, stdout = run_suite(tmp_path, "report", "--paragraphs", "300")
     rows = {r["key"]: r for r in document["rows"]}
-    assert {"reference_datasketch", "dedup_library"} <= set(rows)
+    assert {"reference_datasketch", "dedup_library", "dedup_library_one_thread"} <= set(rows)
+    # every side at dedup's default threshold
+    assert document["threshold"] == 0.4 and "Jaccard >= 0.4" in stdout
+    assert_threads_stated(rows, one_thread="dedup_library_one_thread")
+    assert rows["reference_datasketch"]["threads"] == 1
     assert ("reference_rensa" in rows) == HAS_RENSA
     # the CLI row is there, or the run says why not
     assert "dedup_cli" in rows or "dedup_cli" in document["skipped"]
@@ -94,6 +114,9 @@ def test_scaling_smoke(tmp_path: Path) -> None:
         check_row(row, row["paragraphs"])
         by_size.setdefault(row["paragraphs"], []).append(row)
     assert sorted(by_size) == [200, 600]
+    if cli_available() is None:
+        for size, rows in by_size.items():
+            assert_threads_stated({r["key"]: r for r in rows}, one_thread="dedup_cli_one_thread")
     for row in by_size[600]:
         assert row["size_ratio"] == pytest.approx(3.0)
         assert row["time_ratio"] > 0
@@ -105,8 +128,9 @@ def test_memory_smoke(tmp_path: Path) -> None:
     if "skipped" in document:
         pytest.skip(f"the dedup CLI cannot run here: {document['skipped']}")
     rows = {r["key"]: r for r in document["rows"]}
-    assert set(rows) == set(memory.SHAPES)
+    assert set(rows) == set(memory.SHAPES) | {"prose_one_thread"}
     assert document["failures"] == []
+    assert_threads_stated({"prose": rows["prose"], "prose_one_thread": rows["prose_one_thread"]}, one_thread="prose_one_thread")
     for key, row in rows.items():
         check_row(row, 2000)
         assert row["under_bound"] is True
