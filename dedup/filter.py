@@ -828,8 +828,8 @@ class Filter:
             unique = np.unique(pids)
             fetched = self.index.fetch(unique)
             # A source is a document id: its paragraphs' words are numbered through it.
-            names, doc_index = np.unique(np.array(fetched.doc_ids, dtype=object), return_inverse=True)
-            names = list(names)
+            distinct, doc_index = np.unique(np.array(fetched.doc_ids, dtype=object), return_inverse=True)
+            names = [str(name) for name in distinct]
             i_source = ndocs + doc_index[np.searchsorted(unique, pids)]
         none = np.full(len(b_row), -1, dtype=np.int64)
         return _Hits(
