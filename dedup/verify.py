@@ -2,11 +2,12 @@
 
 Shingle sets are compared whole: Jaccard ``|A ∩ B| / |A ∪ B|`` decides, and containment
 ``|A ∩ B| / min(|A|, |B|)`` is reported beside it (it is 1 when one paragraph is a prefix or an
-excerpt of the other). Shingles are compared by a 64-bit hash of their bytes, made of two
-xxHash32 values with different seeds side by side. Were those two independent, two different
-shingles of a pair would share a hash with probability about ``|A|·|B| / 2**64`` (below 10^-15
-for paragraphs of a thousand words); two seeds of one 32-bit hash are not proven independent,
-so take that as the design's aim, not a bound. A collision can only raise a similarity.
+excerpt of the other). Shingles are compared by a 64-bit hash of their bytes, XXH64 (checked
+against the ``xxhash`` package). For a hash that behaves as a random function, as XXH64 does on
+SMHasher's tests, two different shingles of a pair share a hash with probability at most
+``|A|·|B| / 2**64`` (a union bound over the pairs of shingles): about 5·10^-14 for two
+paragraphs of a thousand shingles each. XXH64 is not a cryptographic hash, so text crafted to
+collide is not covered by that bound. A collision can only raise a similarity.
 
 The report verifies its candidates a block at a time (see :mod:`dedup.lsh`) against
 :class:`ShingleSets` made once, for the paragraphs that are in any candidate pair; the result

@@ -6,9 +6,11 @@ from itertools import combinations
 
 import numpy as np
 import pytest
+import xxhash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dedup import _kernel
 from dedup.normalization import normalize_batch
 from dedup.shingling import ShingleSpec, shingles
 from dedup.verify import ShingleSets, Similarity, similarity, verify
@@ -161,3 +163,47 @@ def test_sets_made_only_where_needed_verify_alike(texts: list[str], spec: Shingl
 def test_sets_need_a_mask_over_their_rows() -> None:
     with pytest.raises(ValueError):
         ShingleSets.of(normalize_batch(["a b", "c d"]), ShingleSpec(), np.arange(2), needed=np.ones(3, dtype=bool))
+
+
+# ---------------------------------------------------------------------------------------------
+# The set hash: XXH64 of each shingle's bytes, a true 64-bit hash, with the xxhash package as
+# the oracle.
+
+
+def xxh64_of(data: bytes, seed: int, pad: int = 0) -> int:
+    """The kernel's XXH64 of ``data``, placed inside a larger buffer to check that it reads
+    only its own span."""
+    buffer = np.frombuffer(b"\xaa" * pad + data + b"\x55" * pad, dtype=np.uint8)
+    return _kernel.xxh64(buffer, pad, pad + len(data), seed)
+
+
+@pytest.mark.parametrize("seed", [pytest.param(s, id=f"seed-{s:#x}") for s in (0, 1, 2**32 - 1, 2**64 - 1)])
+def test_xxh64_every_length_to_200(seed: int) -> None:
+    # Lengths 0..200 cover the four-lane loop of 32-byte stripes, the 8-byte, 4-byte and 1-byte
+    # tails in every mix.
+    data = bytes(range(256)) * 2
+    for length in range(201):
+        chunk = data[length : 2 * length]
+        assert xxh64_of(chunk, seed) == xxhash.xxh64_intdigest(chunk, seed), length
+        assert xxh64_of(chunk, seed, pad=5) == xxhash.xxh64_intdigest(chunk, seed), length
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300), st.integers(0, 2**64 - 1), st.integers(0, 9))
+def test_xxh64_equals_xxhash(data: bytes, seed: int, pad: int) -> None:
+    assert xxh64_of(data, seed, pad) == xxhash.xxh64_intdigest(data, seed)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(SMALL_TEXT | st.text(max_size=120), min_size=1, max_size=6), st.sampled_from(SPECS))
+def test_shingle_sets_hold_the_xxh64_of_each_distinct_shingle(texts: list[str], spec: ShingleSpec) -> None:
+    sets = ShingleSets.of(normalize_batch(texts), spec, np.arange(len(texts)))
+    for k, text in enumerate(texts):
+        expected = sorted({xxhash.xxh64_intdigest(s) for s in shingles(text, spec.kind, spec.n)})
+        assert sets.hashes[sets.offsets[k] : sets.offsets[k + 1]].tolist() == expected
+
+
+def test_whole_text_hashes_are_xxh64() -> None:
+    batch = normalize_batch(["Soldiers are on standby", "", "ﬃ café"])
+    expected = [xxhash.xxh64_intdigest(bytes(batch.data[batch.offsets[i] : batch.offsets[i + 1]])) for i in range(3)]
+    assert _kernel.text_hashes(batch.data, batch.offsets).tolist() == expected

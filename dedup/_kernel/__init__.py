@@ -12,7 +12,7 @@ arrays, so a bad argument is an exception, never a read out of bounds.
 =============  ==============================================================================
 module         kernels
 =============  ==============================================================================
-hashing        xxHash32, whole-text hashes, grouping exact copies, character to byte offsets
+hashing        xxHash32, XXH64, whole-text hashes, grouping exact copies, character to byte offsets
 normalize      normalization through the code point table, UTF-8 in and out
 paragraphs     paragraph boundaries, line numbers and character spans in UTF-8 documents
 sets           MinHash signatures, LSH band keys, exact shingle sets and their similarities
@@ -21,7 +21,7 @@ index          the embedded index's sorting, searching, merging and key filters
 =============  ==============================================================================
 """
 
-from dedup._kernel.hashing import char_to_byte_offsets, group_texts, text_hashes, xxh32
+from dedup._kernel.hashing import char_to_byte_offsets, group_texts, text_hashes, xxh32, xxh64
 from dedup._kernel.index import fill_filter, hash_sort, merge_runs, probe_filter, search_at, select_sorted, sorted_ranges
 from dedup._kernel.lsh import assign_representatives, lsh_pairs
 from dedup._kernel.normalize import normalize_utf8
@@ -51,4 +51,5 @@ __all__ = [
     "sorted_ranges",
     "text_hashes",
     "xxh32",
+    "xxh64",
 ]

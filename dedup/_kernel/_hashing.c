@@ -1,9 +1,14 @@
-/* Whole-text hashes: xxHash32 for the tests, and grouping exact copies of normalized texts. */
+/* Whole-text hashes: xxHash32 and XXH64 for the tests, and grouping exact copies of normalized
+ * texts. */
 #include "common.h"
 #include "kernels.h"
 
 uint32_t dedup_xxh32(const uint8_t *data, int64_t start, int64_t end, uint32_t seed) {
     return xxh32(data, start, end, seed);
+}
+
+uint64_t dedup_xxh64(const uint8_t *data, int64_t start, int64_t end, uint64_t seed) {
+    return xxh64(data, start, end, seed);
 }
 
 /* out[i] = hash64 of paragraph i (data[offsets[i]:offsets[i+1]]), for chunks of paragraphs. */

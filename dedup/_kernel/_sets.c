@@ -398,7 +398,7 @@ void dedup_shingle_sets(const uint8_t *data, const int64_t *offsets, const int64
 }
 
 /* dedup_minhash_band_keys (with 64-bit keys) and dedup_shingle_sets in one pass: each shingle's
- * seed-0 xxHash32 serves both its signature and the low half of its 64-bit hash. */
+ * bounds are found once, for its xxHash32 (the signature) and its XXH64 (the set). */
 void dedup_hash_rows(const uint8_t *data, const int64_t *offsets, const int64_t *rows,
                      int64_t m, int64_t kind, int64_t n, const uint32_t *a, const uint32_t *b,
                      int64_t perms, int64_t bands, int64_t rows_per_band, uint64_t *keys,
@@ -414,9 +414,8 @@ void dedup_hash_rows(const uint8_t *data, const int64_t *offsets, const int64_t 
                 int64_t count = shingle_bounds(data, offsets[i], offsets[i + 1], kind, n, s.starts, s.ends);
                 uint64_t *set = scratch + upper[k];
                 for (int64_t t = 0; t < count; t++) {
-                    uint32_t low = xxh32(data, s.starts[t], s.ends[t], 0);
-                    set[t] = ((uint64_t)xxh32(data, s.starts[t], s.ends[t], SEED_HI) << 32) | low;
-                    s.mixed[t] = fmix32(low);
+                    set[t] = hash64(data, s.starts[t], s.ends[t]);
+                    s.mixed[t] = fmix32(xxh32(data, s.starts[t], s.ends[t], 0));
                 }
                 minimise(s.mixed, count, a, b, s.row, perms);
                 for (int64_t band = 0; band < bands; band++)

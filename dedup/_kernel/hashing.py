@@ -6,7 +6,7 @@ import numpy as np
 
 from dedup._kernel._lib import check_indices, check_offsets, chunks, i64, lib, on_all_cores, ptr, u64, u8
 
-__all__ = ["xxh32", "text_hashes", "group_texts", "char_to_byte_offsets"]
+__all__ = ["xxh32", "xxh64", "text_hashes", "group_texts", "char_to_byte_offsets"]
 
 
 def xxh32(data: np.ndarray, start: int, end: int, seed: int) -> int:
@@ -17,8 +17,17 @@ def xxh32(data: np.ndarray, start: int, end: int, seed: int) -> int:
     return int(lib.dedup_xxh32(ptr(data), start, end, seed & 0xFFFFFFFF))
 
 
+def xxh64(data: np.ndarray, start: int, end: int, seed: int) -> int:
+    """XXH64 of ``data[start:end]``, equal to ``xxhash.xxh64_intdigest(bytes, seed)``: the hash
+    of shingle sets, whole texts and words (``hash64`` in common.h, seed 0)."""
+    data = u8(data)
+    if not 0 <= start <= end <= len(data):
+        raise IndexError("start and end must lie within data")
+    return int(lib.dedup_xxh64(ptr(data), start, end, seed & 0xFFFFFFFFFFFFFFFF))
+
+
 def text_hashes(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of each paragraph's whole normalized text (for grouping exact copies)."""
+    """The XXH64 of each paragraph's whole normalized text (for grouping exact copies)."""
     data, offsets = u8(data), i64(offsets)
     check_offsets(offsets, len(data))
     n = len(offsets) - 1

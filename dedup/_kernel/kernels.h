@@ -28,6 +28,7 @@
 
 /* _hashing.c: whole-text hashes, grouping exact copies, character to byte offsets. */
 uint32_t dedup_xxh32(const uint8_t *data, int64_t start, int64_t end, uint32_t seed);
+uint64_t dedup_xxh64(const uint8_t *data, int64_t start, int64_t end, uint64_t seed);
 void dedup_text_hashes(const uint8_t *data, const int64_t *offsets, int64_t n, uint64_t *out,
                        int64_t *cursor);
 int64_t dedup_group_texts(const uint8_t *data, const int64_t *offsets, const int64_t *rows, int64_t m,

@@ -125,7 +125,8 @@ def _pack_sets(scratch: np.ndarray, upper: np.ndarray, sizes: np.ndarray) -> tup
 
 
 def shingle_sets(data: np.ndarray, offsets: np.ndarray, kind: int, n: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The shingle sets of paragraphs ``rows``, as sorted unique 64-bit hashes, concatenated.
+    """The shingle sets of paragraphs ``rows``, as sorted unique 64-bit hashes (XXH64 of each
+    shingle's bytes, seed 0), concatenated.
 
     Returns ``(hashes, set_offsets)``: set ``k`` (of paragraph ``rows[k]``) is
     ``hashes[set_offsets[k]:set_offsets[k+1]]``."""
@@ -154,8 +155,8 @@ def hash_rows(
     The same values as :func:`dedup.minhash` then :func:`dedup.band_keys`
     (``(bands, len(rows))`` uint64) and :func:`dedup.shingle_sets` (sorted unique 64-bit
     hashes, concatenated, with their offsets), from the same primitives: each shingle's bounds are
-    found once and its seed-0 xxHash32 serves both the signature and the low half of its 64-bit
-    hash, and the signature lives only in a per-thread scratch row."""
+    found once, for its xxHash32 (the signature) and its XXH64 (the set), and the signature lives
+    only in a per-thread scratch row."""
     data, offsets, rows, kind, n, a, b, bands, rows_per_band = _hashing_args(data, offsets, rows, kind, n, a, b, bands, rows_per_band)
     m = len(rows)
     keys = np.empty((bands, m), dtype=np.uint64)
