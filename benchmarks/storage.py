@@ -78,6 +78,7 @@ STORES = (
 )
 DEFAULT_SIZES = (1_000_000, 10_000_000)
 DEFAULT_PARAGRAPHS = 60_000
+DEFAULT_PRELOAD_BATCH = 10_000  # the filter's default batch
 BUCKET_CAP = 64  # dedup.index_sqlite.DEFAULT_BUCKET_CAP: the earliest 64 pids of a bucket
 # Paragraphs per preload corpus file: generated one at a time, so a large preload is never
 # all in the parent's memory.
@@ -211,7 +212,7 @@ class _KeyValueIndex:
         hashes = np.concatenate(sets) if sets else np.empty(0, dtype=np.uint64)
         return Fetched(pids, docs, numbers, at, hashes.astype(np.uint64), offsets)
 
-    def add(self, doc_ids: list[str], paragraphs: np.ndarray, band_keys: np.ndarray, hashes: np.ndarray, offsets: np.ndarray, ingested_at: float, *, exact_keys: np.ndarray | None = None, queried: np.ndarray | None = None) -> np.ndarray:
+    def add(self, doc_ids: list[str], paragraphs: np.ndarray, band_keys: np.ndarray, hashes: np.ndarray, offsets: np.ndarray, ingested_at: float, *, exact_keys: np.ndarray | None = None, queried: np.ndarray | None = None, postings: Any = None) -> np.ndarray:
         keys, numbers, hashes, offsets, at = self._added(doc_ids, paragraphs, band_keys, hashes, offsets, ingested_at)  # type: ignore[attr-defined]
         n = keys.shape[1]
         exact = self._exact_keys(exact_keys, n)  # type: ignore[attr-defined]
@@ -368,6 +369,10 @@ def _rocksdb_index_class() -> type:
             prefix = table[:1]
             order = np.lexsort((pids, keys))
             keys, pids = keys[order], pids[order]
+            # a paragraph with one key in several bands is stored once under it, as LMDB's
+            # sorted duplicates store one (key, pid) pair once
+            distinct = np.r_[True, (keys[1:] != keys[:-1]) | (pids[1:] != pids[:-1])]
+            keys, pids = keys[distinct], pids[distinct]
             starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
             names = [prefix + k for k in _key_bytes(keys[starts])]
             unknown = [name for name in names if name not in self.known and name not in self.pending]
@@ -468,43 +473,55 @@ def _params(spec: dict[str, Any]) -> Any:
     return index_params(threshold=spec["threshold"])
 
 
-def _stream_files(paths: list[str]) -> Iterator[tuple[str, str]]:
-    """Documents of several JSON Lines corpus files one at a time, ids made unique per file."""
+def _filter(index: Any, **options: Any) -> Any:
+    """``dedup.filter.Filter`` over ``index``, storing no n-gram postings where the filter can
+    (only dedup's own index keeps them): every store then does the same work, the band lookup."""
+    import inspect
+
+    from dedup.filter import Filter
+
+    if "postings" in inspect.signature(Filter).parameters:
+        options["postings"] = False
+    return Filter(index, **options)
+
+
+def _stream_files(paths: list[str], deadline: float = float("inf")) -> Iterator[tuple[str, str]]:
+    """Documents of several JSON Lines corpus files one at a time, ids made unique per file;
+    none after ``deadline`` (``time.monotonic()``)."""
     for k, path in enumerate(paths):
         with open(path, encoding="utf-8") as f:
             for line in f:
+                if time.monotonic() > deadline:
+                    return
                 row = json.loads(line)
                 yield f"{k}/{row['id']}", row["text"]
 
 
 def _preload(spec: dict[str, Any]) -> dict[str, Any]:
-    from dedup.filter import Filter
-
+    deadline = time.monotonic() + spec["preload_limit_s"] if spec.get("preload_limit_s") else float("inf")
     start = time.perf_counter()
     with open_store(spec["store"], spec["path"], _params(spec)) as index:
-        for _ in Filter(index)(_stream_files(spec["preload_files"])):
+        step = _filter(index, batch_paragraphs=spec["preload_batch"])
+        for _ in step(_stream_files(spec["preload_files"], deadline)):
             pass
         indexed = int(index.stats()["paragraphs"])
-    return {"preload_s": time.perf_counter() - start, "indexed": indexed}
+    return {"preload_s": time.perf_counter() - start, "indexed": indexed, "read": step.stats.paragraphs, "stopped": time.monotonic() > deadline}
 
 
 def _warm(store: str, path: str, params: Any) -> None:
     """Every kernel of the filter path, and the store's library, run once before the clock starts."""
-    from dedup.filter import Filter
-
     words = "warm up every kernel once before the clock starts so that the timed run measures work not loading".split()
     docs = [(f"w{k}", " ".join(words[k:] + words[:k]) + "\n\nA second paragraph here.\n\n" + " ".join(words[:-1] + [f"compiling{k}"])) for k in range(8)]
     with open_store(store, path, params) as index:
-        for _ in Filter(index, batch_paragraphs=3)(docs):
+        for _ in _filter(index, batch_paragraphs=3)(docs):
             pass
-        for _ in Filter(index)(docs):
+        for _ in _filter(index)(docs):
             pass
 
 
 def _stream(spec: dict[str, Any]) -> dict[str, Any]:
     from typing import cast
 
-    from dedup.filter import Filter
     from dedup.index import Index
 
     documents = read_documents(spec["corpus"])
@@ -517,7 +534,7 @@ def _stream(spec: dict[str, Any]) -> dict[str, Any]:
         result["open_rss_mb"] = current_rss_mb()
         result["indexed_before"] = int(index.stats()["paragraphs"])
         timed = _Timed(index)
-        step = Filter(cast(Index, timed))
+        step = _filter(cast(Index, timed))
         dropped = 0
         start = time.perf_counter()
         for outcomes in step.batches(documents):
@@ -690,7 +707,9 @@ def run(
     kill_trials: int = 3,
     kill_batch: int = KILL_BATCH,
     threshold: float = 0.4,
+    preload_batch: int = DEFAULT_PRELOAD_BATCH,
     workdir: str | None = None,
+    preload_limit_s: float | None = None,
 ) -> int:
     """Run the storage suite and print its tables; returns the exit status."""
     from dedup.filter import index_params
@@ -701,10 +720,11 @@ def run(
     corpus = make_corpus(paragraphs, seed=seed)
     print(f"corpus   {paragraphs:,} paragraphs in {len(corpus.names):,} documents, {len(corpus.planted):,} planted copies (seed {seed}); preloads: {', '.join(f'{s:,}' for s in sizes)} paragraphs (seeds {seed + 1}...), no planted copies")
     print(f"task     dedup.filter.Filter over each store: exact Jaccard >= {threshold}, word:3, 128 permutations, {params.bands} bands x {params.rows} rows, batches of 10,000, a commit each")
-    print("stores   a commit is written to the OS, not fsynced, by every store; dedup's kernels on every usable core (DEDUP_THREADS unset) for all\n")
+    print(f"stores   a commit is written to the OS, not fsynced, by every store; preload in batches of {preload_batch:,}; dedup's kernels on every usable core (DEDUP_THREADS unset) for all\n")
     rows: list[Row] = []
     failures: list[str] = []
     kills: list[dict[str, Any]] = []
+    stopped: list[str] = []  # preloads cut short by --preload-limit
     labels = dict(STORES)
     with tempfile.TemporaryDirectory(prefix="dedup-bench-storage-", dir=workdir) as tmp:
         corpus_path = write_corpus(corpus, Path(tmp) / "corpus.jsonl", "jsonl")
@@ -718,7 +738,7 @@ def run(
                 work.mkdir()
                 spec: dict[str, Any] = {"suite": "storage", "store": store, "path": str(work / "store"), "threshold": threshold, "workdir": str(work)}
                 try:
-                    preloaded = run_worker({**spec, "phase": "preload", "preload_files": files})
+                    preloaded = run_worker({**spec, "phase": "preload", "preload_files": files, "preload_batch": preload_batch, "preload_limit_s": preload_limit_s})
                     disk = _disk_mb(work / "store")
                     result = run_worker({**spec, "phase": "stream", "corpus": str(corpus_path)})
                 except WorkerFailed as err:
@@ -734,12 +754,20 @@ def run(
                     preload_s=preloaded["preload_s"],
                     preload_rate=preloaded["indexed"] / preloaded["preload_s"],
                     preload_rss_mb=preloaded["peak_rss_mb"],
+                    preload_stopped=preloaded["stopped"],
                     disk_mb=disk,
                     store_share=result["store_s"] / result["seconds"],
                 )
-                row = Row.of(f"{labels[store]}, {size:,} indexed", result["paragraphs"], result["seconds"], result["peak_rss_mb"], **extra)
+                if preloaded["stopped"]:
+                    stopped.append(f"{labels[store]}: the preload of {size:,} stopped at its time limit ({preload_limit_s:,.0f} s) with {preloaded['indexed']:,} indexed")
+                row = Row.of(f"{labels[store]}, preload {size:,}" + (" (stopped)" if preloaded["stopped"] else ""), result["paragraphs"], result["seconds"], result["peak_rss_mb"], **extra)
                 rows.append(row)
-                print(f"  {row.name}: {row.paragraphs_per_s:,.0f} paragraphs/s, preload {extra['preload_rate']:,.0f} paragraphs/s", flush=True)
+                print(
+                    f"  {row.name}: {row.paragraphs_per_s:,.0f} paragraphs/s ({extra['store_share']:.0%} in the store), peak RSS {row.peak_rss_mb:,.0f} MB, "
+                    f"opened in {extra['open_s']:.3f} s; preload {extra['preload_rate']:,.0f} paragraphs/s, peak RSS {extra['preload_rss_mb']:,.0f} MB, "
+                    f"{disk:,.0f} MB on disk; dropped {extra['dropped']:,}",
+                    flush=True,
+                )
             shutil.rmtree(Path(tmp) / f"preload-{size}", ignore_errors=True)
         rng = random.Random(seed)
         for store in stores:
@@ -768,6 +796,7 @@ def run(
         rows,
         "vs dedup",
         [
+            ("indexed before", "indexed_before", ","),
             ("in store %", "store_share", ".0%"),
             ("open s", "open_s", ".3f"),
             ("preload p/s", "preload_rate", ",.0f"),
@@ -780,8 +809,10 @@ def run(
     print("vs dedup: stream rate against dedup's own index at the same preload (higher is faster); in store %: share of the")
     print("          stream's time inside the store's methods (the rest is the filter's hashing and verification, the same for all);")
     print("peak RSS MB: the stream's process, the store's touched memory-mapped pages included; preload: Filter from empty, its own process")
+    for line in stopped:
+        print(line)
     for size in sizes:
-        decisions = {r.extra["dropped"] for r in rows if r.extra["size"] == size}
+        decisions = {r.extra["dropped"] for r in rows if r.extra["size"] == size and not r.extra["preload_stopped"]}
         if len(decisions) > 1:
             failures.append(f"at {size:,} indexed the stores dropped different numbers of paragraphs: {sorted(decisions)}")
     if kills:
@@ -796,7 +827,7 @@ def run(
     for failure in failures:
         print(f"FAILED {failure}")
     if json_path:
-        write_json(json_path, "storage", info, rows, threshold=threshold, sizes=list(sizes), kill_tests=kills, failures=failures)
+        write_json(json_path, "storage", info, rows, threshold=threshold, sizes=list(sizes), preload_batch=preload_batch, kill_batch=kill_batch, kill_tests=kills, failures=failures)
     return 1 if failures else 0
 
 
@@ -830,6 +861,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stores", type=_stores, default=tuple(k for k, _ in STORES), help="comma-separated stores (default all): " + ", ".join(k for k, _ in STORES))
     parser.add_argument("--kill-trials", type=lambda t: _count(t) if t.strip() != "0" else 0, default=3, help="kill -9 trials per store; 0 skips them (default 3)")
     parser.add_argument("--kill-batch", type=_count, default=KILL_BATCH, help=f"synthetic paragraphs per batch of the kill test (default {KILL_BATCH:,})")
+    parser.add_argument("--preload-batch", type=_count, default=DEFAULT_PRELOAD_BATCH, help=f"paragraphs per batch (one commit) of the preload, for every store (default {DEFAULT_PRELOAD_BATCH:,}, the filter's)")
+    parser.add_argument("--preload-limit", type=float, metavar="SECONDS", help="stop each store's preload after this long and measure it as it is (default: no limit)")
     parser.add_argument("--threshold", type=float, default=0.4, help="the filter's threshold (default 0.4, the product's default)")
     parser.add_argument("--workdir", metavar="DIR", help="where the stores are made (default: the system's temporary directory)")
     parser.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
@@ -837,7 +870,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_args(args: argparse.Namespace) -> int:
-    return run(args.sizes, args.paragraphs, args.json, args.seed, args.stores, args.kill_trials, args.kill_batch, args.threshold, args.workdir)
+    return run(args.sizes, args.paragraphs, args.json, args.seed, args.stores, args.kill_trials, args.kill_batch, args.threshold, args.preload_batch, args.workdir, args.preload_limit)
 
 
 def main(argv: list[str] | None = None) -> int:
