@@ -341,6 +341,8 @@ def main() -> None:
 @click.option("--max-members", type=click.IntRange(1), default=None, help="Text report: show at most N members of each cluster, and N links of each member.")
 @click.option("--top-documents", type=click.IntRange(0), default=20, show_default=True, help="Text report: list the N documents with the highest duplicate share.")
 @click.option("--width", type=click.IntRange(40), default=None, help="Text report: line width (default: the terminal's, or 100 when piped).")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="local: in this process; ray: on a Ray cluster (pip install 'dedup[ray]'), with the same report.")
+@click.option("--address", metavar="ADDR", default=None, help="With --engine ray: the cluster (auto, host:port, ray://host:port); default: a Ray of its own on this machine.")
 @handle_errors
 def report(
     paths: tuple[str, ...],
@@ -367,6 +369,8 @@ def report(
     max_members: int | None,
     top_documents: int,
     width: int | None,
+    engine: str,
+    address: str | None,
 ) -> None:
     """Report clusters of near-duplicate paragraphs in PATH... (files, directories, - for stdin).
 
@@ -376,6 +380,7 @@ def report(
       dedup report a.txt b.txt --format json -o clusters.json
       cat docs.jsonl | dedup report --jsonl - --scope cross-doc --format csv
       dedup report seeds/ --format html -o report.html
+      dedup report shards/ --jsonl --engine ray --address auto
     """
 
     from dedup.documents import DEFAULT_GLOBS, DOC_NAMES, DocumentReader, escape_controls, skip_warnings
@@ -387,16 +392,30 @@ def report(
     config = Config(threshold=threshold, shingle=shingle, num_perm=num_perm, seed=seed, min_words=min_words, scope=scope, max_chars=max_chars, reuse=reuse)  # type: ignore[arg-type]
     if jsonl and stdin_text:
         raise click.UsageError("--jsonl and --text contradict each other: give one")
+    if address is not None and engine != "ray":
+        raise click.UsageError("--address needs --engine ray")
+    if reuse and engine == "ray":
+        raise click.UsageError("--reuse runs on the local engine only")
     reader = DocumentReader(
         list(paths), globs=tuple(globs) or DEFAULT_GLOBS, doc_names=() if globs else DOC_NAMES, jsonl=jsonl, text=stdin_text, encoding=encoding, text_field=text_field, id_field=id_field
     )
-    reader.check()
+    if engine == "local":
+        reader.check()  # the Ray engine checks the local sources, and opens URLs where it reads them
     refuse_overwriting_inputs([reader], {"-o": output})
     timer = Timer()
     progress = Progress(stderr_is_terminal(), "Reading", reader.file_count() if stderr_is_terminal() else None)
     timer.on_stage = progress.stage
+    keep_pairs = fmt in ("pairs", "pairs-csv", "html")
     try:
-        result = find_duplicates(reader, config, skipped=reader.skipped, timer=timer, on_document=progress.advance, keep_pairs=fmt in ("pairs", "pairs-csv", "html"))
+        if engine == "ray":
+            from dedup.ray import EngineError, report_from_reader
+
+            try:
+                result = report_from_reader(reader, config, address, timer=timer, keep_pairs=keep_pairs)
+            except EngineError as err:
+                fail(str(err))
+        else:
+            result = find_duplicates(reader, config, skipped=reader.skipped, timer=timer, on_document=progress.advance, keep_pairs=keep_pairs)
     finally:
         progress.close()
     result.inputs = list(paths)
