@@ -42,6 +42,7 @@ index (Redis), for pipelines that already run on Ray.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -66,8 +67,10 @@ if TYPE_CHECKING:
     import pyarrow as pa
     import ray.data
 
-__all__ = ["find_duplicates", "filter_dataset", "ReadOptions", "EngineStats", "EngineError", "settings_hash"]
+__all__ = ["find_duplicates", "report_from_reader", "filter_dataset", "ReadOptions", "EngineStats", "EngineError", "settings_hash"]
 
+# Seconds to wait for a cluster's address to answer before saying it cannot be reached.
+CONNECT_TIMEOUT = 5.0
 # Bits of a pair's later paragraph in a pair code (left << PAIR_BITS | right): a run has at
 # most 2**31 - 1 distinct texts, as the local engine (dedup.lsh) allows.
 PAIR_BITS = 31
@@ -87,6 +90,11 @@ class ReadOptions:
     globs: tuple[str, ...] = DEFAULT_GLOBS
     doc_names: tuple[str, ...] = DOC_NAMES
     encoding: str = "utf-8"
+
+    @classmethod
+    def of(cls, reader: DocumentReader) -> ReadOptions:
+        """The options ``reader`` reads with."""
+        return cls(reader.jsonl, reader.text_field, reader.id_field, reader.globs, reader.doc_names, reader.encoding)
 
     def reader(self, sources: list[str]) -> DocumentReader:
         return DocumentReader(
@@ -212,16 +220,39 @@ def read_file(name: str, options: ReadOptions) -> tuple[list[Document], list[Ski
 def _connect(address: str | None) -> bool:
     """Connect to Ray at ``address`` (a new local Ray without one, unless Ray is up in this
     process already). Returns whether this call started the connection, to end it after."""
-    import ray
-
+    try:
+        import ray
+    except ImportError as err:
+        raise EngineError(f"the Ray engine needs Ray: pip install 'dedup[ray]' ({err})") from err
     if ray.is_initialized():
         return False
+    if address is not None:
+        _check_reachable(address)
     try:
         ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR", configure_logging=True)
     except Exception as err:  # ConnectionError, ValueError, RuntimeError... all say: not reachable
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise EngineError(f"cannot connect to Ray at {address or 'a new local instance'}: {message}") from err
     return True
+
+
+def _check_reachable(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Fail within ``timeout`` seconds when nothing listens at ``address`` (``host:port`` or
+    ``ray://host:port``): Ray itself retries for minutes."""
+    import socket
+
+    target = address.split("://", 1)[-1]
+    if target == "auto" or ":" not in target:
+        return  # Ray finds the cluster of this machine, or says at once that there is none
+    host, _, port = target.rpartition(":")
+    try:
+        number = int(port)
+        with socket.create_connection((host.strip("[]"), number), timeout=timeout):
+            pass
+    except ValueError:
+        raise EngineError(f"cannot connect to Ray at {address}: the port {port!r} is not a number") from None
+    except OSError as err:
+        raise EngineError(f"cannot connect to Ray at {address}: {err.strerror or err} (is `ray start --head` running there?)") from None
 
 
 def _bytes(array: np.ndarray) -> bytes:
@@ -532,6 +563,29 @@ def find_duplicates(
             ray.shutdown()
 
 
+@contextlib.contextmanager
+def _quiet(logger: str) -> Iterator[None]:
+    """Ray Data logs each dataset it runs: a report's output is the report."""
+    import logging
+
+    log = logging.getLogger(logger)
+    level = log.level
+    log.setLevel(logging.WARNING + 1)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+def report_from_reader(reader: DocumentReader, config: Config, address: str | None, *, timer: Timer | None = None, keep_pairs: bool = False) -> Result:
+    """:func:`find_duplicates` on the sources of ``reader``, read with its options; what was
+    skipped and warned about goes to ``reader.skipped`` and ``reader.warnings``, as when the
+    local engine reads through it (``dedup report --engine ray``)."""
+    result = find_duplicates(reader.sources, config, address, options=ReadOptions.of(reader), timer=timer, keep_pairs=keep_pairs, warnings=reader.warnings)
+    reader.skipped.extend(result.skipped)
+    return result
+
+
 def _run(
     files: list[str],
     listing_skips: list[Skip],
@@ -546,16 +600,18 @@ def _run(
     import ray
     import ray.data
 
-    context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = False
+    with _quiet("ray.data"):
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False
     context.execution_options.preserve_order = True
     context.print_on_execution_start = False
+    context.enable_operator_progress_bars = False
     if partitions is None:
         partitions = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
     engine.partitions = partitions
     fingerprint = settings_hash(config)
 
-    with timer.stage("signatures"):
+    with timer.stage("signatures"), _quiet("ray.data"):
         summary, mapped, identity = _map_stage(files, listing_skips, config, fingerprint, options, engine)
     if warnings is not None:
         warnings += summary.warnings
