@@ -3,12 +3,13 @@ clusters from verified pairs, a block at a time."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from dedup._kernel._lib import NULL, chunks, i64, lib, on_all_cores, ptr, u32, whole
 
 __all__ = ["Buckets", "lsh_pairs", "assign_representatives", "first_seen_block"]
-
 
 NO_BUCKET: int = lib.NO_BUCKET  # the bucket position of a row alone in its bucket
 
@@ -62,7 +63,7 @@ class Buckets:
         self._paired = paired.view(bool)
         self._paired.flags.writeable = False
 
-    def _tables(self) -> tuple[int, int, int, int, int, int]:
+    def _tables(self) -> tuple[Any, ...]:
         return ptr(self._orders), ptr(self._where), ptr(self._heads), self.bands, self.n, self.window
 
     @property

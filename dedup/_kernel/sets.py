@@ -10,7 +10,6 @@ from dedup._kernel._lib import check_indices, check_offsets, chunks, i64, lib, o
 
 __all__ = ["minhash", "minhash_band_keys", "band_keys", "shingle_sets", "hash_rows", "set_similarities"]
 
-
 PAIR_CHUNK: int = lib.PAIR_CHUNK  # set pairs per chunk
 
 
