@@ -1023,7 +1023,11 @@ class SQLiteIndex(Index):
         have = self._tail_filter_runs
         runs = self._runs
         if self._tail_bloom is None or len(have) > len(runs) or any(a is not b for a, b in zip(have, runs)):
-            entries = max(self.segment_rows * self.params.bands, sum(len(r.keys) for r in runs))
+            held = sum(len(r.keys) for r in runs)
+            # Room for a whole segment's rows at the entries per row seen so far (band keys, and
+            # postings, which make most of them), so that the tail's growth rebuilds it rarely.
+            per_row = max(self.params.bands, held // max(self._tail_rows(), 1))
+            entries = max(self.segment_rows * per_row, held)
             self._tail_bloom = np.zeros(filter_words(2 * entries), dtype=np.uint64)
             have = []
         elif sum(len(r.keys) for r in runs) > len(self._tail_bloom) * 64 // FILTER_BITS_PER_KEY:
