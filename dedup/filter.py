@@ -811,6 +811,19 @@ class Filter:
             ok = pids < self._doc_first_pid
             at, pids, i_word = at[ok], pids[ok], i_word[ok]
         i_row = gram_row[at]
+        # Hits that cannot be in a run: a run's hits are at most max_gap words apart, and each
+        # stored paragraph between two of them holds a word at least, so the next hit of a run
+        # is in a paragraph at most max_gap + 1 pids on (a document's paragraphs are stored
+        # under consecutive pids). A hit with no other hit of its row that near is isolated.
+        order = np.lexsort((pids, i_row))
+        r_sorted, p_sorted = i_row[order], pids[order]
+        near = np.zeros(len(order), dtype=bool)
+        close = (r_sorted[1:] == r_sorted[:-1]) & (p_sorted[1:] - p_sorted[:-1] <= cfg.max_gap + 1)
+        near[1:] |= close
+        near[:-1] |= close
+        keep = np.empty(len(order), dtype=bool)
+        keep[order] = near
+        at, i_row, pids, i_word = at[keep], i_row[keep], pids[keep], i_word[keep]
         # Rows with too few hits to reach the coverage: a run of h hits covers at most
         # h * max(max_gap, ngram) words. Dropped before their sources are fetched.
         need = np.ceil(np.maximum(np.maximum(cfg.min_coverage * words, cfg.min_words), 1) / max(cfg.max_gap, cfg.ngram))
