@@ -1454,6 +1454,8 @@ class SQLiteIndex(Index):
         if grams is None:
             conn.execute("UPDATE meta SET value = ? WHERE key = 'postings_from' AND CAST(value AS INTEGER) <= ?", (str(int(pids[-1]) + 1), int(pids[-1])))
             return None
+        if int(pids[-1]) >= 1 << PID_BITS:
+            raise IndexError_(f"{self.path}: pid {int(pids[-1]):,} is past what a posting can hold (2**{PID_BITS}); start a new index")
         owner = grams.owners()
         rows = np.empty(len(grams.hashes), dtype=POSTING_ROW)
         rows["hash"], rows["word"] = grams.hashes, grams.words
