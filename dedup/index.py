@@ -93,6 +93,9 @@ class IndexMismatch(IndexError_):
     """The index was created with other parameters."""
 
 
+_DERIVED = ("bands", "rows")  # IndexParams chosen by dedup from the others, not by the user
+
+
 @dataclass(frozen=True)
 class IndexParams:
     """The settings an index is built for. Every field must match to reuse an index."""
@@ -128,9 +131,14 @@ class IndexParams:
             raise IndexError_(f"index parameters are unreadable ({err})") from None
 
     def check_same(self, other: IndexParams, where: str) -> None:
-        """Raise :class:`IndexMismatch` naming each differing setting."""
+        """Raise :class:`IndexMismatch` naming each differing setting. Bands and rows follow
+        from the threshold and num_perm, so they are named only when those are the same (the
+        index was made by a version of dedup that chose them otherwise)."""
         mine, theirs = self.as_dict(), other.as_dict()
-        diffs = [f"{k} {theirs[k]!r} (asked for {mine[k]!r})" for k in mine if mine[k] != theirs[k]]
+        differ = [k for k in mine if mine[k] != theirs[k]]
+        if any(k not in _DERIVED for k in differ):
+            differ = [k for k in differ if k not in _DERIVED]
+        diffs = [f"{k} {theirs[k]!r} (asked for {mine[k]!r})" for k in differ]
         if diffs:
             raise IndexMismatch(f"{where} was built with other settings: " + ", ".join(diffs) + "; use those settings or a new index")
 

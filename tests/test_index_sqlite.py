@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import fcntl
 import hashlib
 import json
@@ -100,8 +102,13 @@ def test_an_empty_directory_becomes_an_index(tmp_path: Path) -> None:
 def test_reopening_with_other_parameters_is_refused_naming_them(path: Path) -> None:
     SQLiteIndex.open(path, PARAMS).close()
     other = IndexParams(num_perm=128, seed=1, shingle="char:5", threshold=0.5, bands=25, rows=5)
-    with pytest.raises(IndexMismatch, match=r"shingle 'word:3' \(asked for 'char:5'\).*threshold 0.4 \(asked for 0.5\)"):
+    with pytest.raises(IndexMismatch, match=r"shingle 'word:3' \(asked for 'char:5'\).*threshold 0.4 \(asked for 0.5\)") as refused:
         SQLiteIndex.open(path, other)
+    # Bands and rows follow from the threshold: the user never set them, so they are not named...
+    assert "bands" not in str(refused.value) and "rows" not in str(refused.value)
+    # ...unless they are all that differs (an index made by a dedup that chose them otherwise).
+    with pytest.raises(IndexMismatch, match=r"other settings: bands 31 \(asked for 32\), rows 3 \(asked for 4\);"):
+        SQLiteIndex.open(path, dataclasses.replace(PARAMS, bands=32, rows=4))
 
 
 def test_a_missing_index_is_created_only_when_asked(path: Path) -> None:
