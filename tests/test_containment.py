@@ -239,3 +239,27 @@ def test_the_cli_drops_for_reuse_and_writes_the_rejects_line(tmp_path: Path) -> 
     assert reused and all(r["coverage"] >= 0.5 and r["sources"] for r in reused)
     assert f"{len(reused)} reusing earlier documents" in output
     assert any(r["coverage"] == 1.0 and r["sources"][0]["paragraphs"] == [8, 8] for r in reused)
+
+
+words = st.sampled_from(["police", "officers", "the", "Sir", "Mark", "review", "armed", "é", "–", "ﬁre", "x", "1,2", "\u00a0", "Ωmega"])
+texts = st.lists(st.lists(words, min_size=0, max_size=40).map(" ".join) | st.text(max_size=80), min_size=1, max_size=4).map("\n\n".join)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(texts, min_size=1, max_size=5))
+def test_any_text_is_decided_and_every_span_lies_in_its_paragraph(tmp_path: Path, docs: list[str]) -> None:
+    path = tmp_path / f"idx{len(list(tmp_path.iterdir()))}"
+    with SQLiteIndex.open(path, PARAMS, background=False) as index:
+        run(index, [(f"base{k}", text) for k, text in enumerate(docs)])
+        # The same texts with their paragraphs run together: near no single one, covered.
+        outcomes = run(index, [(f"d{k}", text.replace("\n\n", " ")) for k, text in enumerate(docs)], containment=0.3)
+    for o in outcomes:
+        for d in o.drops:
+            if d.reason != "reuse":
+                continue
+            assert d.coverage is not None and 0.3 <= d.coverage <= 1.0
+            for source in d.sources:
+                assert 0 < source.coverage <= 1.0 and 0 < source.added <= source.coverage
+                for span in source.spans:
+                    assert 0 <= span.start < span.end <= len(d.paragraph.text)
+                    assert span.source_first < span.source_stop and span.words > 0
