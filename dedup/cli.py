@@ -506,16 +506,29 @@ def nothing_read(skipped: int, quiet: bool = False) -> str:
     return f"no documents to read ({skipped:,} input{'s' if skipped != 1 else ''} skipped, {'counted by reason above; without --quiet they are listed' if quiet else 'see the warnings above'})"
 
 
-def filter_summary(stats: Any, seconds: float, skipped: int) -> list[str]:
-    dropped = sum(stats.dropped.values())
+def filter_summary(stats: Any, seconds: float, skipped: int, marked: bool = False) -> list[str]:
+    """The filter's summary lines; with ``marked`` (``--mark``) nothing was dropped: the
+    duplicates were listed in their documents, which were written whole."""
+    duplicates = sum(stats.dropped.values())
     rate = stats.paragraphs / seconds if seconds > 0 else 0.0
+    verb = "marked" if marked else "dropped"
+    reasons = (
+        f"{stats.dropped['index']:,} already in the index, {stats.dropped['input']:,} repeating earlier input, "
+        + (f"{stats.dropped['reuse']:,} reusing earlier documents, " if stats.dropped.get("reuse") else "")
+        + f"{stats.dropped['document']:,} with their document"
+    )
+    documents = f"  documents   {stats.documents:,} read, {stats.written:,} written"
+    if marked:
+        documents += f", {skipped:,} inputs skipped"
+        paragraphs = f"  paragraphs  {stats.paragraphs:,} read, {stats.kept:,} new, {duplicates:,} marked as duplicates (kept, listed in their document)"
+    else:
+        documents += f", {stats.emptied:,} emptied (every paragraph dropped), {stats.dropped_documents:,} dropped whole, {skipped:,} inputs skipped"
+        paragraphs = f"  paragraphs  {stats.paragraphs:,} read, {stats.kept:,} kept, {duplicates:,} dropped"
     return [
         "Summary",
-        f"  documents   {stats.documents:,} read, {stats.written:,} written, {stats.emptied:,} emptied (every paragraph dropped), {stats.dropped_documents:,} dropped whole, {skipped:,} inputs skipped",
-        f"  paragraphs  {stats.paragraphs:,} read, {stats.kept:,} kept, {dropped:,} dropped",
-        f"  dropped     {stats.dropped['index']:,} already in the index, {stats.dropped['input']:,} repeating earlier input, "
-        + (f"{stats.dropped['reuse']:,} reusing earlier documents, " if stats.dropped.get("reuse") else "")
-        + f"{stats.dropped['document']:,} with their document",
+        documents,
+        paragraphs,
+        f"  {verb:<10}  {reasons}",
         f"  throughput  {rate:,.0f} paragraphs/s ({seconds:.2f} s)",
     ]
 
@@ -633,7 +646,7 @@ def filter_command(
     skipped = [skip for reader in readers for skip in reader.skipped]
     for line in [note for reader in readers for note in reader.warnings] + skip_warnings(skipped, 0 if quiet else MAX_LISTED):
         warn(line)
-    for line in filter_summary(flt.stats, seconds, len(skipped)):
+    for line in filter_summary(flt.stats, seconds, len(skipped), marked=mark):
         click.echo(line, err=True)
     if flt.stats.documents == 0 and skipped:
         fail(nothing_read(len(skipped)))

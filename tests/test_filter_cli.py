@@ -133,6 +133,9 @@ def test_mark_adds_the_list_of_duplicates(tmp_path: Path) -> None:
     assert doc["text"] == Path(S004).read_text(encoding="utf-8")
     assert len(doc["duplicates"]) == 11 and {d["reason"] for d in doc["duplicates"]} == {"index"}
     assert doc["duplicates"][0]["match"]["paragraph"] == 3
+    # Nothing was dropped, and the summary says so.
+    assert "15 new, 11 marked as duplicates" in result.stderr and "marked      11 already in the index" in result.stderr
+    assert "dropped" not in result.stderr and "emptied" not in result.stderr
 
 
 def test_drop_doc_above_leaves_a_mostly_reused_document_out(tmp_path: Path) -> None:
