@@ -716,7 +716,9 @@ def index_stats(spec: str, as_json: bool) -> None:
         click.echo(json.dumps(stats, indent=2))
         return
     for key, value in stats.items():
-        if key == "params":
+        if value is None:  # no paragraph, so no oldest; no writer holding the lock
+            value = "nobody" if key == "locked_by" else "-"
+        elif key == "params":
             value = ", ".join(f"{k} {v}" for k, v in value.items())
         elif isinstance(value, int):
             value = f"{value:,}"

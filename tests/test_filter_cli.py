@@ -207,6 +207,8 @@ def test_index_stats_remove_prune_export(tmp_path: Path) -> None:
     pruned = invoke("index", "prune", idx, "--before", "2999-01-01T00:00:00+01:00")
     assert "pruned 26 paragraphs ingested before 2998-12-31T23:00:00.000Z" in pruned.stderr
     assert json.loads(invoke("index", "stats", idx, "--json").stdout)["paragraphs"] == 0
+    lines = invoke("index", "stats", idx).stdout.splitlines()
+    assert "oldest                     -" in lines and not any(line.endswith("None") for line in lines)
 
 
 def test_export_to_a_file(tmp_path: Path) -> None:
