@@ -393,13 +393,12 @@ def run(
                     continue
                 work = Path(tmp) / f"{row_key}-{setting}"
                 work.mkdir()
-                peer_preload = count
                 spec: dict[str, Any] = {
                     "suite": "filter",
                     "peer": key,
                     "corpus": str(corpus_path),
                     "preload_corpus": str(pre_path) if pre_path else None,
-                    "preload": peer_preload,
+                    "preload": count,
                     "threshold": threshold,
                     "workdir": str(work),
                 }
@@ -411,7 +410,7 @@ def run(
                         server.start()
                         spec["port"] = server.port
                     preloaded = None
-                    if key.startswith("dedup") and peer_preload:
+                    if key.startswith("dedup") and count:
                         preloaded = run_worker({**spec, "phase": "preload"}, env=env)
                     result = run_worker(spec, env=env)
                     server_rss = server.peak_rss_mb() if server is not None else None
@@ -427,7 +426,7 @@ def run(
                         server.stop()
                     shutil.rmtree(work, ignore_errors=True)
                 extra = {k: result[k] for k in ("base_rss_mb", "warm_up_s", "open_s", "preload_s", "preload_rss_mb", "indexed_before", "indexed_after", "dropped", "batches", "bands", "rows", "process_s", "threads", "cpu_s") if k in result}
-                extra.update(key=row_key, setting=setting, preload=peer_preload, server_rss_mb=server_rss)
+                extra.update(key=row_key, setting=setting, preload=count, server_rss_mb=server_rss)
                 extra["drop_share"] = result["dropped"] / result["paragraphs"] if result["paragraphs"] else 0.0
                 rows.append(Row.of(name, result["paragraphs"], result["seconds"], result["peak_rss_mb"], **extra))
                 if "preload_s" in result:

@@ -425,6 +425,9 @@ class _Timed:
         self.params = index.params
         self.seconds = 0.0
 
+    def __getattr__(self, name: str) -> Any:  # whatever else the filter reads of its index
+        return getattr(self.index, name)
+
     def _timed(self, method: str, *args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
         try:
