@@ -72,6 +72,7 @@ COMPRESSIONS: dict[str, tuple[str, Callable[[IO[bytes]], io.BufferedIOBase]]] = 
     ".gz": ("gzip", lambda raw: gzip.GzipFile(fileobj=raw, mode="rb")),
     ".bz2": ("bzip2", lambda raw: bz2.BZ2File(raw, mode="rb")),
     ".xz": ("xz", lambda raw: lzma.LZMAFile(raw, mode="rb")),
+    ".zst": ("zstd", lambda raw: io.BufferedReader(_zstd_module(".zst").ZstdDecompressor().stream_reader(raw))),  # type: ignore[arg-type]
 }
 # What a compressed file may expand to before it is refused: a few kilobytes of gzip can
 # expand to gigabytes (a decompression bomb), and a text file is held whole in memory.
@@ -319,8 +320,8 @@ class DocumentReader:
     ``warnings`` what was read but may not have been read as meant. Files named ``*.jsonl`` or
     ``*.ndjson`` are read as JSON Lines, and with ``jsonl`` every input is; ``*.parquet`` files
     are Parquet, one document a row (with pyarrow: ``pip install 'dedup[parquet]'``); the rest
-    is text, decoded with ``encoding``. A name ending ``.gz``, ``.bz2`` or ``.xz`` is
-    decompressed and read by the name inside it, up to ``max_decompressed`` bytes.
+    is text, decoded with ``encoding``. A name ending ``.gz``, ``.bz2``, ``.xz`` or ``.zst``
+    (with zstandard: ``pip install 'dedup[zstd]'``) is decompressed and read by the name inside it, up to ``max_decompressed`` bytes.
 
     Standard input is JSON Lines with ``jsonl``, text with ``text``, and otherwise as its first
     non-blank line says: JSON Lines when that line is a JSON object holding ``text_field``.
@@ -376,9 +377,13 @@ class DocumentReader:
                 patterns = ", ".join(self.globs)
                 names = f" or files with no extension named {', '.join(self.doc_names)}" if self.doc_names else ""
                 raise InputError(escape_controls(f"{source}: directory holds no files matching {patterns}{names} (use --glob to choose others)"))
-        parquet = next((name for name in self.files() if _inner_name(name)[1].lower().endswith(PARQUET_SUFFIX)), None)
+        files = self.files()
+        parquet = next((name for name in files if _inner_name(name)[1].lower().endswith(PARQUET_SUFFIX)), None)
         if parquet is not None:
             _parquet_module(parquet)
+        zstd = next((name for name in files if _inner_name(name)[0] == ".zst"), None)
+        if zstd is not None:
+            _zstd_module(zstd)
 
     def files(self) -> list[str]:
         """The files the sources name or hold (directories listed as reading lists them), in
@@ -733,7 +738,7 @@ class DocumentReader:
                     yield from self._read_text(name, raw)
         except _TooLarge:
             self.skipped.append(Skip(name, f"expands to more than {self.max_decompressed:,} bytes when decompressed: not read (a decompression bomb?)"))
-        except (OSError, EOFError, lzma.LZMAError, zlib.error) as err:
+        except (OSError, EOFError, lzma.LZMAError, zlib.error, _ZstdError) as err:
             after = f" after {lines:,} documents" if lines else ""
             self.skipped.append(Skip(name, f"corrupt {label} data{after}: {err}"))
 
@@ -830,7 +835,7 @@ class _TooLarge(Exception):
 
 
 def _inner_name(name: str) -> tuple[str | None, str]:
-    """The compression a file's name says (``.gz``, ``.bz2``, ``.xz``) and the name inside.
+    """The compression a file's name says (``.gz``, ``.bz2``, ``.xz``, ``.zst``) and the name inside.
 
     >>> _inner_name("notes.txt.gz"), _inner_name("notes.txt")
     (('.gz', 'notes.txt'), (None, 'notes.txt'))
@@ -861,6 +866,23 @@ def _parquet_module(name: str) -> Any:
     except ImportError:
         raise InputError(escape_controls(f"{name}: reading Parquet needs pyarrow: pip install 'dedup[parquet]'")) from None
     return pyarrow.parquet
+
+
+def _zstd_module(name: str) -> Any:
+    """``zstandard``, or an :class:`InputError` that says how to install it."""
+    try:
+        import zstandard
+    except ImportError:
+        raise InputError(escape_controls(f"{name}: reading Zstandard needs zstandard: pip install 'dedup[zstd]'")) from None
+    return zstandard
+
+
+try:  # damage in a .zst file, when zstandard is there to read one
+    from zstandard import ZstdError as _ZstdError
+except ImportError:  # pragma: no cover - then no .zst file is read at all
+
+    class _ZstdError(Exception):  # type: ignore[no-redef]
+        pass
 
 
 def as_documents(documents: Mapping[str, str] | Iterable[tuple[str, str]] | Iterable[Document]) -> Iterator[Document]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import zstandard
 from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -248,7 +249,7 @@ def test_text_in_a_single_byte_encoding_reads_back_as_written(text: str, codec: 
 # Compressed files
 
 
-COMPRESS = {".gz": gzip.compress, ".bz2": bz2.compress, ".xz": lzma.compress}
+COMPRESS = {".gz": gzip.compress, ".bz2": bz2.compress, ".xz": lzma.compress, ".zst": lambda data: zstandard.ZstdCompressor().compress(data)}
 
 
 @pytest.mark.parametrize("suffix", list(COMPRESS))
@@ -279,6 +280,7 @@ def test_directory_globs_match_the_inner_name_of_a_compressed_file(tmp_path: Pat
         pytest.param(".gz", gzip.compress(b"some text " * 100)[:-12], "corrupt gzip data: Compressed file ended", id="gzip-truncated"),
         pytest.param(".bz2", b"BZh9 garbage", "corrupt bzip2 data: Invalid data stream", id="bzip2"),
         pytest.param(".xz", b"\xfd7zXZ\x00garbage", "corrupt xz data", id="xz"),
+        pytest.param(".zst", b"(\xb5/\xfd garbage", "corrupt zstd data", id="zstd"),
     ],
 )
 def test_a_corrupt_compressed_file_is_a_skip_with_its_reason(tmp_path: Path, suffix: str, data: bytes, reason: str) -> None:
@@ -300,11 +302,20 @@ def test_json_lines_read_before_damage_are_kept_and_the_damage_says_where(tmp_pa
     assert skip.reason.startswith(f"corrupt gzip data after {len(documents):,} documents")
 
 
-@pytest.mark.parametrize("name", ["bomb.txt.gz", "bomb.jsonl.gz"])
+def test_zstandard_input_without_zstandard_says_how_to_install_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "notes.txt.zst"
+    path.write_bytes(COMPRESS[".zst"](b"Some notes."))
+    monkeypatch.setitem(sys.modules, "zstandard", None)  # as if it were not installed
+    result = invoke("report", str(path))
+    assert result.exit_code == 2 and "reading Zstandard needs zstandard: pip install 'dedup[zstd]'" in result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("name", ["bomb.txt.gz", "bomb.jsonl.gz", "bomb.txt.zst", "bomb.jsonl.zst"])
 @pytest.mark.parametrize("data", [pytest.param(b"\n" * 5000, id="lines"), pytest.param(b"a" * 5000, id="one-line")])
 def test_a_file_that_expands_past_the_limit_is_refused(tmp_path: Path, name: str, data: bytes) -> None:
     path = tmp_path / name
-    path.write_bytes(gzip.compress(data))
+    path.write_bytes(COMPRESS[path.suffix](data))
     documents, skipped = read([str(path)], max_decompressed=4096)
     assert documents == []
     assert skipped == [Skip(str(path), "expands to more than 4,096 bytes when decompressed: not read (a decompression bomb?)")]
