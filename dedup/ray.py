@@ -224,10 +224,10 @@ def _connect(address: str | None) -> bool:
         import ray
     except ImportError as err:
         raise EngineError(f"the Ray engine needs Ray: pip install 'dedup[ray]' ({err})") from err
-    if ray.is_initialized():
-        return False
     if address is not None:
         _check_reachable(address)
+    if ray.is_initialized():
+        return False  # this process's Ray: the cluster it is connected to is the one used
     try:
         ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR", configure_logging=True)
     except Exception as err:  # ConnectionError, ValueError, RuntimeError... all say: not reachable
@@ -563,6 +563,20 @@ def find_duplicates(
             ray.shutdown()
 
 
+def _data_context() -> Any:
+    """Ray Data's context for this process, made quiet: no progress bars, no log of each
+    dataset run. Made here, once, because making it warns of Ray's own deprecated settings."""
+    import warnings
+
+    import ray.data
+
+    with warnings.catch_warnings(), _quiet("ray.data"):
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False
+    return context
+
+
 @contextlib.contextmanager
 def _quiet(logger: str) -> Iterator[None]:
     """Ray Data logs each dataset it runs: a report's output is the report."""
@@ -600,9 +614,7 @@ def _run(
     import ray
     import ray.data
 
-    with _quiet("ray.data"):
-        context = ray.data.DataContext.get_current()
-        context.enable_progress_bars = False
+    context = _data_context()
     context.execution_options.preserve_order = True
     context.print_on_execution_start = False
     context.enable_operator_progress_bars = False
@@ -907,12 +919,17 @@ def filter_dataset(
 
     with open_index(index, params):
         pass
-    return ds.map_batches(
-        _FilterBatches,
-        batch_size=batch_rows,
-        batch_format="numpy",
-        fn_constructor_kwargs={"index": index, "params": params, "filter_options": options},
-        concurrency=concurrency,
-        max_restarts=0,
-        max_task_retries=0,
-    )
+    import warnings
+
+    with warnings.catch_warnings():
+        # Ray Data's own way to keep an actor from restarting (max_restarts=0) goes through
+        # the remote arguments it now calls deprecated, with no named parameter instead yet.
+        warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
+        return ds.map_batches(
+            _FilterBatches,
+            batch_size=batch_rows,
+            batch_format="numpy",
+            fn_constructor_kwargs={"index": index, "params": params, "filter_options": options},
+            concurrency=concurrency,
+            max_restarts=0,
+        )
