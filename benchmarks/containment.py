@@ -15,7 +15,7 @@ state:
 - ``dedup Filter, --containment 0.5``: ``Filter(index, containment=0.5)``.
 
 The timed region is the filter suite's: documents in memory in, decisions out (every batch
-committed). Not timed: preloading, copying the index, warming up the kernels (on a throwaway
+committed). The two take turns ``--repeat`` times (default 2), each keeping its fastest run. Not timed: preloading, copying the index, warming up the kernels (on a throwaway
 index), opening the index.
 
 Bytes per paragraph: the same ``--bytes-sample`` paragraphs of the preload corpus filtered into
@@ -170,12 +170,13 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--preload", type=int, default=1_000_000, help="paragraphs indexed before the stream (default 1,000,000)")
     parser.add_argument("--bytes-sample", type=int, default=100_000, help="paragraphs of the indexes whose bytes per paragraph are compared (default 100,000)")
     parser.add_argument("--reuse-every", type=int, default=10, help="add a paragraph merged from two preloaded ones to every K-th document; 0: none (default 10)")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each peer, taking turns; the fastest is shown, and the highest peak RSS (default 2)")
     parser.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
     parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH")
 
 
 def run_args(args: Any) -> int:
-    return run(args.paragraphs, args.json, args.seed, args.preload, args.bytes_sample, args.reuse_every)
+    return run(args.paragraphs, args.json, args.seed, args.preload, args.bytes_sample, args.reuse_every, repeat=args.repeat)
 
 
 def run(
@@ -186,6 +187,7 @@ def run(
     bytes_sample: int = 100_000,
     reuse_every: int = 10,
     threshold: float = THRESHOLD,
+    repeat: int = 2,
 ) -> int:
     """Run the containment suite and print its table; returns the exit status."""
     from dedup.filter import index_params
@@ -233,23 +235,33 @@ def run(
             filled = run_worker({**spec, "phase": "fill", "corpus": str(pre_path), "limit": preload, "index": str(preloaded)})
             notes.append(f"preloaded {filled['paragraphs']:,} paragraphs in {filled['seconds']:.1f} s (its own process, peak RSS {filled['peak_rss_mb']:,.0f} MB; not timed)")
             sizes["sqlite_preloaded"] = {"paragraphs": filled["paragraphs"], "bytes": filled["bytes"], "bytes_per_paragraph": filled["bytes"] / max(filled["paragraphs"], 1)}
+            # The peers take turns, ``repeat`` times, and each keeps its fastest run: the machine
+            # is shared, and a turn at a busy moment says little.
+            best: dict[str, dict[str, Any]] = {}
+            for _ in range(repeat):
+                for key, _label in PEERS:
+                    copy = work / f"index-{key}"
+                    shutil.copytree(preloaded, copy)
+                    try:
+                        result = run_worker(
+                            {
+                                **spec,
+                                "phase": "measure",
+                                "corpus": str(stream_path),
+                                "index": str(copy),
+                                "warm": str(work / f"warm-{key}"),
+                                "containment": CONTAINMENT if key == "containment" else None,
+                            }
+                        )
+                    finally:
+                        shutil.rmtree(copy, ignore_errors=True)
+                        shutil.rmtree(work / f"warm-{key}", ignore_errors=True)
+                    peak = max(result["peak_rss_mb"], best.get(key, {}).get("peak_rss_mb", 0.0))
+                    if key not in best or result["seconds"] < best[key]["seconds"]:
+                        best[key] = result
+                    best[key]["peak_rss_mb"] = peak
             for key, label in PEERS:
-                copy = work / f"index-{key}"
-                shutil.copytree(preloaded, copy)
-                try:
-                    result = run_worker(
-                        {
-                            **spec,
-                            "phase": "measure",
-                            "corpus": str(stream_path),
-                            "index": str(copy),
-                            "warm": str(work / f"warm-{key}"),
-                            "containment": CONTAINMENT if key == "containment" else None,
-                        }
-                    )
-                finally:
-                    shutil.rmtree(copy, ignore_errors=True)
-                    shutil.rmtree(work / f"warm-{key}", ignore_errors=True)
+                result = best[key]
                 dropped = result["dropped"]
                 rows.append(
                     Row.of(
@@ -277,7 +289,8 @@ def run(
     print_table(rows, "vs Jaccard only", [("indexed before", "indexed_before", ","), ("near-dup drops", "dropped_near", ","), ("reuse drops", "dropped_reuse", ","), ("process s", "process_s", ".1f")])
     print()
     print("vs Jaccard only: rate against the same filter without --containment, on a copy of the same preloaded index, in this run")
-    print("peak RSS MB: the measured process, warm-up and the stream in memory included")
+    print(f"each peer ran {repeat} times, taking turns, each time in a fresh process on a fresh copy of the index: its fastest run is shown")
+    print("peak RSS MB: the highest of its runs, the measured process's own, warm-up and the stream in memory included")
     print()
     print("index bytes per paragraph")
     for label, size in sizes.items():
@@ -296,5 +309,5 @@ def run(
         ok_rss = "met" if contained.peak_rss_mb < TARGET_RSS_MB else "NOT met"
         print(f"target   --containment with {preload:,} indexed: >= {TARGET_RATE:,.0f} paragraphs/s: {ok_rate} ({contained.paragraphs_per_s:,.0f}); peak RSS < {TARGET_RSS_MB:,.0f} MB: {ok_rss} ({contained.peak_rss_mb:,.0f})")
     if json_path:
-        write_json(json_path, "containment", info, rows, preload=preload, bytes_sample=bytes_sample, reuse_every=reuse_every, threshold=threshold, containment=CONTAINMENT, sizes=sizes, targets=targets, failures=failures)
+        write_json(json_path, "containment", info, rows, repeat=repeat, preload=preload, bytes_sample=bytes_sample, reuse_every=reuse_every, threshold=threshold, containment=CONTAINMENT, sizes=sizes, targets=targets, failures=failures)
     return 1 if failures else 0
