@@ -136,7 +136,8 @@ def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
             metavar="PATTERN",
             help="File names to read from directories (repeatable; a compressed file's inner name counts). Default: *.txt, *.md and README, CHANGELOG, changelog, NEWS, copyright, COPYING, LICENSE, AUTHORS files with no extension.",
         ),
-        click.option("--quiet", is_flag=True, help="Count skipped inputs by reason in one line instead of listing them."),
+        click.option("-q", "--quiet", is_flag=True, help="Count skipped inputs by reason in one line instead of listing them."),
+        click.option("-v", "--verbose", is_flag=True, help=f"List every skipped input (by default the first {MAX_LISTED}, and the rest counted by reason)."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -361,6 +362,7 @@ def report(
     stdin_text: bool,
     encoding: str,
     quiet: bool,
+    verbose: bool,
     fail_on_duplicates: bool,
     profile: bool,
     max_chars: int,
@@ -390,6 +392,7 @@ def report(
     if paths.count("-") > 1:
         raise click.BadParameter("- (stdin) can be given only once", param_hint="PATH")
     config = Config(threshold=threshold, shingle=shingle, num_perm=num_perm, seed=seed, min_words=min_words, scope=scope, max_chars=max_chars, reuse=reuse)  # type: ignore[arg-type]
+    listing = listed(quiet, verbose)
     if jsonl and stdin_text:
         raise click.UsageError("--jsonl and --text contradict each other: give one")
     if address is not None and engine != "ray":
@@ -419,7 +422,7 @@ def report(
     finally:
         progress.close()
     result.inputs = list(paths)
-    for line in reader.warnings + skip_warnings(reader.skipped, 0 if quiet else MAX_LISTED):
+    for line in reader.warnings + skip_warnings(reader.skipped, listing):
         warn(line)
     for p in result.too_long[:MAX_LISTED]:
         warn(f"{escape_controls(p.doc)}:{p.line}: paragraph of {len(p.text):,} characters left out of matching (--max-chars {max_chars:,})")
@@ -500,6 +503,13 @@ def _jsonl(rows: list[Any]) -> bytes:
     return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8", UNENCODABLE)
 
 
+def listed(quiet: bool, verbose: bool) -> int:
+    """How many skipped inputs are listed one a line (the rest are counted by reason)."""
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose contradict each other: give one")
+    return 0 if quiet else sys.maxsize if verbose else MAX_LISTED
+
+
 def nothing_read(skipped: int, quiet: bool = False) -> str:
     if not skipped:
         return "no documents to read"
@@ -575,6 +585,7 @@ def filter_command(
     stdin_text: bool,
     encoding: str,
     quiet: bool,
+    verbose: bool,
     output: str,
     rejects: str | None,
     mark: bool,
@@ -605,6 +616,7 @@ def filter_command(
 
     from dedup.documents import skip_warnings
 
+    listing = listed(quiet, verbose)
     readers = filter_sources(inputs, jsonl, globs, text_field, id_field, stdin_text, encoding)
     refuse_overwriting_inputs(readers, {"-o": output, "--rejects": rejects})
     filter_options = {
@@ -631,7 +643,7 @@ def filter_command(
     first = next(stream, None)
     skipped_early = [skip for reader in readers for skip in reader.skipped]
     if first is None and skipped_early:
-        for line in [note for reader in readers for note in reader.warnings] + skip_warnings(skipped_early, 0 if quiet else MAX_LISTED):
+        for line in [note for reader in readers for note in reader.warnings] + skip_warnings(skipped_early, listing):
             warn(line)
         fail(nothing_read(len(skipped_early), quiet))
     try:
@@ -644,7 +656,7 @@ def filter_command(
         fail("the output was closed before the run was complete; the batch in flight was not added to the index: run the same input again to go on")
     seconds = time.perf_counter() - start
     skipped = [skip for reader in readers for skip in reader.skipped]
-    for line in [note for reader in readers for note in reader.warnings] + skip_warnings(skipped, 0 if quiet else MAX_LISTED):
+    for line in [note for reader in readers for note in reader.warnings] + skip_warnings(skipped, listing):
         warn(line)
     for line in filter_summary(flt.stats, seconds, len(skipped), marked=mark):
         click.echo(line, err=True)

@@ -406,6 +406,20 @@ def test_quiet_counts_the_skips_in_one_line(noisy: Path, tmp_path_factory: pytes
     assert warnings(result) == ["dedup: warning: skipped 26 inputs: 22 binary file, 3 not valid UTF-8, 1 empty file"]
 
 
+@pytest.mark.parametrize("command", [["report", "{dir}", "--format", "json"], ["filter", "--index", "{idx}", "{dir}"]])
+def test_verbose_lists_every_skip_and_quiet_with_verbose_is_refused(noisy: Path, tmp_path_factory: pytest.TempPathFactory, command: list[str]) -> None:
+    idx = tmp_path_factory.mktemp("index") / "idx"
+    args = [arg.format(dir=noisy, idx=idx) for arg in command]
+    result = invoke(*args, "-v")
+    assert result.exit_code == 0
+    lines = warnings(result)
+    assert len(lines) == 26 and all(line.startswith("dedup: warning: skipped ") and " more " not in line for line in lines)
+    fresh = tmp_path_factory.mktemp("index") / "idx"
+    both = invoke(*[arg.format(dir=noisy, idx=fresh) for arg in command], "-q", "-v")
+    assert both.exit_code == 2 and "--quiet and --verbose contradict each other" in both.stderr
+    assert not fresh.exists()  # refused before anything was opened
+
+
 def test_quiet_with_nothing_read_still_says_why(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_bytes(b"\x00")
     result = invoke("filter", "--index", str(tmp_path / "idx"), str(tmp_path), "--quiet")
