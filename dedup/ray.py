@@ -359,41 +359,52 @@ def _shuffle_out(block: pa.Table, numbers: list[Any], config: Config, fingerprin
     """Map side of the shuffles, for a block of the map's output (one file a row): the band
     keys of the distinct texts met first in its files, by (band, key), and their shingle sets,
     by text. ``numbers[shard]`` numbers each local first occurrence of a file in the run (-1:
-    met in an earlier file). Returns the block's first file, ``partitions`` key parts (each
-    band by band, texts in input order within a band), ``partitions`` set parts, and what this
-    task shuffled: ``(bytes, pid, peak MB)``."""
+    met in an earlier file). Returns the block's first file, ``partitions`` key parts (see
+    :func:`_by_band`), ``partitions`` set parts, and what this task shuffled: ``(bytes, pid,
+    peak MB)``."""
     import ray
 
     _check_settings(config, fingerprint)
     bands = BandedLSH.for_threshold(config.threshold, config.num_perm, config.window).bands
-    key_parts: list[list[tuple[np.ndarray, ...]]] = [[] for _ in range(partitions)]
+    key_parts: list[list[KeyPart]] = [[] for _ in range(partitions)]
     set_parts: list[list[tuple[np.ndarray, ...]]] = [[] for _ in range(partitions)]
     shards = block.column("shard").to_pylist()
     for k in sorted(range(len(shards)), key=shards.__getitem__):
-        shard = shards[k]
-        number = ray.get(numbers[shard])
+        number = ray.get(numbers[shards[k]])
         mine = np.flatnonzero(number >= 0)
-        rows = number[mine]
-        keys = _array(block.column("keys")[k].as_py(), np.uint32).reshape(bands, -1)[:, mine]
-        bandkey = (np.repeat(np.arange(bands, dtype=np.uint64), len(mine)) << np.uint64(32)) | keys.reshape(-1).astype(np.uint64)
-        for p, part in enumerate(_split(_bucket_of(bandkey, partitions).astype(np.int64), partitions, bandkey, np.tile(rows, bands))):
-            key_parts[p].append(part)
+        rows = number[mine].astype(np.int32)  # at most 2**31 - 1 distinct texts a run, as locally
+        keys = _array(block.column("keys")[k].as_py(), np.uint32).reshape(bands, -1)[:, mine].reshape(-1)
+        band = np.repeat(np.arange(bands, dtype=np.int64), len(mine))
+        part = _bucket_of((band.astype(np.uint64) << np.uint64(32)) | keys, partitions).astype(np.int64)
+        for p, (part_band, part_keys, part_rows) in enumerate(_split(part, partitions, band, keys, np.tile(rows, bands))):
+            key_parts[p].append((np.searchsorted(part_band, np.arange(bands + 1)), part_keys, part_rows))
         hashes = _array(block.column("set_hashes")[k].as_py(), np.uint64)
         offsets = _array(block.column("set_offsets")[k].as_py(), np.int64)
         sizes, values = _gather_sets(hashes, offsets, mine)
         value_part = np.repeat(_range_of(rows, partitions, distinct), sizes)
-        for p, (part_rows, part_sizes) in enumerate(_split(_range_of(rows, partitions, distinct), partitions, rows, sizes)):
+        for p, (part_rows, part_sizes) in enumerate(_split(_range_of(rows, partitions, distinct), partitions, rows.astype(np.int64), sizes)):
             set_parts[p].append((part_rows, part_sizes, values[value_part == p]))
-    # One file's keys are band by band already; several files' are put so.
-    keys_out = [_concat(parts, 2) if len(shards) == 1 else _by_band(*_concat(parts, 2)) for parts in key_parts]
+    keys_out = [_by_band(parts, bands) for parts in key_parts]
     sets_out = [_concat(parts, 3) for parts in set_parts]
     return [min(shards, default=-1), *keys_out, *sets_out, (_nbytes(keys_out) + _nbytes(sets_out), os.getpid(), _vm_hwm_mb())]
 
 
-def _by_band(bandkey: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Keys of several files (in input order) put band by band, keeping that order within a band."""
-    order = np.argsort((bandkey >> np.uint64(32)).astype(np.int16), kind="stable")
-    return bandkey[order], rows[order]
+# A part of the band keys: ``(bounds, keys, rows)``, band ``b``'s keys (uint32) and texts
+# (int32) at ``bounds[b]:bounds[b + 1]``: 8 bytes a key, the band implied.
+KeyPart = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _by_band(parts: list[KeyPart], bands: int) -> KeyPart:
+    """Key parts of files in input order made one, band by band, each band's keys in the
+    parts' order: a band's texts stay in input order, which is the order the window rule
+    counts members in."""
+    if len(parts) == 1:
+        return parts[0]
+    pieces = [(k[b0:b1], r[b0:b1]) for b in range(bands) for bounds, k, r in parts for b0, b1 in [(int(bounds[b]), int(bounds[b + 1]))]]
+    counts = np.array([sum(int(bounds[b + 1] - bounds[b]) for bounds, _, _ in parts) for b in range(bands)], dtype=np.int64)
+    keys = np.concatenate([k for k, _ in pieces]) if pieces else np.empty(0, dtype=np.uint32)
+    rows = np.concatenate([r for _, r in pieces]) if pieces else np.empty(0, dtype=np.int32)
+    return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64), keys, rows
 
 
 def _concat(parts: list[tuple[np.ndarray, ...]], width: int) -> tuple[np.ndarray, ...]:
@@ -402,7 +413,7 @@ def _concat(parts: list[tuple[np.ndarray, ...]], width: int) -> tuple[np.ndarray
     return tuple(np.concatenate(column) for column in zip(*parts))
 
 
-def _bucket_pairs(config: Config, fingerprint: str, bands: int, partitions: int, distinct: int, *key_parts: tuple[np.ndarray, np.ndarray]) -> list[Any]:
+def _bucket_pairs(config: Config, fingerprint: str, bands: int, partitions: int, distinct: int, *key_parts: KeyPart) -> list[Any]:
     """Reduce side of the band keys: every bucket of this partition is whole here, and is
     paired band by band with the local rule (:class:`~dedup._kernel.lsh.Buckets`, rows in input
     order). Returns the pair codes (``left << PAIR_BITS | right``) by the partition of their
@@ -410,25 +421,16 @@ def _bucket_pairs(config: Config, fingerprint: str, bands: int, partitions: int,
     from dedup._kernel.lsh import Buckets
 
     _check_settings(config, fingerprint)
-    # Each part holds its files' keys band by band, texts ascending within a band, and the
-    # parts come in input order: a band's slices, one after another, are its keys with the
-    # texts in input order, which is the order the window rule counts in.
-    slices: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(bands)]
-    for bandkey, rows in key_parts:
-        band = (bandkey >> np.uint64(32)).astype(np.int64)
-        bounds = np.searchsorted(band, np.arange(bands + 1))
-        for b, (lo, hi) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist())):
-            if hi > lo:
-                slices[b].append(((bandkey[lo:hi] & np.uint64(0xFFFFFFFF)).astype(np.uint32), rows[lo:hi]))
+    bounds, keys, rows = _by_band(list(key_parts), bands)
     codes: list[np.ndarray] = []
-    for parts in slices:
-        if not parts:
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        band_rows = rows[lo:hi].astype(np.int64)
+        if len(band_rows) < 2:
             continue
-        keys, rows = (np.concatenate(column) for column in zip(*parts))
-        if len(rows) > 1 and not bool((rows[1:] > rows[:-1]).all()):
+        if not bool((band_rows[1:] > band_rows[:-1]).all()):
             raise EngineError("band keys arrived out of input order: the window rule would count from the wrong members")
-        left, right = Buckets(keys[None, :], config.window).pairs()
-        codes.append((rows[left] << PAIR_BITS) | rows[right])
+        left, right = Buckets(keys[None, lo:hi], config.window).pairs()
+        codes.append((band_rows[left] << PAIR_BITS) | band_rows[right])
     code = np.concatenate(codes) if codes else np.empty(0, dtype=np.int64)
     out = [part[0] for part in _split(_range_of(code >> PAIR_BITS, partitions, distinct), partitions, code)]
     return [*out, (sum(c.nbytes for c in out), os.getpid(), _vm_hwm_mb())]
@@ -741,7 +743,8 @@ class EngineStats:
 
     def note(self, stage: str, reports: Iterable[tuple[int, int, float]]) -> None:
         for nbytes, pid, peak in reports:
-            self.shuffled[stage] = self.shuffled.get(stage, 0) + int(nbytes)
+            if stage != "read":  # the map reads the inputs, and sends nothing on by itself
+                self.shuffled[stage] = self.shuffled.get(stage, 0) + int(nbytes)
             self.worker_peak_mb[int(pid)] = max(self.worker_peak_mb.get(int(pid), 0.0), float(peak))
 
 
