@@ -263,3 +263,22 @@ def test_any_text_is_decided_and_every_span_lies_in_its_paragraph(tmp_path: Path
                 for span in source.spans:
                     assert 0 <= span.start < span.end <= len(d.paragraph.text)
                     assert span.source_first < span.source_stop and span.words > 0
+
+
+def test_the_readme_rewrite_is_near_none_of_its_sources_and_95_percent_covered(tmp_path: Path) -> None:
+    import re
+
+    from dedup.shingling import shingles
+
+    parts = re.split(r"\n\s*\n", text_of(SEED_003))
+    rewrite = " ".join(x.strip() for x in parts[8:11]).replace(
+        "Speaking to broadcasters during a visit to a community centre in Hertfordshire, ", "On a visit to Hertfordshire, "
+    )
+    mine = set(shingles(rewrite))
+    assert all(len(mine & set(shingles(x))) / len(mine | set(shingles(x))) < 0.4 for x in parts[8:11])
+    with SQLiteIndex.open(tmp_path / "idx", index_params(), background=False) as index:
+        run(index, [("003", text_of(SEED_003)), ("004", text_of(SEED_004))])
+        (outcome,) = run(index, [("wire-rewrite", "Armed police: what the Prime Minister said\n\n" + rewrite)], containment=0.5)
+    row = outcome.drops[0].as_dict()
+    assert (row["reason"], row["coverage"], row["sources"][0]["doc"], row["sources"][0]["paragraphs"]) == ("reuse", 0.953488, "003", [9, 11])
+    assert [span["source_paragraphs"] for span in row["sources"][0]["spans"]] == [[9, 9], [10, 11]]
