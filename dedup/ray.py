@@ -257,6 +257,9 @@ def _check_reachable(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
 
 
 def _bytes(array: np.ndarray) -> bytes:
+    """An int64, uint64 or uint32 array as bytes (:func:`_array` reads them back)."""
+    if array.dtype not in (np.int64, np.uint64, np.uint32):
+        raise TypeError(f"{array.dtype} is not sent as bytes")
     return np.ascontiguousarray(array).tobytes()
 
 
@@ -285,20 +288,20 @@ def _map_files(batch: dict[str, np.ndarray], config: Config, fingerprint: str, o
         out["name"].append(name)
         out["paragraphs"].append(len(table))
         out["documents"].append(json.dumps(table.docs))
-        out["doc_paragraphs"].append(_bytes(np.bincount(table.doc, minlength=len(table.docs)).astype(np.int64)))
+        out["doc_paragraphs"].append(_bytes(np.bincount(table.doc, minlength=len(table.docs))))
         out["skipped"].append(json.dumps([[s.source, s.reason] for s in skipped]))
         out["warnings"].append(json.dumps(warnings))
         out["empty"].append(int(p.empty.sum()))
         out["short"].append(int(p.short.sum()))
-        out["too_long"].append(_bytes(np.flatnonzero(p.too_long).astype(np.int64)))
-        out["rows"].append(_bytes(p.rows.astype(np.int64)))
-        out["canonical"].append(_bytes(p.canonical.astype(np.int64)))
-        out["firsts"].append(_bytes(p.firsts.astype(np.int64)))
-        out["text_hashes"].append(_bytes(p.text_hashes[p.firsts].astype(np.uint64)))
-        out["lengths"].append(_bytes(lengths.astype(np.int64)))
+        out["too_long"].append(_bytes(np.flatnonzero(p.too_long)))
+        out["rows"].append(_bytes(p.rows))
+        out["canonical"].append(_bytes(p.canonical))
+        out["firsts"].append(_bytes(p.firsts))
+        out["text_hashes"].append(_bytes(p.text_hashes[p.firsts]))
+        out["lengths"].append(_bytes(lengths))
         out["keys"].append(_bytes(keys))
-        out["set_hashes"].append(_bytes(sets.hashes.astype(np.uint64)))
-        out["set_offsets"].append(_bytes(sets.offsets.astype(np.int64)))
+        out["set_hashes"].append(_bytes(sets.hashes))
+        out["set_offsets"].append(_bytes(sets.offsets))
         out["worker"].append(json.dumps([os.getpid(), _vm_hwm_mb()]))
     return out
 
@@ -494,6 +497,7 @@ class _ShardedTable:
         self.docs: list[str] = [name for names in summary.documents for name in names]
         counts = np.concatenate(summary.doc_paragraphs) if summary.doc_paragraphs else np.empty(0, dtype=np.int64)
         self.doc = np.repeat(np.arange(len(self.docs)), counts)
+        self.doc_offsets = np.concatenate([[0], np.cumsum([len(names) for names in summary.documents])]).astype(np.int64)
         self.offsets = np.concatenate([[0], np.cumsum(summary.paragraphs)]).astype(np.int64)
         self._known: dict[int, Paragraph] = {}
 
@@ -512,17 +516,24 @@ class _ShardedTable:
             futures = [
                 fetch.remote(self.names[s], self.options, missing[shard_of == s] - self.offsets[s]) for s in shards.tolist()
             ]
-            for s, got in zip(shards.tolist(), ray.get(futures)):
+            for s, (doc, number, line, start, end, texts) in zip(shards.tolist(), ray.get(futures)):
+                names = map(self.docs.__getitem__, (doc + self.doc_offsets[s]).tolist())
+                got = map(Paragraph, names, number.tolist(), line.tolist(), start.tolist(), end.tolist(), texts)
                 self._known.update(zip((missing[shard_of == s]).tolist(), got))
         return [self._known[i] for i in np.asarray(indices, dtype=np.int64).tolist()]
 
 
-def _fetch_paragraphs(name: str, options: ReadOptions, local: np.ndarray) -> list[Paragraph]:
+def _fetch_paragraphs(name: str, options: ReadOptions, local: np.ndarray) -> tuple[Any, ...]:
+    """Paragraphs ``local`` of the file ``name``, read again, as columns (arrays and strings
+    cross processes far faster than a million small objects): document (in the file), number,
+    line, start, end, text."""
     from dedup.paragraphs import ParagraphTable
 
     documents, _, _ = read_file(name, options)
     table = ParagraphTable([d.name for d in documents], [d.text for d in documents], [d.utf8 for d in documents])
-    return table.paragraphs(local)
+    utf8 = table.src.tobytes()
+    texts = [utf8[a:b].decode("utf-8", "surrogatepass") for a, b in zip(table.byte_start[local].tolist(), table.byte_end[local].tolist())]
+    return table.doc[local], table.number[local], table.line[local], table.start[local], table.end[local], texts
 
 
 def find_duplicates(
