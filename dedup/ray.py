@@ -72,6 +72,9 @@ __all__ = ["find_duplicates", "report_from_reader", "filter_dataset", "ReadOptio
 
 # Seconds to wait for a cluster's address to answer before saying it cannot be reached.
 CONNECT_TIMEOUT = 5.0
+# Distinct texts per partition of the shuffles, at most (when there are more than two
+# partitions per CPU): a reducer then holds the band keys of this many texts (8 bytes a band).
+PARAGRAPHS_PER_PARTITION = 250_000
 # Bits of a pair's later paragraph in a pair code (left << PAIR_BITS | right): a run has at
 # most 2**31 - 1 distinct texts, as the local engine (dedup.lsh) allows.
 PAIR_BITS = 31
@@ -555,7 +558,8 @@ def find_duplicates(
     ``address`` is a Ray cluster's (``auto``, ``host:port``, ``ray://host:port``); without
     one, a Ray already started in this process is used, or a local one is started and
     stopped. ``partitions`` is the number of groups of each shuffle (by default, two per CPU
-    of the cluster): it changes nothing but how the work is cut. Inputs left out are in
+    of the cluster, or one per 250,000 distinct paragraphs if more): it changes nothing but
+    how the work is cut. Inputs left out are in
     ``Result.skipped``; ``warnings``, if given, receives the readers' warnings, and
     ``engine`` what the run shuffled and each worker's peak memory.
     """
@@ -631,9 +635,7 @@ def _run(
     context.execution_options.preserve_order = True
     context.print_on_execution_start = False
     context.enable_operator_progress_bars = False
-    if partitions is None:
-        partitions = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
-    engine.partitions = partitions
+    cpus = int(ray.cluster_resources().get("CPU", 1))
     fingerprint = settings_hash(config)
 
     with timer.stage("signatures"), _quiet("ray.data"):
@@ -641,6 +643,10 @@ def _run(
     if warnings is not None:
         warnings += summary.warnings
     rows, canonical, firsts = identity.rows, identity.canonical, identity.firsts
+    if partitions is None:
+        # Two per CPU, and more as the run grows, so that a reducer holds a bounded share.
+        partitions = max(2, 2 * cpus, -(-len(firsts) // PARAGRAPHS_PER_PARTITION))
+    engine.partitions = partitions
     table = _ShardedTable(summary, options)
     n = len(table)
 
