@@ -979,7 +979,7 @@ CRASH_WORKER = textwrap.dedent(
     import os, sys, time
     import numpy as np
     import dedup.index_redis as module
-    from dedup.index import IndexParams
+    from dedup.index import IndexParams, Postings
     from dedup.index_redis import RedisIndex
 
     url, bands, mode, limit = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
@@ -998,10 +998,13 @@ CRASH_WORKER = textwrap.dedent(
         return write(*args, **kwargs)
 
     index._write = crashing
+    grams = Postings(np.arange(n + 1) * 5, (np.arange(5 * n, dtype=np.uint64) + 1) * np.uint64(0x9E3779B97F4A7C15), np.arange(5 * n))
     with index.batch():
-        index.add(["crash"] * n, np.arange(n), keys, np.arange(n, dtype=np.uint64), np.arange(n + 1), time.time(), exact_keys=np.arange(n, dtype=np.uint64) + 5)
+        index.add(["crash"] * n, np.arange(n), keys, np.arange(n, dtype=np.uint64), np.arange(n + 1), time.time(), exact_keys=np.arange(n, dtype=np.uint64) + 5, postings=grams)
     """
 )
+# The crash worker's 500 postings (two chunks after its ten of paragraphs).
+CRASH_GRAMS = (np.arange(500, dtype=np.uint64) + 1) * np.uint64(0x9E3779B97F4A7C15)
 CRASH_KEYS = np.arange(BANDS * 100, dtype=np.uint64).reshape(BANDS, 100) + 1000
 
 
@@ -1018,9 +1021,11 @@ def test_a_worker_dead_before_its_commit_point_leaves_nothing_visible(url: str, 
     with RedisIndex.open(url, PARAMS, lock_wait=10) as other:
         assert len(other.query(CRASH_KEYS)[1]) == 0  # no lock needed, nothing to see
         assert len(other.query_exact(np.arange(100, dtype=np.uint64) + 5)[1]) == 0
+        assert len(other.query_postings(CRASH_GRAMS)[0]) == 0
         assert other.stats()["paragraphs"] == 0
         with other.batch():  # once the dead worker's lock expires
             assert len(other.query(CRASH_KEYS)[1]) == 0
+            assert len(other.query_postings(CRASH_GRAMS)[0]) == 0
         assert raw.exists(prefix + b"stage") == 0  # its leftovers are gone
     assert key_names(raw, url) == {b"params", b"next", b"postings_from"}
 
@@ -1040,9 +1045,13 @@ def test_a_worker_dead_after_its_commit_point_has_its_batch_finished(url: str, r
         assert query_index.tolist() == list(range(100)) and len(set(pids.tolist())) == 100
         assert raw.exists(prefix + b"journal") == 0
         assert len(other.query_exact(np.arange(100, dtype=np.uint64) + 5)[1]) == 100
-        assert other.stats()["paragraphs"] == 100
+        q, grams_pids, words = other.query_postings(CRASH_GRAMS)
+        assert q.tolist() == words.tolist() == list(range(500)) and grams_pids.tolist() == np.repeat(pids[np.argsort(query_index)], 5).tolist()
+        assert other.stats()["paragraphs"] == 100 and other.stats()["postings"] == 500
         assert other.remove(["crash"]) == 100
-    assert key_names(raw, url) == {b"params", b"next", b"postings_from"}
+        assert len(other.query_postings(CRASH_GRAMS)[0]) == 0
+    # Postings stay in their hashes after a removal (lookups skip them).
+    assert {name for name in key_names(raw, url) if not name.startswith(b"g")} == {b"params", b"next", b"postings_from", b"postings"}
 
 
 # ---------------------------------------------------------------------------------------------
