@@ -10,6 +10,9 @@ planted copies) through ``Filter``, in a process of its own, once; each measured
 works on a copy of that index directory, in a fresh process, so both start from the same
 state:
 
+- ``dedup Filter, Jaccard only, no postings``: ``Filter(index, postings=False)`` on an index
+  preloaded the same way without postings: what the filter costs when nothing is kept for
+  containment;
 - ``dedup Filter, Jaccard only``: ``Filter(index)``, the default batch size; it still stores
   the kept paragraphs' postings (that is the default whenever the index keeps them);
 - ``dedup Filter, --containment 0.5``: ``Filter(index, containment=0.5)``.
@@ -47,6 +50,7 @@ TARGET_RSS_MB = 1536.0
 CONTAINMENT = 0.5
 
 PEERS = (
+    ("bare", "dedup Filter, Jaccard only, no postings"),
     ("jaccard", "dedup Filter, Jaccard only"),
     ("containment", f"dedup Filter, --containment {CONTAINMENT}"),
 )
@@ -75,14 +79,14 @@ def _with_reuse(stream: list[tuple[str, str]], preload: list[tuple[str, str]], e
 # Worker side.
 
 
-def _warm(spec: str, params: Any, containment: float | None) -> None:
+def _warm(spec: str, params: Any, containment: float | None, postings: bool | None = None) -> None:
     from dedup.filter import Filter
     from dedup.index import open_index
 
     words = "warm up every kernel once before the clock starts so that the timed run measures work not loading".split()
     docs = [(f"w{k}", " ".join(words[k:] + words[:k]) + "\n\nA second paragraph here.\n\n" + " ".join(words[:-1] + [f"compiling{k}"])) for k in range(8)]
     with open_index(spec, params) as index:
-        for _ in Filter(index, batch_paragraphs=3, containment=containment)(docs):
+        for _ in Filter(index, batch_paragraphs=3, containment=containment, postings=postings)(docs):
             pass
 
 
@@ -128,13 +132,13 @@ def _measure(spec: dict[str, Any]) -> dict[str, Any]:
     documents = read_documents(spec["corpus"])
     base = current_rss_mb()
     start = time.perf_counter()
-    _warm(spec["warm"], params, containment)
+    _warm(spec["warm"], params, containment, spec.get("postings"))
     warm_s = time.perf_counter() - start
     start = time.perf_counter()
     with open_index(spec["index"], params) as index:
         open_s = time.perf_counter() - start
         before = int(index.stats()["paragraphs"])
-        step = Filter(index, containment=containment)
+        step = Filter(index, containment=containment, postings=spec.get("postings"))
         start = time.perf_counter()
         for _ in step.batches(documents):
             pass
@@ -235,13 +239,16 @@ def run(
             filled = run_worker({**spec, "phase": "fill", "corpus": str(pre_path), "limit": preload, "index": str(preloaded)})
             notes.append(f"preloaded {filled['paragraphs']:,} paragraphs in {filled['seconds']:.1f} s (its own process, peak RSS {filled['peak_rss_mb']:,.0f} MB; not timed)")
             sizes["sqlite_preloaded"] = {"paragraphs": filled["paragraphs"], "bytes": filled["bytes"], "bytes_per_paragraph": filled["bytes"] / max(filled["paragraphs"], 1)}
+            bare = work / "preloaded-bare"
+            filled = run_worker({**spec, "phase": "fill", "corpus": str(pre_path), "limit": preload, "index": str(bare), "postings": False})
+            sizes["sqlite_preloaded_without_postings"] = {"paragraphs": filled["paragraphs"], "bytes": filled["bytes"], "bytes_per_paragraph": filled["bytes"] / max(filled["paragraphs"], 1)}
             # The peers take turns, ``repeat`` times, and each keeps its fastest run: the machine
             # is shared, and a turn at a busy moment says little.
             best: dict[str, dict[str, Any]] = {}
             for _ in range(repeat):
                 for key, _label in PEERS:
                     copy = work / f"index-{key}"
-                    shutil.copytree(preloaded, copy)
+                    shutil.copytree(bare if key == "bare" else preloaded, copy)
                     try:
                         result = run_worker(
                             {
@@ -251,6 +258,7 @@ def run(
                                 "index": str(copy),
                                 "warm": str(work / f"warm-{key}"),
                                 "containment": CONTAINMENT if key == "containment" else None,
+                                "postings": False if key == "bare" else None,
                             }
                         )
                     finally:
@@ -289,6 +297,7 @@ def run(
     print_table(rows, "vs Jaccard only", [("indexed before", "indexed_before", ","), ("near-dup drops", "dropped_near", ","), ("reuse drops", "dropped_reuse", ","), ("process s", "process_s", ".1f")])
     print()
     print("vs Jaccard only: rate against the same filter without --containment, on a copy of the same preloaded index, in this run")
+    print("                 (no postings: on an index preloaded alike but without postings, storing none)")
     print(f"each peer ran {repeat} times, taking turns, each time in a fresh process on a fresh copy of the index: its fastest run is shown")
     print("peak RSS MB: the highest of its runs, the measured process's own, warm-up and the stream in memory included")
     print()

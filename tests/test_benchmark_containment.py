@@ -42,14 +42,14 @@ def test_both_filters_have_their_row_on_the_same_preloaded_index(suite: tuple[di
     document, stdout = suite
     assert stdout.startswith("machine ") and document["failures"] == []
     rows = {r["key"]: r for r in document["rows"]}
-    assert set(rows) == {"jaccard", "containment"}
+    assert set(rows) == {"bare", "jaccard", "containment"}
     for row in rows.values():
         assert row["paragraphs"] > 600 and row["paragraphs_per_s"] > 0 and row["peak_rss_mb"] > 0
         assert row["indexed_before"] > 2500
     assert rows["jaccard"]["ratio"] == 1.0
     # Containment only adds drops: the merged paragraphs, near no single preloaded one.
-    assert rows["jaccard"]["dropped_reuse"] == 0 and rows["containment"]["dropped_reuse"] > 0
-    assert rows["containment"]["dropped_near"] <= rows["jaccard"]["dropped_near"]
+    assert rows["jaccard"]["dropped_reuse"] == rows["bare"]["dropped_reuse"] == 0 and rows["containment"]["dropped_reuse"] > 0
+    assert rows["containment"]["dropped_near"] <= rows["jaccard"]["dropped_near"] == rows["bare"]["dropped_near"]
 
 
 def test_postings_cost_bytes_and_the_figures_say_how_many(suite: tuple[dict[str, Any], str]) -> None:
