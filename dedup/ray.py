@@ -16,20 +16,22 @@ pair: the engine moves arrays between the stages, and the stages are the local e
    and its length (16 bytes a distinct text); within a file they are compared byte for byte,
    as locally. The distinct texts are then numbered in input order, as the local engine
    numbers them.
-3. **Shuffle**: the band keys of the distinct texts go, by a hash of (band, key), to
-   ``partitions`` groups, so each bucket lands whole in one group, which pairs it with the
-   local rule (:class:`~dedup._kernel.lsh.Buckets`: each of a bucket's first ``window`` = 64
+3. **Shuffle** (rounds of Ray tasks over numpy arrays, one per partition): the band keys of
+   the distinct texts go, by a hash of (band, key), to ``partitions`` partitions, so each
+   bucket lands whole in one, which pairs it with the local rule (:class:`~dedup._kernel.lsh.Buckets`: each of a bucket's first ``window`` = 64
    members in input order pairs with every later one).
 4. **Candidates**: the pairs are deduplicated (a pair that shares several bands is proposed
-   once), then joined, by two hash shuffles, with the shingle sets of both their paragraphs,
+   once), then joined, by two more shuffles, with the shingle sets of both their paragraphs,
    and verified exactly where they meet (:meth:`dedup.verify.ShingleSets.verify`).
 5. **Clusters**: the verified edges, sorted by their later paragraph, stream to the driver a
-   batch at a time into the local first-seen clustering (:class:`dedup.cluster.FirstSeen`);
+   partition at a time (partitions are ranges of input order) into the local first-seen clustering (:class:`dedup.cluster.FirstSeen`);
    only the paragraphs shown in the report are read again, from their files.
 
-Where this stops scaling: the driver holds about 80 bytes per paragraph (the matched rows,
-their exact-copy groups, the distinct texts' hashes and the first-seen state), so 1 billion
-paragraphs need about 80 GB on the driver. The next step is to group exact copies by a
+Where this stops scaling: the driver holds about 90 bytes per paragraph in arrays (the matched
+rows, their exact-copy groups, the distinct texts' hashes, documents and the first-seen
+state), and the :class:`~dedup.pipeline.Result`'s objects for every cluster member; so 1
+billion paragraphs need some hundreds of GB on one driver (``python -m benchmarks ray``
+measures its peak). The next step is to group exact copies by a
 distributed shuffle of the text hashes and to find connected components on Ray (large-star /
 small-star), then run first-seen within each component, which needs no global state.
 
@@ -47,7 +49,6 @@ import hashlib
 import json
 import logging
 import os
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -713,8 +714,8 @@ def _shuffled_edges(
     keys shuffled into buckets, the candidate pairs deduplicated and joined with the shingle
     sets of both their texts, and verified. Each shuffle is a round of Ray tasks whose outputs
     are numpy arrays in Ray's object store, one per partition, fetched by the task that
-    reduces that partition (Ray Data's ``groupby`` costs about 9 s a shuffle on one node
-    before any work, and sorts the rows it moves)."""
+    reduces that partition (Ray Data's ``groupby`` sorts the Arrow rows it moves, and its
+    fixed cost per shuffle outweighed the work of a million paragraphs in trials)."""
     import ray
 
     distinct = len(identity.firsts)

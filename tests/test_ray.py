@@ -21,12 +21,13 @@ from hypothesis import strategies as st
 
 import ray
 from benchmarks.reuse_corpus import make_reuse_corpus
-from redis_server import RedisServer, redis_server, require_redis_server  # noqa: F401 - the session fixture
+from redis_server import RedisServer, redis_server  # noqa: F401 - the session fixture
 
 from dedup import ray as dray
 from dedup.cli import main
 from dedup.config import Config
 from dedup.documents import DocumentReader
+from dedup.index import IndexError_
 from dedup.pipeline import find_duplicates as local_find_duplicates
 from dedup.report import write_report
 
@@ -182,7 +183,7 @@ def test_the_filter_step_refuses_an_index_of_other_settings(cluster: int, redis_
     records = [{"id": "a", "text": "One two three four five."}]
     index = redis_server.url(1, prefix=f"settings{cluster}")
     dray.filter_dataset(ray.data.from_items(records), index=index).take_all()
-    with pytest.raises(Exception, match="threshold"):
+    with pytest.raises(IndexError_, match="threshold"):
         dray.filter_dataset(ray.data.from_items(records), index=index, threshold=0.8)
 
 
