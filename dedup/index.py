@@ -229,7 +229,7 @@ class Index(abc.ABC):
     def postings_status(self) -> str | None:
         """``None`` when every stored paragraph can be found by :meth:`query_postings`; else a
         sentence saying why not and what to do."""
-        return "this kind of index keeps no n-gram postings; --containment needs an embedded index (a path)"
+        return "this kind of index keeps no n-gram postings, which --containment needs"
 
     @abc.abstractmethod
     def fetch(self, pids: np.ndarray) -> Fetched:
