@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from typing import IO, Any, NoReturn
+from typing import IO, Any, NoReturn, TextIO
 
 import click
 
@@ -263,7 +263,7 @@ class Progress:
 
     INTERVAL = 0.1  # seconds between redraws: a million small documents are not a million redraws
 
-    def __init__(self, enabled: bool, label: str, total: int | None = None, file: IO[str] | None = None) -> None:
+    def __init__(self, enabled: bool, label: str, total: int | None = None, file: TextIO | None = None) -> None:
         self.enabled = enabled
         self.label = label
         self.count = 0
