@@ -671,6 +671,13 @@ def _run(
 
     with timer.stage("cluster"), _collector_paused():
         assignment = with_copies(clustering.assignment(), canonical, firsts)
+        # Every paragraph the result shows, read in one round: each file is read once.
+        joined = assignment.rep != rows
+        shown = [rows[joined], assignment.rep[joined], identity.too_long]
+        shown += [firsts[ends] for block in (across + kept) for ends in block[:2]]
+        if keep_pairs:
+            shown.append(rows[firsts[canonical] != rows])
+        table.paragraphs(np.concatenate(shown))
         clusters = _clusters(table, rows, assignment, config)  # type: ignore[arg-type]
         per_doc_total = np.bincount(table.doc, minlength=len(table.docs))
         duplicates = np.fromiter((m.index for c in clusters for m in c.members[1:]), dtype=np.int64)
