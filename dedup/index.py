@@ -46,7 +46,9 @@ __all__ = [
     "iso_time",
 ]
 
-SCHEMA_VERSION = 1
+# What the stored hashes mean: 1, shingles and whole texts hashed by two xxHash32 side by side;
+# 2, by XXH64. An index of another version cannot be matched against (see check_schema).
+SCHEMA_VERSION = 2
 # Postings an n-gram may have before it counts as a stock phrase and is looked up no more: the
 # reuse matcher's max_doc_freq (dedup.reuse.ReuseConfig), as passim limits n-gram frequency.
 DEFAULT_POSTING_CAP = 100
@@ -130,10 +132,23 @@ class IndexParams:
         except (KeyError, TypeError, ValueError) as err:
             raise IndexError_(f"index parameters are unreadable ({err})") from None
 
+    @staticmethod
+    def check_schema(stored: int, where: str) -> None:
+        """Refuse an index whose stored hashes this dedup does not make (:data:`SCHEMA_VERSION`),
+        with what to do: matching against it would silently find nothing."""
+        if stored < SCHEMA_VERSION:
+            raise IndexMismatch(
+                f"{where} was made by an earlier dedup, which hashed shingles differently (index version {stored}; this dedup "
+                f"makes version {SCHEMA_VERSION}): it cannot be matched against; make a new index (dedup index export lists what it holds)"
+            )
+        if stored > SCHEMA_VERSION:
+            raise IndexMismatch(f"{where} was made by a newer dedup (index version {stored}; this one reads version {SCHEMA_VERSION}): upgrade dedup")
+
     def check_same(self, other: IndexParams, where: str) -> None:
         """Raise :class:`IndexMismatch` naming each differing setting. Bands and rows follow
         from the threshold and num_perm, so they are named only when those are the same (the
         index was made by a version of dedup that chose them otherwise)."""
+        self.check_schema(other.schema_version, where)
         mine, theirs = self.as_dict(), other.as_dict()
         differ = [k for k in mine if mine[k] != theirs[k]]
         if any(k not in _DERIVED for k in differ):

@@ -110,7 +110,7 @@ from typing import Any
 
 import numpy as np
 
-from dedup.index import DEFAULT_POSTING_CAP, Fetched, Index, IndexError_, IndexParams, Postings
+from dedup.index import DEFAULT_POSTING_CAP, SCHEMA_VERSION, Fetched, Index, IndexError_, IndexParams, Postings
 
 try:  # redis is needed only for this backend; `open_index` on a path never imports it.
     import redis
@@ -905,6 +905,8 @@ class RedisIndex(Index):
             stored = _read_or_create_params(client, where, prefix, params, create)
             if params is not None:
                 params.check_same(stored, f"the index at {where} (prefix {prefix!r})")
+            elif stored.schema_version > SCHEMA_VERSION:  # maintenance works on an older index, not a newer one
+                IndexParams.check_schema(stored.schema_version, f"the index at {where} (prefix {prefix!r})")
             index = cls(client, stored, where, prefix, lock_ttl=lock_ttl, lock_wait=lock_wait, bucket_cap=bucket_cap, posting_cap=posting_cap)
             if create:  # a writer: from here on, paragraphs are stored with their postings
                 index._note_postings_from(None)

@@ -879,8 +879,8 @@ class SQLiteIndex(Index):
             if meta.get("format") != FORMAT:
                 raise IndexError_(f"{where}: not a dedup index (unknown format {meta.get('format')!r})")
             stored = IndexParams.from_dict(json.loads(meta["params"]))
-            if stored.schema_version != SCHEMA_VERSION:
-                raise IndexMismatch(f"{where}: index format version {stored.schema_version}; this dedup reads version {SCHEMA_VERSION}")
+            if params is not None or stored.schema_version > SCHEMA_VERSION:  # maintenance works on an older index
+                IndexParams.check_schema(stored.schema_version, where)
             if params is not None:
                 params.check_same(stored, where)
             (layout,) = conn.execute("PRAGMA user_version").fetchone()

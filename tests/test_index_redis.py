@@ -105,7 +105,7 @@ def test_params_are_stored_and_other_params_are_refused(url: str, raw: redis.Red
     with RedisIndex.open(url, PARAMS):
         pass
     stored = raw.hgetall(prefix_of(url) + b"params")
-    assert stored == {b"num_perm": b"128", b"seed": b"1", b"shingle": b"word:3", b"threshold": b"0.4", b"bands": b"31", b"rows": b"3", b"schema_version": b"1"}
+    assert stored == {b"num_perm": b"128", b"seed": b"1", b"shingle": b"word:3", b"threshold": b"0.4", b"bands": b"31", b"rows": b"3", b"schema_version": b"2"}
     with RedisIndex.open(url, None) as again:  # maintenance: whatever it was built with
         assert again.params == PARAMS
     other = IndexParams(num_perm=64, seed=1, shingle="word:3", threshold=0.5, bands=13, rows=4)
@@ -113,6 +113,20 @@ def test_params_are_stored_and_other_params_are_refused(url: str, raw: redis.Red
         RedisIndex.open(url, other)
     message = str(caught.value)
     assert "127.0.0.1:" in message and "num_perm 128 (asked for 64)" in message and "threshold 0.4 (asked for 0.5)" in message
+
+
+def test_an_index_of_the_earlier_hashes_is_refused_saying_so(url: str, raw: redis.Redis) -> None:
+    with RedisIndex.open(url, PARAMS):
+        pass
+    raw.hset(prefix_of(url) + b"params", b"schema_version", b"1")  # as an earlier dedup wrote it
+    with pytest.raises(IndexMismatch, match="made by an earlier dedup, which hashed shingles differently .*make a new index"):
+        RedisIndex.open(url, PARAMS)
+    with RedisIndex.open(url, None) as maintenance:  # stats, export, remove and prune still work
+        assert maintenance.stats()["paragraphs"] == 0
+    raw.hset(prefix_of(url) + b"params", b"schema_version", b"3")
+    for params in (PARAMS, None):
+        with pytest.raises(IndexMismatch, match="made by a newer dedup .*upgrade dedup"):
+            RedisIndex.open(url, params)
 
 
 def test_missing_index_is_created_only_when_asked(url: str, raw: redis.Redis) -> None:

@@ -111,6 +111,26 @@ def test_reopening_with_other_parameters_is_refused_naming_them(path: Path) -> N
         SQLiteIndex.open(path, dataclasses.replace(PARAMS, bands=32, rows=4))
 
 
+def test_an_index_of_the_earlier_hashes_is_refused_for_matching_only(path: Path) -> None:
+    SQLiteIndex.open(path, PARAMS).close()
+
+    def stored_version(version: int) -> None:
+        with sqlite3.connect(path / DB_NAME) as conn:
+            params = json.loads(conn.execute("SELECT value FROM meta WHERE key = 'params'").fetchone()[0])
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'params'", (json.dumps({**params, "schema_version": version}),))
+        conn.close()
+
+    stored_version(1)  # as an earlier dedup wrote it, whose shingle hashes this one does not make
+    with pytest.raises(IndexMismatch, match="made by an earlier dedup, which hashed shingles differently .*make a new index"):
+        SQLiteIndex.open(path, PARAMS)
+    with open_index(str(path), None, read_only=True) as old:  # stats and export still read it
+        assert old.stats()["paragraphs"] == 0
+    stored_version(3)
+    for params in (PARAMS, None):
+        with pytest.raises(IndexMismatch, match="made by a newer dedup .*upgrade dedup"):
+            SQLiteIndex.open(path, params)
+
+
 def test_a_missing_index_is_created_only_when_asked(path: Path) -> None:
     with pytest.raises(IndexError_, match="no index here"):
         SQLiteIndex.open(path)
