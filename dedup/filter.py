@@ -67,7 +67,8 @@ from dedup.lsh import DEFAULT_WINDOW, BandedLSH, lsh_params
 from dedup.config import DEFAULT_BATCH_PARAGRAPHS, DEFAULT_MAX_CHARS, DEFAULT_NUM_PERM, DEFAULT_SEED, DEFAULT_THRESHOLD, Config
 from dedup.matching import prepare, verified_blocks
 from dedup.paragraphs import Paragraph, ParagraphTable, spans as spans_of
-from dedup.reuse import Explained, ReuseConfig, _CharMapper, _hits, _ngrams, _NGrams, explain
+from dedup.reuse import CharMapper, Explained, NGrams, ReuseConfig, explain, ngrams
+from dedup.reuse import hits as batch_hits
 from dedup.shingling import DEFAULT_SHINGLE, ShingleSpec
 from dedup.signatures import permutations
 from dedup.verify import ShingleSets
@@ -300,7 +301,7 @@ class _Prepared:
     containment: np.ndarray
     table: ParagraphTable
     start: int  # of the batch's paragraphs in table
-    grams: _NGrams | None  # word n-grams of rows (positions in the batch), when needed
+    grams: NGrams | None  # word n-grams of rows (positions in the batch), when needed
 
 
 @dataclass
@@ -547,7 +548,7 @@ class Filter:
         grams = None
         if self._grams:
             doc_of = table.doc[start : start + len(prepared)]
-            grams = _ngrams(batch.data, batch.offsets, rows, doc_of, len(prepared), self.reuse.ngram)
+            grams = ngrams(batch.data, batch.offsets, rows, doc_of, len(prepared), self.reuse.ngram)
             # A part of a large document goes on from the words of the parts before it.
             grams.before += self._part_words
         return _Prepared(
@@ -794,7 +795,7 @@ class Filter:
         row_of_position[p.rows] = np.arange(m)
         words = g.counts[p.rows]
         # Within the batch: dedup.reuse's hits among its documents (rows and words as there).
-        b_pos_row, b_pos, b_doc, b_word = _hits(g, p.doc_of, cfg)
+        b_pos_row, b_pos, b_doc, b_word = batch_hits(g, p.doc_of, cfg)
         b_row = row_of_position[b_pos_row]
         b_keep = ~by_index[b_row]
         b_row, b_pos, b_doc, b_word = b_row[b_keep], b_pos[b_keep], b_doc[b_keep], b_word[b_keep]
@@ -867,8 +868,9 @@ class Filter:
         As with a batch of one document at a time, only kept rows of earlier documents are
         sources, and a row dropped for reuse is no one's near-duplicate match. Every row is
         first decided against the rows kept so far; when a row dropped for reuse was a source
-        or a match of a later one, the documents up to its own are settled and those after
-        are decided again without it. Each round drops at least one row more."""
+        or a match of a later one, or made its document be dropped whole, the documents up to
+        its own are settled and those after are decided again without it. Each round drops at
+        least one row more, or settles a document more."""
         m = len(p.rows)
         row_doc = p.doc_of[p.rows]
         reused = np.zeros(m, dtype=bool)
@@ -878,8 +880,22 @@ class Filter:
         is_match = np.zeros(m, dtype=bool)
         is_match[p.left] = True
         d = 0
+        was_dropped = np.zeros(len(p.docs), dtype=bool)
         while True:
             assignment, dropped_doc = self._assign(p, by_index | reused, drop_doc_above)
+            newly = np.flatnonzero(dropped_doc & ~was_dropped)
+            was_dropped = dropped_doc
+            if len(newly):
+                # A document dropped whole (its reuse drops took it past the ratio) is no
+                # source: the rows of later documents dropped for reuse are decided again.
+                e = int(newly[0])
+                undo = reused & (row_doc > e)
+                if undo.any():
+                    reused &= ~undo
+                    for r in np.flatnonzero(undo).tolist():
+                        explained.pop(r, None)
+                    d = min(d, e + 1)
+                    continue
             near = by_index | (assignment.rep != np.arange(m))
             kept = ~near & ~reused & ~dropped_doc[row_doc]
             targets = ~near & ~reused & (row_doc >= d)
@@ -935,9 +951,9 @@ class Filter:
         before = np.zeros(len(table), dtype=np.int64)
         counts[p.start : p.start + len(p.paragraphs)] = g.counts
         before[p.start : p.start + len(p.paragraphs)] = g.before
-        mapper = _CharMapper(table, [doc.text for doc in p.docs], _NGrams(g.rows, g.first, g.pos, g.hashes, counts, before))
+        mapper = CharMapper(table, [doc.text for doc in p.docs], counts, before)
         rows = np.array(sorted(explained), dtype=np.int64)
-        mapper._prepare(p.start + p.rows[rows])
+        mapper.prepare(p.start + p.rows[rows])
         n = self.reuse.ngram
         out: dict[int, tuple[float, tuple[Source, ...]]] = {}
         for r in rows.tolist():

@@ -52,7 +52,7 @@ import numpy as np
 
 from dedup.documents import Document, as_documents
 
-__all__ = ["Explained", "ExplainedSource", "ReuseConfig", "ReuseLink", "ReuseSource", "ReusedSpan", "explain", "find_reuse", "reuse_links"]
+__all__ = ["CharMapper", "Explained", "ExplainedSource", "NGrams", "ReuseConfig", "ReuseLink", "ReuseSource", "ReusedSpan", "explain", "find_reuse", "hits", "ngrams", "reuse_links"]
 
 
 @dataclass(frozen=True)
@@ -189,7 +189,7 @@ def find_reuse(
 
 
 @dataclass
-class _NGrams:
+class NGrams:
     """Every word n-gram of the matched paragraphs, in order: those of ``rows[k]`` are
     ``first[k]:first[k + 1]``, each with its hash and its first word's place in the paragraph;
     and the words of each row of the table (0 for rows not matched), and the words of its
@@ -210,7 +210,7 @@ class _NGrams:
         return self.pos[grams] + self.before[self.row_of(grams)]
 
 
-def _ngrams(data: np.ndarray, offsets: np.ndarray, rows: np.ndarray, table_doc: np.ndarray, nrows: int, n: int) -> _NGrams:
+def ngrams(data: np.ndarray, offsets: np.ndarray, rows: np.ndarray, table_doc: np.ndarray, nrows: int, n: int) -> NGrams:
     """The word n-grams of ``rows`` (compiled: :mod:`dedup._kernel.reuse`). A document's words
     are numbered through its matched paragraphs, so that runs can cross them."""
     from dedup._kernel.reuse import word_counts, word_ngrams
@@ -223,10 +223,10 @@ def _ngrams(data: np.ndarray, offsets: np.ndarray, rows: np.ndarray, table_doc: 
     before = np.cumsum(counts) - counts
     doc_first_row = np.searchsorted(table_doc, table_doc)
     before -= before[doc_first_row]
-    return _NGrams(rows, first, starts, hashes, counts, before)
+    return NGrams(rows, first, starts, hashes, counts, before)
 
 
-def _hits(grams: _NGrams, table_doc: np.ndarray, config: ReuseConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def hits(grams: NGrams, table_doc: np.ndarray, config: ReuseConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Every n-gram of a paragraph found in an earlier document, as ``(row, pos, source doc,
     source word)`` (``pos`` and the source word are word numbers in the paragraph and in the
     source document)."""
@@ -450,21 +450,21 @@ def reuse_links(
     whose normalized UTF-8 is ``data[offsets[i]:offsets[i + 1]]`` for row ``i``; ``texts`` are
     the documents' texts (for character offsets)."""
     rows = np.asarray(rows, dtype=np.int64)
-    grams = _ngrams(data, offsets, rows, table.doc, len(table), config.ngram)
-    found = explain(*_hits(grams, table.doc, config), grams.counts, config)
+    grams = ngrams(data, offsets, rows, table.doc, len(table), config.ngram)
+    found = explain(*hits(grams, table.doc, config), grams.counts, config)
     if not found:
         return []
-    return _CharMapper(table, texts, grams).links(found)
+    return CharMapper(table, texts, grams.counts, grams.before).links(found)
 
 
-class _CharMapper:
+class CharMapper:
     """Word numbers of the normalized text back to character offsets in the documents."""
 
-    def __init__(self, table: Any, texts: list[str], grams: _NGrams) -> None:
+    def __init__(self, table: Any, texts: list[str], counts: np.ndarray, before: np.ndarray) -> None:
         self.table = table
         self.texts = texts
-        self.counts = grams.counts  # words of each row that take part (0 for the others)
-        self.before = grams.before  # words before each row in its document
+        self.counts = counts  # words of each row that take part (0 for the others)
+        self.before = before  # words before each row in its document
         self.word_base = np.full(len(table), -1, dtype=np.int64)  # row -> first word in the arrays below
         self.word_start = np.empty(0, dtype=np.int64)
         self.word_end = np.empty(0, dtype=np.int64)
@@ -478,7 +478,7 @@ class _CharMapper:
         run_slast = np.concatenate([s.source_stop for e in found for s in e.sources]) - 1
         row_a, word_a = self._doc_words(run_doc, run_sfirst)
         row_b, word_b = self._doc_words(run_doc, run_slast)
-        self._prepare(np.concatenate([[e.row for e in found], row_a, row_b]).astype(np.int64))
+        self.prepare(np.concatenate([[e.row for e in found], row_a, row_b]).astype(np.int64))
         s_start = self._char(row_a, word_a, 0).tolist()
         s_end = self._char(row_b, word_b, 1).tolist()
         number, line = table.number, table.line
@@ -541,7 +541,7 @@ class _CharMapper:
         at = self.word_base[rows] + np.minimum(words, np.maximum(self.counts[rows] - 1, 0))
         return (self.word_end if end else self.word_start)[at]
 
-    def _prepare(self, rows: np.ndarray) -> None:
+    def prepare(self, rows: np.ndarray) -> None:
         """Work out the character span of each word of ``rows``, all at once, on the documents'
         UTF-8: each token between whitespace is normalized on its own (by the compiled
         normalizer) and gives its words its span. Where that does not give the paragraph's
