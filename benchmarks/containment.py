@@ -206,7 +206,7 @@ def run(
     print(f"corpus   {paragraphs:,} paragraphs in {len(documents):,} documents, {len(stream.planted):,} planted copies, {reused:,} paragraphs merged from two preloaded ones (seed {seed})")
     print(f"preload  {preload:,} paragraphs, no planted copies (seed {seed + 1}); made in {time.perf_counter() - start:.1f} s")
     print(f"task     keep/drop at exact Jaccard >= {threshold}, {params.bands} bands x {params.rows} rows; with containment also coverage >= {CONTAINMENT} by word 5-grams (dedup.reuse defaults)")
-    print("timed    documents in memory -> decisions, every batch committed with its postings; default batch size; the ctypes kernels on every core\n")
+    print("timed    documents in memory -> decisions, every batch committed with its postings; default batch size; the compiled kernels on every core\n")
     rows: list[Row] = []
     failures: list[str] = []
     notes: list[str] = []

@@ -1321,7 +1321,7 @@ class SQLiteIndex(Index):
             (bare,) = conn.execute("SELECT count(*) FROM paragraphs WHERE pid < ?", (since,)).fetchone()
         if bare:
             return (
-                f"{self.path}: {bare:,} stored paragraphs have no n-gram postings (stored by an earlier dedup, or added without them), "
+                f"{self.path}: {bare:,} stored paragraph{'s have' if bare != 1 else ' has'} no n-gram postings (stored by an earlier dedup, or added without them), "
                 "and they cannot be made without the text, which the index does not keep; "
                 "use --containment with a new index, or prune or remove those paragraphs, or filter without --containment"
             )
