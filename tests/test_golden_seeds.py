@@ -131,7 +131,7 @@ def test_golden_report() -> None:
     if os.environ.get("DEDUP_UPDATE_GOLDEN"):
         # Rewritten, not compared: a run that rewrites the file cannot also be its check.
         GOLDEN.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        pytest.skip("golden report rewritten: read its diff, then run again without DEDUP_UPDATE_GOLDEN")
+        pytest.fail("golden report rewritten, so not checked: read its diff (git diff tests/golden), then run again without DEDUP_UPDATE_GOLDEN")
     golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
     assert report == golden
 
