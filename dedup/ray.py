@@ -443,11 +443,12 @@ def _bucket_pairs(config: Config, fingerprint: str, bands: int, partitions: int,
     return [*out, (sum(c.nbytes for c in out), os.getpid(), _vm_hwm_mb())]
 
 
-def _attach_left(partitions: int, distinct: int, pair_count: int, *parts: Any) -> list[Any]:
+def _attach_left(config: Config, fingerprint: str, partitions: int, distinct: int, pair_count: int, *parts: Any) -> list[Any]:
     """First join, for a partition of texts: the candidate pairs whose earlier text is here,
     each once (a pair proposed by several bands, or several partitions, is deduplicated), and
     these texts' sets. Each pair goes on with its earlier text's set to the partition of its
     later text. Returns those parts, and ``(bytes, pid, peak MB)``."""
+    _check_settings(config, fingerprint)
     code = np.unique(np.concatenate([p for p in parts[:pair_count]])) if pair_count else np.empty(0, dtype=np.int64)
     set_rows, set_sizes, set_hashes = _concat(list(parts[pair_count:]), 3)
     left, right = code >> PAIR_BITS, code & ((1 << PAIR_BITS) - 1)
@@ -495,9 +496,10 @@ class _ShardedTable:
     :class:`~dedup.paragraphs.ParagraphTable`: the document of each paragraph, and the
     paragraphs themselves, read again from their files only when asked for."""
 
-    def __init__(self, summary: _Summary, options: ReadOptions) -> None:
+    def __init__(self, summary: _Summary, options: ReadOptions, config: Config, fingerprint: str) -> None:
         self.names = summary.names
         self.options = options
+        self.config, self.fingerprint = config, fingerprint
         self.docs: list[str] = [name for names in summary.documents for name in names]
         counts = np.concatenate(summary.doc_paragraphs) if summary.doc_paragraphs else np.empty(0, dtype=np.int64)
         self.doc = np.repeat(np.arange(len(self.docs)), counts)
@@ -518,7 +520,7 @@ class _ShardedTable:
             shards = np.unique(shard_of)
             fetch = ray.remote(_fetch_paragraphs)
             futures = [
-                fetch.remote(self.names[s], self.options, missing[shard_of == s] - self.offsets[s]) for s in shards.tolist()
+                fetch.remote(self.names[s], self.options, missing[shard_of == s] - self.offsets[s], self.config, self.fingerprint) for s in shards.tolist()
             ]
             for s, (doc, number, line, start, end, texts) in zip(shards.tolist(), ray.get(futures)):
                 names = map(self.docs.__getitem__, (doc + self.doc_offsets[s]).tolist())
@@ -527,12 +529,13 @@ class _ShardedTable:
         return [self._known[i] for i in np.asarray(indices, dtype=np.int64).tolist()]
 
 
-def _fetch_paragraphs(name: str, options: ReadOptions, local: np.ndarray) -> tuple[Any, ...]:
+def _fetch_paragraphs(name: str, options: ReadOptions, local: np.ndarray, config: Config, fingerprint: str) -> tuple[Any, ...]:
     """Paragraphs ``local`` of the file ``name``, read again, as columns (arrays and strings
     cross processes far faster than a million small objects): document (in the file), number,
     line, start, end, text."""
     from dedup.paragraphs import ParagraphTable
 
+    _check_settings(config, fingerprint)
     documents, _, _ = read_file(name, options)
     table = ParagraphTable([d.name for d in documents], [d.text for d in documents], [d.utf8 for d in documents])
     utf8 = table.src.tobytes()
@@ -648,7 +651,7 @@ def _run(
         # Two per CPU, and more as the run grows, so that a reducer holds a bounded share.
         partitions = max(2, 2 * cpus, -(-len(firsts) // PARAGRAPHS_PER_PARTITION))
     engine.partitions = partitions
-    table = _ShardedTable(summary, options)
+    table = _ShardedTable(summary, options, config, fingerprint)
     n = len(table)
 
     clustering = FirstSeen(len(firsts))
@@ -743,7 +746,7 @@ def _shuffled_edges(
     with timer.stage("verify"):
         attach = ray.remote(_attach_left).options(num_returns=p + 1)
         carried = [
-            attach.remote(p, distinct, len(pair_parts), *[parts[q] for parts in pair_parts], *[parts[p + q] for parts in mapped_parts]) for q in range(p)
+            attach.remote(config, fingerprint, p, distinct, len(pair_parts), *[parts[q] for parts in pair_parts], *[parts[p + q] for parts in mapped_parts]) for q in range(p)
         ]
         verify = ray.remote(_verify).options(num_returns=6)
         verified = [verify.remote(config, fingerprint, len(carried), *[parts[q] for parts in carried], *[parts[p + q] for parts in mapped_parts]) for q in range(p)]
