@@ -193,6 +193,7 @@ def run_peer(spec: dict[str, Any]) -> dict[str, Any]:
         used["threads"] = THREADS  # its pool starts at the warm-up, before the clock: not seen by the count
     else:
         if peer == "reference_datasketch":
+            import datasketch  # noqa: F401 - imported before the clock, as dedup's kernels are loaded: its import starts numerical libraries' thread pools
             from dedup.shingling import shingles
 
             shingles("Build dedup's normalization table before the clock starts.")
