@@ -563,6 +563,13 @@ def filter_summary(stats: Any, seconds: float, skipped: int, marked: bool = Fals
     "Needs an index that keeps n-gram postings for all it holds.",
 )
 @click.option(
+    "--postings",
+    "store_postings",
+    is_flag=True,
+    help="Store the kept paragraphs' word 5-gram postings, so that later runs can use --containment (always, with --containment). "
+    "They make the index larger and the filter slower, so by default they are stored only with --containment.",
+)
+@click.option(
     "--batch-size",
     type=click.IntRange(1),
     default=DEFAULT_BATCH_PARAGRAPHS,
@@ -593,6 +600,7 @@ def filter_command(
     drop_doc_above: float | None,
     max_chars: int,
     containment: float | None,
+    store_postings: bool,
     batch_size: int,
 ) -> None:
     """Drop paragraphs that near-duplicate one already in the index, or an earlier one of the
@@ -629,6 +637,7 @@ def filter_command(
         "id_field": id_field,
         "batch_paragraphs": batch_size,
         "containment": containment,
+        "postings": containment is not None or store_postings,
     }
 
     def documents() -> Iterator[Any]:

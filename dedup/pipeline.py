@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -165,6 +166,20 @@ class Pair:
     b: PairEnd
     jaccard: float
     containment: float
+
+
+def per_document_counts(table: Any, clusters: list[Cluster]) -> dict[str, tuple[int, int]]:
+    """Each document's paragraphs and duplicate paragraphs (cluster members other than the
+    representative), by name; names can repeat (the same id in two JSON Lines files), and
+    their counts add up. ``table`` has ``doc`` (each paragraph's document) and ``docs``."""
+    per_doc_total = np.bincount(table.doc, minlength=len(table.docs))
+    duplicates = np.fromiter((m.index for c in clusters for m in c.members[1:]), dtype=np.int64)
+    per_doc_dups = np.bincount(table.doc[duplicates], minlength=len(table.docs))
+    per_document: dict[str, tuple[int, int]] = {}
+    for name, total, dups in zip(table.docs, per_doc_total.tolist(), per_doc_dups.tolist()):
+        before = per_document.get(name, (0, 0))
+        per_document[name] = (before[0] + total, before[1] + dups)
+    return per_document
 
 
 @dataclass
@@ -300,14 +315,7 @@ def find_duplicates(
         inner = clustering.assignment()
         assignment = with_copies(inner, canonical, firsts)
         clusters = _clusters(table, rows, assignment, config)
-        per_doc_total = np.bincount(table.doc, minlength=len(table.docs))
-        duplicates = np.fromiter((m.index for c in clusters for m in c.members[1:]), dtype=np.int64)
-        per_doc_dups = np.bincount(table.doc[duplicates], minlength=len(table.docs))
-        # Names can repeat (the same id in two JSONL files): their counts add up.
-        per_document: dict[str, tuple[int, int]] = {}
-        for name, total, dups in zip(table.docs, per_doc_total.tolist(), per_doc_dups.tolist()):
-            before = per_document.get(name, (0, 0))
-            per_document[name] = (before[0] + total, before[1] + dups)
+        per_document = per_document_counts(table, clusters)
 
     stats = Stats(
         documents=len(table.docs),

@@ -61,7 +61,7 @@ from dedup.config import Config
 from dedup.documents import DEFAULT_GLOBS, DOC_NAMES, STDIN, Document, DocumentReader, InputError, Skip
 from dedup.lsh import BandedLSH
 from dedup.paragraphs import Paragraph
-from dedup.pipeline import Result, Stats, Timer, _clusters, _collector_paused, _pairs
+from dedup.pipeline import Result, Stats, Timer, _clusters, _collector_paused, _pairs, per_document_counts
 from dedup.signatures import permutations
 from dedup.verify import ShingleSets
 
@@ -682,13 +682,7 @@ def _run(
             shown.append(rows[firsts[canonical] != rows])
         table.paragraphs(np.concatenate(shown))
         clusters = _clusters(table, rows, assignment, config)  # type: ignore[arg-type]
-        per_doc_total = np.bincount(table.doc, minlength=len(table.docs))
-        duplicates = np.fromiter((m.index for c in clusters for m in c.members[1:]), dtype=np.int64)
-        per_doc_dups = np.bincount(table.doc[duplicates], minlength=len(table.docs))
-        per_document: dict[str, tuple[int, int]] = {}
-        for name, total, dups in zip(table.docs, per_doc_total.tolist(), per_doc_dups.tolist()):
-            before = per_document.get(name, (0, 0))
-            per_document[name] = (before[0] + total, before[1] + dups)
+        per_document = per_document_counts(table, clusters)
         cluster_of = np.full(n, -1, dtype=np.int64)
         for cluster in clusters:
             cluster_of[[m.index for m in cluster.members]] = cluster.id

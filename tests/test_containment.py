@@ -231,7 +231,13 @@ def test_filter_refuses_containment_on_an_index_that_keeps_no_postings(tmp_path:
 
 def test_the_cli_drops_for_reuse_and_writes_the_rejects_line(tmp_path: Path) -> None:
     idx, rejects = tmp_path / "idx", tmp_path / "rejects.jsonl"
-    assert _cli("filter", "--index", str(idx), "--threshold", "0.9", SEED_003, "-o", os.devnull)[0] == 0
+    # Postings are stored with --containment or --postings only: without either, a later
+    # --containment is refused, saying why, rather than missing what it cannot see.
+    bare = tmp_path / "bare"
+    assert _cli("filter", "--index", str(bare), "--threshold", "0.9", SEED_003, "-o", os.devnull)[0] == 0
+    code, output = _cli("filter", "--index", str(bare), "--threshold", "0.9", "--containment", "0.5", SEED_004, "-o", os.devnull)
+    assert code == 2 and "have no n-gram postings" in output and "Traceback" not in output
+    assert _cli("filter", "--index", str(idx), "--threshold", "0.9", "--postings", SEED_003, "-o", os.devnull)[0] == 0
     code, output = _cli("filter", "--index", str(idx), "--threshold", "0.9", "--containment", "0.5", SEED_004, "-o", os.devnull, "--rejects", str(rejects))
     assert code == 0, output
     rows = [json.loads(line) for line in rejects.read_text().splitlines()]
