@@ -373,7 +373,7 @@ class DocumentReader:
             path = Path(source)
             if not path.exists():
                 raise InputError(escape_controls(f"{source}: no such file or directory"))
-            if path.is_dir() and self._listing(path) == ([], []):
+            if path.is_dir() and self.listing(path) == ([], []):
                 patterns = ", ".join(self.globs)
                 names = f" or files with no extension named {', '.join(self.doc_names)}" if self.doc_names else ""
                 raise InputError(escape_controls(f"{source}: directory holds no files matching {patterns}{names} (use --glob to choose others)"))
@@ -392,7 +392,7 @@ class DocumentReader:
         seen: dict[tuple[int, int], str] = {}
         for source in self.sources:
             if source != STDIN:
-                listed = self._listing(Path(source))[0] if os.path.isdir(source) else [source]
+                listed = self.listing(Path(source))[0] if os.path.isdir(source) else [source]
                 files += [name for name in listed if self._seen_before(name, seen) is None]
         return files
 
@@ -419,30 +419,49 @@ class DocumentReader:
             if named:
                 files = [source]
             else:
-                files, left_out = self._listing(Path(source))
+                files, left_out = self.listing(Path(source))
                 self.skipped.extend(left_out)
             for name in files:
                 if (first := self._seen_before(name, seen)) is not None:
                     self.warnings.append(escape_controls(f"{name}: the same file as {first}, read once"))
                     continue
-                compression, inner = _inner_name(name)
-                parquet = inner.lower().endswith(PARQUET_SUFFIX)
-                jsonl = not parquet and (self.jsonl or inner.lower().endswith(JSONL_SUFFIXES))
                 try:
-                    opened = self._open(name, named, buffered=jsonl or parquet or compression is not None)
+                    opened = self._open(name, named, buffered=self._kind(name) != "text")
                     if opened is None:
                         continue
                     with opened as stream:
-                        if parquet:
-                            yield from self._read_parquet(name, stream, compression)
-                        elif compression is not None:
-                            yield from self._read_compressed(name, stream, compression, jsonl)
-                        elif jsonl:
-                            yield from self._read_jsonl(name, stream)
-                        else:
-                            yield from self._read_text(name, stream.read())
+                        yield from self.read_stream(name, stream)
                 except OSError as err:
                     self.skipped.append(Skip(name, f"cannot read: {err.strerror or err}"))
+
+    def _kind(self, name: str) -> str:
+        """How the file ``name`` is read, by its name: ``parquet``, ``compressed``, ``jsonl``
+        or ``text``."""
+        compression, inner = _inner_name(name)
+        if inner.lower().endswith(PARQUET_SUFFIX):
+            return "parquet"
+        if compression is not None:
+            return "compressed"
+        return "jsonl" if self.jsonl or inner.lower().endswith(JSONL_SUFFIXES) else "text"
+
+    def read_stream(self, name: str, stream: IO[bytes]) -> Iterator[Document]:
+        """The documents of the file ``name``, read from ``stream`` (binary; seekable for
+        Parquet): Parquet, compressed, JSON Lines or text, as its name says (see the class's
+        doc), as iterating the reader reads each file. What cannot be read is a skip, in
+        ``skipped``. For files that are not on a local path, such as those of a remote file
+        system."""
+        compression, inner = _inner_name(name)
+        kind = self._kind(name)
+        if kind == "parquet":
+            yield from self._read_parquet(name, stream, compression)
+        elif kind == "compressed":
+            assert compression is not None
+            jsonl = self.jsonl or inner.lower().endswith(JSONL_SUFFIXES)
+            yield from self._read_compressed(name, stream, compression, jsonl)
+        elif kind == "jsonl":
+            yield from self._read_jsonl(name, stream)
+        else:
+            yield from self._read_text(name, stream.read())
 
     @staticmethod
     def _seen_before(name: str, seen: dict[tuple[int, int], str]) -> str | None:
@@ -489,7 +508,7 @@ class DocumentReader:
                 os.close(fd)
             raise
 
-    def _matcher(self) -> Callable[[str], bool]:
+    def matcher(self) -> Callable[[str], bool]:
         """Whether a file name found in a directory is to be read: it, or the name inside it when
         it is compressed, matches a glob, or is a documentation name with no extension."""
         globbed = re.compile("|".join(fnmatch.translate(pattern) for pattern in self.globs)).match if self.globs else None
@@ -503,7 +522,7 @@ class DocumentReader:
 
         return matches
 
-    def _listing(self, directory: Path) -> tuple[list[str], list[Skip]]:
+    def listing(self, directory: Path) -> tuple[list[str], list[Skip]]:
         """The regular files under ``directory`` that match the globs, as paths ordered part by
         part (what sorting :class:`~pathlib.Path`\\ s gives), and what was left out with its
         reason: subdirectories that could not be listed, and entries matching the globs that
@@ -512,7 +531,7 @@ class DocumentReader:
         reading see the same files."""
         top = str(directory)
         if top not in self._listings:
-            matches = self._matcher()
+            matches = self.matcher()
             left_out: list[Skip] = []
             keyed: list[tuple[tuple[str, ...], str]] = []
             pending: list[tuple[str, tuple[str, ...]]] = [(top, ())]

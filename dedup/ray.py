@@ -147,7 +147,7 @@ def list_inputs(sources: Sequence[str], options: ReadOptions) -> tuple[list[str]
         if _is_url(source):
             files += _list_url(source, reader)
         elif os.path.isdir(source):
-            listed, left_out = reader._listing(Path(source))
+            listed, left_out = reader.listing(Path(source))
             files += listed
             skipped += left_out
         else:
@@ -168,7 +168,7 @@ def _list_url(url: str, reader: DocumentReader) -> list[str]:
         raise InputError(f"{url}: no such file or directory")
     if info.type != pafs.FileType.Directory:
         return [url]
-    matches = reader._matcher()
+    matches = reader.matcher()
     keyed: list[tuple[tuple[str, ...], str]] = []
     top = path.rstrip("/")
     for entry in filesystem.get_file_info(pafs.FileSelector(top, recursive=True)):
@@ -194,25 +194,12 @@ def read_file(name: str, options: ReadOptions) -> tuple[list[Document], list[Ski
 
     from pyarrow import fs as pafs
 
-    from dedup.documents import JSONL_SUFFIXES, PARQUET_SUFFIX, _inner_name
-
     filesystem, path = pafs.FileSystem.from_uri(name)
-    compression, inner = _inner_name(name)
-    parquet = inner.lower().endswith(PARQUET_SUFFIX)
-    jsonl = not parquet and (options.jsonl or inner.lower().endswith(JSONL_SUFFIXES))
     documents: list[Document] = []
     try:
         with filesystem.open_input_file(path) as stream:
-            if parquet:
-                documents = list(reader._read_parquet(name, stream, compression))
-            else:
-                raw = stream.read()
-                if compression is not None:
-                    documents = list(reader._read_compressed(name, io.BytesIO(raw), compression, jsonl))
-                elif jsonl:
-                    documents = list(reader._read_jsonl(name, io.BytesIO(raw)))
-                else:
-                    documents = list(reader._read_text(name, raw))
+            # The reader's own dispatch, on pyarrow's stream (seekable) or its bytes.
+            documents = list(reader.read_stream(name, stream if name.lower().endswith(".parquet") else io.BytesIO(stream.read())))
     except OSError as err:
         reader.skipped.append(Skip(name, f"cannot read: {err.strerror or err}"))
     return documents, reader.skipped, reader.warnings
