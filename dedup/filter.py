@@ -67,7 +67,7 @@ from dedup.lsh import DEFAULT_WINDOW, BandedLSH, lsh_params
 from dedup.config import DEFAULT_BATCH_PARAGRAPHS, DEFAULT_MAX_CHARS, DEFAULT_NUM_PERM, DEFAULT_SEED, DEFAULT_THRESHOLD, Config
 from dedup.matching import prepare, verified_blocks
 from dedup.paragraphs import Paragraph, ParagraphTable, spans as spans_of
-from dedup.reuse import CharMapper, Explained, NGrams, ReuseConfig, explain, ngrams
+from dedup.reuse import CharMapper, Explained, NGrams, ReuseConfig, explain, ngrams, rows_holding
 from dedup.reuse import hits as batch_hits
 from dedup.shingling import DEFAULT_SHINGLE, ShingleSpec
 from dedup.signatures import permutations
@@ -799,10 +799,8 @@ class Filter:
         b_row = row_of_position[b_pos_row]
         b_keep = ~by_index[b_row]
         b_row, b_pos, b_doc, b_word = b_row[b_keep], b_pos[b_keep], b_doc[b_keep], b_word[b_keep]
-        # The source row holding each source word: rows with words, keyed by document and first word.
-        held = np.flatnonzero(words > 0)
-        key = p.doc_of[p.rows[held]].astype(np.int64) << 32 | g.before[p.rows[held]]
-        b_source_row = held[np.searchsorted(key, b_doc << 32 | b_word, side="right") - 1] if len(b_doc) else b_doc
+        # The source row holding each source word.
+        b_source_row = rows_holding(p.doc_of[p.rows], g.before[p.rows], words, b_doc, b_word)
         # In the index: the n-grams of the rows that may still be kept.
         gram_row = np.repeat(np.arange(m, dtype=np.int64), np.diff(g.first))
         asked = np.flatnonzero(~by_index[gram_row])

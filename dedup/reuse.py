@@ -52,7 +52,7 @@ import numpy as np
 
 from dedup.documents import Document, as_documents
 
-__all__ = ["CharMapper", "Explained", "ExplainedSource", "NGrams", "ReuseConfig", "ReuseLink", "ReuseSource", "ReusedSpan", "explain", "find_reuse", "hits", "ngrams", "reuse_links"]
+__all__ = ["CharMapper", "Explained", "ExplainedSource", "NGrams", "ReuseConfig", "ReuseLink", "ReuseSource", "ReusedSpan", "explain", "find_reuse", "hits", "ngrams", "reuse_links", "rows_holding"]
 
 
 @dataclass(frozen=True)
@@ -457,6 +457,15 @@ def reuse_links(
     return CharMapper(table, texts, grams.counts, grams.before).links(found)
 
 
+def rows_holding(row_doc: np.ndarray, before: np.ndarray, counts: np.ndarray, doc: np.ndarray, word: np.ndarray) -> np.ndarray:
+    """The rows holding word ``word[k]`` of document ``doc[k]``, from each row's document, the
+    words of its document before it and its own words (rows in document order; a row with no
+    words holds none)."""
+    held = np.flatnonzero(counts > 0)
+    key = row_doc[held].astype(np.int64) << 32 | before[held]
+    return held[np.searchsorted(key, np.asarray(doc, dtype=np.int64) << 32 | word, side="right") - 1]
+
+
 class CharMapper:
     """Word numbers of the normalized text back to character offsets in the documents."""
 
@@ -530,10 +539,7 @@ class CharMapper:
     def _doc_words(self, doc: np.ndarray, word: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The rows of documents ``doc`` holding their words ``word``, and the words' places
         there (rows that take no part hold no words)."""
-        held = np.flatnonzero(self.counts > 0)
-        key = self.table.doc[held].astype(np.int64) << 32 | self.before[held]
-        at = np.searchsorted(key, doc << 32 | word, side="right") - 1
-        rows = held[at]
+        rows = rows_holding(self.table.doc, self.before, self.counts, doc, word)
         return rows, word - self.before[rows]
 
     def _char(self, rows: np.ndarray, words: np.ndarray, end: int) -> np.ndarray:
