@@ -104,6 +104,30 @@ def export(idx: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in done.stdout.splitlines()]
 
 
+def killed_then_finished(
+    tmp_path: Path, idx: Path, source: Path, options: list[str], kills: int, rng: random.Random, pause: float, seed: int
+) -> list[list[dict[str, Any]]]:
+    """Run ``dedup filter`` of ``source`` into ``idx`` ``kills`` times, each killed with SIGKILL
+    a random while (up to ``pause`` seconds) after its first output, then once to the end; the
+    rows each run wrote."""
+    outputs = []
+    for round_ in range(kills + 1):
+        out = tmp_path / f"out{round_}.jsonl"
+        with open(out, "wb") as sink:
+            process = dedup("filter", "--index", str(idx), str(source), *options, stdout=sink, stderr=subprocess.DEVNULL)
+            if round_ < kills:
+                deadline = time.monotonic() + 60
+                while out.stat().st_size == 0 and process.poll() is None and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                time.sleep(rng.uniform(0.0, pause))
+                process.send_signal(signal.SIGKILL)
+            process.wait(timeout=120)
+        if round_ == kills:
+            assert process.returncode == 0, f"seed {seed}"
+        outputs.append(read_output(out))
+    return outputs
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -120,21 +144,7 @@ def test_kill_9_at_random_points_then_replay_loses_nothing_and_keeps_nothing_twi
     # Small segments and pairwise merges, so that kills also land in flushes and merges.
     SQLiteIndex.open(idx, index_params(), segment_rows=400, merge_fanout=2).close()
     batch = 60  # paragraphs: a batch holds at most 60 documents
-    outputs = []
-    for round_ in range(4):
-        out = tmp_path / f"out{round_}.jsonl"
-        with open(out, "wb") as sink:
-            process = dedup("filter", "--index", str(idx), str(source), "--batch-size", str(batch), stdout=sink, stderr=subprocess.DEVNULL)
-            if round_ < 3:
-                deadline = time.monotonic() + 60
-                while out.stat().st_size == 0 and process.poll() is None and time.monotonic() < deadline:
-                    time.sleep(0.01)
-                time.sleep(rng.uniform(0.0, 1.0))
-                process.send_signal(signal.SIGKILL)
-            process.wait(timeout=120)
-        if round_ == 3:
-            assert process.returncode == 0, f"seed {seed}"
-        outputs.append(read_output(out))
+    outputs = killed_then_finished(tmp_path, idx, source, ["--batch-size", str(batch)], kills=3, rng=rng, pause=1.0, seed=seed)
 
     # Consistent: it opens, and holds exactly what a clean run indexes, each paragraph once.
     stats = json.loads(subprocess.run([sys.executable, "-m", "dedup", "index", "stats", str(idx), "--json"], env=ENV, capture_output=True, text=True, check=True).stdout)
@@ -165,21 +175,7 @@ def test_kill_9_mid_batch_with_containment_then_replay_gives_the_clean_run_s_out
 
     idx = tmp_path / "idx"
     SQLiteIndex.open(idx, index_params(), segment_rows=300, merge_fanout=2).close()
-    outputs = []
-    for round_ in range(3):
-        out = tmp_path / f"out{round_}.jsonl"
-        with open(out, "wb") as sink:
-            process = dedup("filter", "--index", str(idx), str(source), "--containment", "0.5", "--batch-size", "50", stdout=sink, stderr=subprocess.DEVNULL)
-            if round_ < 2:
-                deadline = time.monotonic() + 60
-                while out.stat().st_size == 0 and process.poll() is None and time.monotonic() < deadline:
-                    time.sleep(0.01)
-                time.sleep(rng.uniform(0.0, 0.8))
-                process.send_signal(signal.SIGKILL)
-            process.wait(timeout=120)
-        if round_ == 2:
-            assert process.returncode == 0, f"seed {seed}"
-        outputs.append(read_output(out))
+    outputs = killed_then_finished(tmp_path, idx, source, ["--containment", "0.5", "--batch-size", "50"], kills=2, rng=rng, pause=0.8, seed=seed)
 
     assert {(r["doc"], r["paragraph"]) for r in export(idx)} == expected_indexed, f"seed {seed}"
     assert {p for rows_ in outputs for p in kept_paragraphs(rows_)} == expected_written, f"seed {seed}"
