@@ -1,6 +1,6 @@
 """Storage: dedup's own embedded index against the same index on LMDB and on RocksDB.
 
-dedup's embedded index (:mod:`dedup.index_sqlite`) is hand-built: SQLite for the rows, and for
+dedup's embedded index (:mod:`dedup.index.sqlite`) is hand-built: SQLite for the rows, and for
 the band lookup a log-structured merge of memory-mapped sorted segments with key filters and a
 merging thread. This suite asks whether a well-kept key-value library does that job as well.
 Each store sits behind dedup's own :class:`dedup.index.Index` contract and is driven by
@@ -60,12 +60,15 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from benchmarks._harness import ROOT, Row, WorkerFailed, current_rss_mb, machine, print_machine, print_table, run_worker, write_json
 from benchmarks.corpus import make_corpus, read_documents, write_corpus
+
+if TYPE_CHECKING:
+    from dedup.index import Records
 
 __all__ = ["HELP", "STORES", "add_arguments", "run_args", "run", "run_peer", "open_store", "kill_test"]
 
@@ -79,7 +82,7 @@ STORES = (
 DEFAULT_SIZES = (1_000_000, 10_000_000)
 DEFAULT_PARAGRAPHS = 60_000
 DEFAULT_PRELOAD_BATCH = 10_000  # the filter's default batch
-BUCKET_CAP = 64  # dedup.index_sqlite.DEFAULT_BUCKET_CAP: the earliest 64 pids of a bucket
+BUCKET_CAP = 64  # dedup.index.sqlite.DEFAULT_BUCKET_CAP: the earliest 64 pids of a bucket
 # Paragraphs per preload corpus file: generated one at a time, so a large preload is never
 # all in the parent's memory.
 CHUNK_PARAGRAPHS = 1_000_000
@@ -212,10 +215,10 @@ class _KeyValueIndex:
         hashes = np.concatenate(sets) if sets else np.empty(0, dtype=np.uint64)
         return Fetched(pids, docs, numbers, at, hashes.astype(np.uint64), offsets)
 
-    def add(self, doc_ids: list[str], paragraphs: np.ndarray, band_keys: np.ndarray, hashes: np.ndarray, offsets: np.ndarray, ingested_at: float, *, exact_keys: np.ndarray | None = None, queried: np.ndarray | None = None, postings: Any = None) -> np.ndarray:
-        keys, numbers, hashes, offsets, at = self._added(doc_ids, paragraphs, band_keys, hashes, offsets, ingested_at)  # type: ignore[attr-defined]
-        n = keys.shape[1]
-        exact = self._exact_keys(exact_keys, n)  # type: ignore[attr-defined]
+    def add(self, records: Records, *, queried: np.ndarray | None = None) -> np.ndarray:
+        records = self._records(records)
+        keys, hashes, offsets, exact = records.band_keys, records.hashes, records.offsets, records.exact_keys
+        n = len(records)
         first = self._next_pid()
         pids = np.arange(first, first + n, dtype=np.int64)
         if not n:
@@ -223,7 +226,7 @@ class _KeyValueIndex:
         self._write(b"bands", keys.ravel(), np.tile(pids, keys.shape[0]))
         if exact is not None:
             self._write(b"exact", exact, pids)
-        rows = [_encode_row(doc_ids[k], int(numbers[k]), at, hashes[offsets[k] : offsets[k + 1]]) for k in range(n)]
+        rows = [_encode_row(records.doc_ids[k], int(records.paragraphs[k]), records.ingested_at, hashes[offsets[k] : offsets[k + 1]]) for k in range(n)]
         self._write_rows(pids, rows, first + n)
         return pids
 
@@ -564,6 +567,8 @@ def _kill_batch(k: int, bands: int, size: int) -> tuple[np.ndarray, np.ndarray, 
 def _kill_writer(spec: dict[str, Any]) -> dict[str, Any]:
     """Add batch after batch until killed, writing ``start k`` before and ``done k`` after
     each commit to the progress file."""
+    from dedup.index import Records
+
     params = _params(spec)
     with open_store(spec["store"], spec["path"], params) as index, open(spec["progress"], "a", encoding="utf-8") as progress:
         for k in range(spec["batches"]):
@@ -571,7 +576,7 @@ def _kill_writer(spec: dict[str, Any]) -> dict[str, Any]:
             progress.write(f"start {k} {time.time():.6f}\n")
             progress.flush()
             with index.batch():
-                index.add([f"b{k}"] * spec["kill_batch"], np.arange(spec["kill_batch"]), keys, hashes, offsets, float(k), exact_keys=exact)
+                index.add(Records([f"b{k}"] * spec["kill_batch"], np.arange(spec["kill_batch"]), keys, hashes, offsets, float(k), exact_keys=exact))
             progress.write(f"done {k} {time.time():.6f}\n")
             progress.flush()
     return {}

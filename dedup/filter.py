@@ -16,7 +16,7 @@ The stages are the report's: paragraphs (:mod:`dedup.paragraphs`), normalization
 sets. As in the report, LSH may miss a pair (about 13% of pairs exactly at the threshold at the
 default settings, 1% of pairs 0.1 above it); nothing below the threshold is ever dropped. And as
 the report pairs a paragraph with at most 64 neighbours per bucket, the index gives a query at
-most 64 paragraphs per bucket (the earliest; see :mod:`dedup.index_sqlite`), so a band key that
+most 64 paragraphs per bucket (the earliest; see :mod:`dedup.index.sqlite`), so a band key that
 very many paragraphs share cannot make a batch fetch and verify all of them.
 Paragraphs with nothing left after normalization, shorter than ``min_words`` or longer than
 ``max_chars`` are kept without matching and are not indexed.
@@ -62,7 +62,7 @@ import numpy as np
 from dedup import _kernel
 from dedup.cluster import Assignment, first_seen
 from dedup.documents import Document, as_documents
-from dedup.index import Fetched, Index, IndexError_, IndexParams, Postings, iso_time
+from dedup.index import Fetched, Index, IndexError_, IndexParams, Postings, Records, iso_time
 from dedup.lsh import DEFAULT_WINDOW, BandedLSH, lsh_params
 from dedup.config import DEFAULT_BATCH_PARAGRAPHS, DEFAULT_MAX_CHARS, DEFAULT_NUM_PERM, DEFAULT_SEED, DEFAULT_THRESHOLD, Config
 from dedup.matching import prepare, verified_blocks
@@ -716,17 +716,17 @@ class Filter:
             np.cumsum(sizes, out=offsets[1:])
             index = np.repeat(p.offsets[add_rows] - offsets[:-1], sizes) + np.arange(offsets[-1], dtype=np.int64)
             rows = p.rows[add_rows]
-            pids = self.index.add(
-                [p.docs[d].name for d in p.doc_of[rows].tolist()],
-                np.asarray([p.paragraphs[i].number for i in rows.tolist()], dtype=np.int64),
-                p.keys[:, add_rows],
-                p.hashes[index],
-                offsets,
-                now,
+            records = Records(
+                doc_ids=[p.docs[d].name for d in p.doc_of[rows].tolist()],
+                paragraphs=np.asarray([p.paragraphs[i].number for i in rows.tolist()], dtype=np.int64),
+                band_keys=p.keys[:, add_rows],
+                hashes=p.hashes[index],
+                offsets=offsets,
+                ingested_at=now,
                 exact_keys=p.exact[add_rows],
-                queried=add_rows,
                 postings=self._postings_of(p, add_rows),
             )
+            pids = self.index.add(records, queried=add_rows)
         self._added_lines = p.table.line[p.start + p.rows[add_rows]].astype(np.int64)
         pid_of_row = np.full(m, -1, dtype=np.int64)
         pid_of_row[add_rows] = pids

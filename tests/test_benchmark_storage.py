@@ -20,6 +20,7 @@ import pytest
 
 from benchmarks import storage
 from dedup.filter import Filter, index_params
+from dedup.index import Records
 
 # Smoke runs of the benchmark suites: CI runs them; deselect locally with -m 'not bench'.
 pytestmark = pytest.mark.bench
@@ -89,9 +90,9 @@ def test_a_library_store_keeps_the_index_contract(tmp_path: Path, store: str) ->
         hashes = np.arange(1, 2 * crowded.shape[1] + 1, dtype=np.uint64)
         offsets = np.arange(0, len(hashes) + 1, 2)
         with index.batch():
-            first = index.add(["a"] * crowded.shape[1], np.arange(crowded.shape[1]), crowded, hashes, offsets, 5.0, exact_keys=np.arange(crowded.shape[1]))
+            first = index.add(Records(["a"] * crowded.shape[1], np.arange(crowded.shape[1]), crowded, hashes, offsets, 5.0, exact_keys=np.arange(crowded.shape[1])))
         with pytest.raises(RuntimeError), index.batch():
-            index.add(["lost"], np.array([0]), np.full((bands, 1), 9, dtype=np.uint64), np.array([1], dtype=np.uint64), np.array([0, 1]), 6.0)
+            index.add(Records(["lost"], np.array([0]), np.full((bands, 1), 9, dtype=np.uint64), np.array([1], dtype=np.uint64), np.array([0, 1]), 6.0))
             raise RuntimeError("the batch fails: nothing of it may stay")
         assert first.tolist() == list(range(crowded.shape[1]))
         # a crowded bucket gives its earliest BUCKET_CAP pids, to each query that shares it

@@ -1,4 +1,4 @@
-"""dedup filter --containment (dedup/filter.py with the postings of dedup/index_sqlite.py): a
+"""dedup filter --containment (dedup/filter.py with the postings of dedup/index/sqlite/): a
 paragraph covered by earlier documents, in the index or earlier in the input, is dropped with
 its sources and spans, whatever the batch size."""
 
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from dedup.cli import main
 from dedup.filter import Drop, Filter, Outcome, index_params
 from dedup.index import IndexError_
-from dedup.index_sqlite import SQLiteIndex
+from dedup.index.sqlite import SQLiteIndex
 from dedup.paragraphs import segment
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from dedup.documents import Document, DocumentReader
 from dedup.filter import Drop, Filter, Match, Outcome, index_params
-from dedup.index import IndexParams
-from dedup.index_sqlite import SQLiteIndex
+from dedup.index import IndexParams, Records
+from dedup.index.sqlite import SQLiteIndex
 from dedup import filter as filter_module
 from dedup.paragraphs import Paragraph, ParagraphTable
 from dedup.pipeline import Config, find_duplicates
@@ -326,7 +326,7 @@ def _crowd(index: SQLiteIndex, text: str, count: int) -> None:
     keys = prepared.keys[:, :1]
     with index.batch():
         for k in range(count):
-            index.add([f"crowd{k}"], [1], keys, [10**9 + k], [0, 1], 1.0)
+            index.add(Records([f"crowd{k}"], [1], keys, [10**9 + k], [0, 1], 1.0))
 
 
 @pytest.mark.parametrize("batch", [pytest.param(1, id="the copy in a later batch"), pytest.param(10_000, id="in the same batch")])

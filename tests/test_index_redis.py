@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
@@ -26,8 +27,8 @@ from redis_server import RedisServer, redis_server, require_redis_server  # noqa
 from click.testing import CliRunner  # noqa: E402
 
 from dedup.cli import main  # noqa: E402
-from dedup.index import Fetched, IndexError_, IndexMismatch, IndexParams, Postings, open_index  # noqa: E402
-from dedup.index_redis import LockLost, RedisIndex  # noqa: E402
+from dedup.index import Fetched, IndexError_, IndexMismatch, IndexParams, Postings, Records, open_index  # noqa: E402
+from dedup.index.redis import LockLost, RedisIndex  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS = IndexParams(num_perm=128, seed=1, shingle="word:3", threshold=0.4, bands=31, rows=3)
@@ -64,7 +65,7 @@ def add(
     hashes, offsets = sets_of(*ids)
     paragraphs = np.arange(first_paragraph, first_paragraph + len(ids))
     exact = exact_of(*texts) if texts is not None else None
-    return index.add([doc] * len(ids), paragraphs, keys_of(*ids), hashes, offsets, at, exact_keys=exact)
+    return index.add(Records([doc] * len(ids), paragraphs, keys_of(*ids), hashes, offsets, at, exact_keys=exact))
 
 
 def set_k(fetched: Fetched, k: int) -> list[int]:
@@ -245,7 +246,7 @@ def test_document_ids_round_trip_any_unicode(index: RedisIndex) -> None:
 def test_empty_inputs(index: RedisIndex) -> None:
     qi, pids = index.query(np.empty((BANDS, 0), dtype=np.uint64))
     assert len(qi) == 0 and len(pids) == 0
-    assert len(index.add([], np.empty(0), np.empty((BANDS, 0), np.uint64), np.empty(0, np.uint64), np.zeros(1), 0.0)) == 0
+    assert len(index.add(Records([], np.empty(0), np.empty((BANDS, 0), np.uint64), np.empty(0, np.uint64), np.zeros(1), 0.0))) == 0
     assert index.fetch(np.empty(0, dtype=np.int64)).offsets.tolist() == [0]
     with pytest.raises(ValueError, match="band_keys must have shape"):
         index.query(np.zeros((3, 1), dtype=np.uint64))
@@ -292,8 +293,8 @@ def test_query_exact_is_not_hidden_by_crowded_buckets(url: str) -> None:
         crowd = list(range(1, 201))
         keys = np.repeat(keys_of(1), len(crowd), axis=1)  # every band: one bucket shared by all
         hashes, offsets = sets_of(*crowd)
-        index.add(["crowd"] * 200, np.arange(200), keys, hashes, offsets, 1.0, exact_keys=exact_of(*crowd))
-        (target,) = index.add(["t"], np.zeros(1), keys_of(1), *sets_of(999), 2.0, exact_keys=exact_of(999))
+        index.add(Records(["crowd"] * 200, np.arange(200), keys, hashes, offsets, 1.0, exact_keys=exact_of(*crowd)))
+        (target,) = index.add(Records(["t"], np.zeros(1), keys_of(1), *sets_of(999), 2.0, exact_keys=exact_of(999)))
         query_index, found = index.query(keys_of(1))
         assert len(found) <= BANDS * 4  # the buckets are crowded: a query takes a sample
         assert exact_pairs(index, 999) == [(0, int(target))]
@@ -319,21 +320,21 @@ def test_query_exact_sees_this_batch_and_others_only_after_commit(url: str, inde
 def test_query_exact_many_keys(index: RedisIndex) -> None:
     ids = list(range(1, 25_001))  # more keys than one lookup command takes
     hashes, offsets = sets_of(*ids)
-    pids = index.add(["bulk"] * len(ids), np.arange(len(ids)), keys_of(*ids), hashes, offsets, 1.0, exact_keys=exact_of(*ids))
+    pids = index.add(Records(["bulk"] * len(ids), np.arange(len(ids)), keys_of(*ids), hashes, offsets, 1.0, exact_keys=exact_of(*ids)))
     queries = exact_of(*ids[::-1], 0)
     query_index, found = index.query_exact(queries)
     assert query_index.tolist() == list(range(len(ids)))
     assert found.tolist() == pids[::-1].tolist()
     with pytest.raises(ValueError, match="exact_keys"):
-        index.add(["x"], np.zeros(1), keys_of(1), *sets_of(1), 1.0, exact_keys=exact_of(1, 2))
+        index.add(Records(["x"], np.zeros(1), keys_of(1), *sets_of(1), 1.0, exact_keys=exact_of(1, 2)))
 
 
 EXACT_WORKER = textwrap.dedent(
     """
     import sys, time
     import numpy as np
-    from dedup.index import IndexParams
-    from dedup.index_redis import RedisIndex
+    from dedup.index import IndexParams, Records
+    from dedup.index.redis import RedisIndex
 
     url, bands = sys.argv[1], int(sys.argv[2])
     params = IndexParams(num_perm=128, seed=1, shingle="word:3", threshold=0.4, bands=bands, rows=3)
@@ -341,7 +342,7 @@ EXACT_WORKER = textwrap.dedent(
     exact = np.array([11, 12, 13], dtype=np.uint64)
     index = RedisIndex.open(url, params, lock_ttl=0.5)
     with index.batch():
-        index.add(["killed"] * 3, np.arange(3), keys, np.arange(3, dtype=np.uint64), np.arange(4), time.time(), exact_keys=exact)
+        index.add(Records(["killed"] * 3, np.arange(3), keys, np.arange(3, dtype=np.uint64), np.arange(4), time.time(), exact_keys=exact))
         print("added", flush=True)
         time.sleep(60)
     """
@@ -421,7 +422,7 @@ def test_a_lost_reply_to_taking_the_lock_does_not_make_a_worker_wait_for_itself(
     # The server takes the lock for this worker, and the reply is lost (a connection reset):
     # redis-py's retry runs the same request again.
     with RedisIndex.open(url, PARAMS, lock_ttl=3.0) as index:
-        acquire, losing = index._acquire_script, [False]
+        acquire, losing = index._lock._acquire, [False]
 
         def acquire_losing_its_reply(**kwargs: Any) -> Any:
             losing[0] = True
@@ -440,7 +441,7 @@ def test_a_lost_reply_to_taking_the_lock_does_not_make_a_worker_wait_for_itself(
             return reply
 
         monkeypatch.setattr(redis.connection.AbstractConnection, "read_response", read_response)
-        index._acquire_script = acquire_losing_its_reply
+        index._lock._acquire = acquire_losing_its_reply
         started = time.monotonic()
         with index.batch():
             waited = time.monotonic() - started
@@ -497,8 +498,8 @@ def test_a_busy_worker_does_not_starve_the_others(url: str) -> None:
 HOLDER = textwrap.dedent(
     """
     import sys, time
-    from dedup.index import IndexParams
-    from dedup.index_redis import RedisIndex
+    from dedup.index import IndexParams, Records
+    from dedup.index.redis import RedisIndex
 
     params = IndexParams(num_perm=128, seed=1, shingle="word:3", threshold=0.4, bands=int(sys.argv[2]), rows=3)
     with RedisIndex.open(sys.argv[1], params, lock_ttl=1.0) as index:
@@ -542,12 +543,72 @@ def test_a_worker_that_dies_holds_the_others_up_briefly(url: str, dies: str) -> 
     assert waited < bound + 0.5
 
 
+def _queued(raw: redis.Redis, url: str, count: int) -> None:
+    """Wait until ``count`` workers stand in the lock's queue."""
+    deadline = time.monotonic() + 10
+    while raw.zcard(prefix_of(url) + b"lockq") < count:
+        assert time.monotonic() < deadline, "the waiters never queued"
+        time.sleep(0.01)
+
+
+def test_the_lock_is_first_come_first_served(url: str, raw: redis.Redis) -> None:
+    """Waiters get the lock in the order they asked for it, and a holder that releases and at
+    once asks again goes to the back of the queue: one busy worker cannot starve the others.
+    (A plain SET NX lock fails this: whoever polls first after a release wins, most often the
+    releaser itself.)"""
+    order: list[str] = []
+    with RedisIndex.open(url, PARAMS, lock_wait=30) as holder:
+        waiters = [RedisIndex.open(url, PARAMS, lock_wait=30) for _ in range(4)]
+        threads = []
+
+        def take(name: str, index: RedisIndex) -> None:
+            with index.batch():
+                order.append(name)
+                time.sleep(0.05)
+
+        try:
+            with holder.batch():
+                for k, waiter in enumerate(waiters):
+                    threads.append(threading.Thread(target=take, args=(f"w{k}", waiter)))
+                    threads[-1].start()
+                    _queued(raw, url, k + 1)  # each asks only once the one before it is queued
+            take("holder again", holder)  # released above, and asks again at once
+            for thread in threads:
+                thread.join(timeout=30)
+        finally:
+            for waiter in waiters:
+                waiter.close()
+    assert order == ["w0", "w1", "w2", "w3", "holder again"]
+
+
+def test_two_workers_taking_turns_as_fast_as_they_can_both_get_turns(url: str) -> None:
+    """Two workers in a loop of short batches share the lock: neither runs many batches while
+    the other waits."""
+    turns: list[int] = []
+    stop = time.monotonic() + 2.0
+
+    def work(who: int) -> None:
+        with RedisIndex.open(url, PARAMS, lock_wait=30) as index:
+            while time.monotonic() < stop:
+                with index.batch():
+                    turns.append(who)
+
+    threads = [threading.Thread(target=work, args=(who,)) for who in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    runs = [len(list(group)) for _, group in itertools.groupby(turns)]
+    assert turns.count(0) > 20 and turns.count(1) > 20, (turns.count(0), turns.count(1))
+    assert max(runs) <= 3, f"one worker ran {max(runs)} batches in a row while the other waited"
+
+
 def test_a_long_wait_for_the_lock_says_for_whom(url: str, index: RedisIndex) -> None:
     said: list[str] = []
     with RedisIndex.open(url, PARAMS, lock_wait=20) as other:
         other.on_wait = said.append
         with index.batch():
-            waiter = threading.Thread(target=lambda: other.add(["b"], np.zeros(1), keys_of(2), *sets_of(2), 1.0))
+            waiter = threading.Thread(target=lambda: other.add(Records(["b"], np.zeros(1), keys_of(2), *sets_of(2), 1.0)))
             waiter.start()
             time.sleep(2.5)  # past the notice
             assert said == [f"{other.where}: waiting for the index lock, held by process {os.getpid()} on {socket.gethostname()}"]
@@ -634,7 +695,7 @@ def test_remove_and_prune_many_in_chunks(index: RedisIndex) -> None:
     add(index, "bulk", list(range(2500)), at=10.0)  # one document larger than a chunk
     add(index, "keep", [9999], at=20.0)
     small = list(range(10_000, 11_200))  # and more documents than a chunk
-    index.add([f"small{i - 10_000}" for i in small], np.zeros(1200), keys_of(*small), *sets_of(*small), 10.0)
+    index.add(Records([f"small{i - 10_000}" for i in small], np.zeros(1200), keys_of(*small), *sets_of(*small), 10.0))
     assert index.remove(["bulk", *(f"small{k}" for k in range(0, 1200, 2))]) == 2500 + 600
     assert index.stats()["documents"] == 1 + 600
     assert index.prune(15.0) == 600
@@ -670,8 +731,8 @@ WORKER = textwrap.dedent(
     """
     import json, sys, time
     import numpy as np
-    from dedup.index import IndexParams
-    from dedup.index_redis import RedisIndex
+    from dedup.index import IndexParams, Records
+    from dedup.index.redis import RedisIndex
 
     url, params, ids = sys.argv[1], IndexParams(**json.loads(sys.argv[2])), json.loads(sys.argv[3])
     bands = params.bands
@@ -700,7 +761,7 @@ WORKER = textwrap.dedent(
                             for k in range(len(pids))
                         )
                     if not seen:
-                        (pid,) = index.add([f"doc{i}"], np.array([i]), keys, mine, np.array([0, bands]), time.time())
+                        (pid,) = index.add(Records([f"doc{i}"], np.array([i]), keys, mine, np.array([0, bands]), time.time()))
                         kept.append([i, int(pid)])
     print(json.dumps(kept))
     """
@@ -928,7 +989,7 @@ def test_a_crowded_bucket_gives_at_most_the_cap(url: str) -> None:
         keys[0, :] = 999_999  # band 0: one bucket for all 200
         hashes, offsets = sets_of(*ids)
         with index.batch():
-            pids = index.add(["doc"] * 200, np.arange(200), keys, hashes, offsets, 1.0)
+            pids = index.add(Records(["doc"] * 200, np.arange(200), keys, hashes, offsets, 1.0))
         query = keys_of(5_000)
         query[0, 0] = 999_999
         query[3, 0] = keys_of(150)[3, 0]  # and one other band shared with paragraph 150
@@ -975,7 +1036,7 @@ def test_a_huge_batch_is_looked_up_and_committed_in_bounded_steps(tmp_path: Path
             with index.batch():
                 query_index, pids = index.query(queries)
                 assert len(pids) == 0
-                new = index.add(["big"] * added, np.arange(added), keys, hashes, offsets, 5.0, exact_keys=np.arange(added, dtype=np.uint64))
+                new = index.add(Records(["big"] * added, np.arange(added), keys, hashes, offsets, 5.0, exact_keys=np.arange(added, dtype=np.uint64)))
             slowest = max(entry["duration"] for entry in client.slowlog_get(100_000)) / 1000
             assert index.stats()["paragraphs"] == added
             query_index, pids = index.query(keys[:, ::1000])
@@ -992,9 +1053,9 @@ CRASH_WORKER = textwrap.dedent(
     """
     import os, sys, time
     import numpy as np
-    import dedup.index_redis as module
-    from dedup.index import IndexParams, Postings
-    from dedup.index_redis import RedisIndex
+    import dedup.index.redis.backend as module
+    from dedup.index import IndexParams, Postings, Records
+    from dedup.index.redis import RedisIndex
 
     url, bands, mode, limit = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
     module.SCRIPT_KEYS = bands * 10  # ten paragraphs a chunk
@@ -1014,7 +1075,7 @@ CRASH_WORKER = textwrap.dedent(
     index._write = crashing
     grams = Postings(np.arange(n + 1) * 5, (np.arange(5 * n, dtype=np.uint64) + 1) * np.uint64(0x9E3779B97F4A7C15), np.arange(5 * n))
     with index.batch():
-        index.add(["crash"] * n, np.arange(n), keys, np.arange(n, dtype=np.uint64), np.arange(n + 1), time.time(), exact_keys=np.arange(n, dtype=np.uint64) + 5, postings=grams)
+        index.add(Records(["crash"] * n, np.arange(n), keys, np.arange(n, dtype=np.uint64), np.arange(n + 1), time.time(), exact_keys=np.arange(n, dtype=np.uint64) + 5, postings=grams))
     """
 )
 # The crash worker's 500 postings (two chunks after its ten of paragraphs).
@@ -1170,7 +1231,7 @@ def grams_of(*ids: int, words: int = 6, shared: int | None = None) -> Postings:
 def add_with_grams(index: RedisIndex, doc: str, ids: list[int], **kwargs: int) -> np.ndarray:
     hashes, offsets = sets_of(*ids)
     with index.batch():
-        return index.add([doc] * len(ids), np.arange(1, len(ids) + 1), keys_of(*ids), hashes, offsets, 1_700_000_000.0, postings=grams_of(*ids, **kwargs))
+        return index.add(Records([doc] * len(ids), np.arange(1, len(ids) + 1), keys_of(*ids), hashes, offsets, 1_700_000_000.0, postings=grams_of(*ids, **kwargs)))
 
 
 def posting_set(index: RedisIndex, grams: Postings) -> set[tuple[int, int, int]]:
@@ -1203,7 +1264,7 @@ def test_postings_of_a_failed_or_lost_batch_are_not_stored(index: RedisIndex) ->
     hashes, offsets = sets_of(1)
     with pytest.raises(RuntimeError):
         with index.batch():
-            index.add(["d"], np.array([1]), keys_of(1), hashes, offsets, 0.0, postings=grams_of(1))
+            index.add(Records(["d"], np.array([1]), keys_of(1), hashes, offsets, 0.0, postings=grams_of(1)))
             raise RuntimeError("the consumer failed")
     assert posting_set(index, grams_of(1)) == set() and index.stats()["postings"] == 0
 

@@ -1,4 +1,4 @@
-"""The embedded index (dedup/index_sqlite.py): its files, its transactions, its lookup."""
+"""The embedded index (dedup/index/sqlite/): its files, its transactions, its lookup."""
 
 from __future__ import annotations
 
@@ -17,16 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup import index_sqlite
-from dedup.index import Fetched, IndexError_, IndexMismatch, IndexParams, Postings, open_index
-from dedup.index_sqlite import (
-    DB_NAME,
-    SEGMENTS_DIR,
-    SQLiteIndex,
-    hash_sort,
-    merge_runs,
-    sorted_ranges,
-)
+from dedup._kernel import hash_sort, merge_runs, sorted_ranges
+from dedup.index import Fetched, IndexError_, IndexMismatch, IndexParams, Postings, Records, open_index
+from dedup.index.sqlite import DB_NAME, DEFAULT_BUCKET_CAP, SEGMENTS_DIR, SQLiteIndex, backend, database, segments
 
 PARAMS = IndexParams(num_perm=128, seed=1, shingle="word:3", threshold=0.4, bands=31, rows=3)
 BANDS = PARAMS.bands
@@ -57,7 +50,7 @@ def sets_of(*ids: int) -> tuple[np.ndarray, np.ndarray]:
 def add(index: SQLiteIndex, doc: str, ids: list[int], at: float = 1_700_000_000.0) -> np.ndarray:
     hashes, offsets = sets_of(*ids)
     with index.batch():
-        return index.add([doc] * len(ids), np.arange(1, len(ids) + 1), keys_of(*ids), hashes, offsets, at)
+        return index.add(Records([doc] * len(ids), np.arange(1, len(ids) + 1), keys_of(*ids), hashes, offsets, at))
 
 
 def set_k(fetched: Fetched, k: int) -> list[int]:
@@ -220,14 +213,14 @@ def test_opening_reads_no_paragraph(path: Path, monkeypatch: pytest.MonkeyPatch)
         for k in range(5):
             add(index, f"d{k}", list(range(k * 70, k * 70 + 70)))
     statements: list[str] = []
-    connect = index_sqlite._connect
+    connect = database.connect
 
     def traced(db: Path, timeout: float, read_only: bool = False) -> sqlite3.Connection:
         conn = connect(db, timeout, read_only)
         conn.set_trace_callback(statements.append)
         return conn
 
-    monkeypatch.setattr(index_sqlite, "_connect", traced)
+    monkeypatch.setattr(backend, "connect", traced)
     with SQLiteIndex.open(path, PARAMS) as index:
         assert not any("paragraphs" in s for s in statements)
         assert index.stats()["segments"] >= 1
@@ -272,7 +265,7 @@ def test_empty_inputs(index: SQLiteIndex) -> None:
     empty_keys = np.empty((BANDS, 0), dtype=np.uint64)
     assert [len(a) for a in index.query(empty_keys)] == [0, 0]
     with index.batch():
-        assert len(index.add([], np.empty(0), empty_keys, np.empty(0, np.uint64), np.zeros(1), 0.0)) == 0
+        assert len(index.add(Records([], np.empty(0), empty_keys, np.empty(0, np.uint64), np.zeros(1), 0.0))) == 0
     assert len(index.fetch(np.empty(0, np.int64)).doc_ids) == 0
 
 
@@ -281,7 +274,7 @@ def test_wrong_shapes_are_value_errors(index: SQLiteIndex) -> None:
         index.query(np.zeros((3, 2), dtype=np.uint64))
     hashes, offsets = sets_of(1, 2)
     with pytest.raises(ValueError, match="same paragraphs"), index.batch():
-        index.add(["a"], np.array([1, 2]), keys_of(1, 2), hashes, offsets, 0.0)
+        index.add(Records(["a"], np.array([1, 2]), keys_of(1, 2), hashes, offsets, 0.0))
 
 
 def test_fetching_what_is_not_stored_names_it(index: SQLiteIndex) -> None:
@@ -298,7 +291,7 @@ def test_a_failed_batch_stores_nothing(index: SQLiteIndex) -> None:
     add(index, "kept", [1])
     with pytest.raises(RuntimeError, match="boom"), index.batch():
         hashes, offsets = sets_of(2)
-        index.add(["lost"], np.array([1]), keys_of(2), hashes, offsets, 0.0)
+        index.add(Records(["lost"], np.array([1]), keys_of(2), hashes, offsets, 0.0))
         assert len(index.query(keys_of(2))[1]) == 1  # the batch sees its own insert
         raise RuntimeError("boom")
     assert len(index.query(keys_of(2))[1]) == 0
@@ -310,7 +303,7 @@ def test_inserts_are_seen_by_another_process_only_when_committed(path: Path, ind
     with SQLiteIndex.open(path, PARAMS) as other:
         with index.batch():
             hashes, offsets = sets_of(1)
-            index.add(["a"], np.array([1]), keys_of(1), hashes, offsets, 0.0)
+            index.add(Records(["a"], np.array([1]), keys_of(1), hashes, offsets, 0.0))
             assert len(other.query(keys_of(1))[1]) == 0
         assert other.query(keys_of(1))[1].tolist() == [1]
 
@@ -556,7 +549,7 @@ def test_a_crowded_bucket_gives_only_its_earliest_pids(path: Path) -> None:
             ids = list(range(b * 50, (b + 1) * 50))
             hashes, offsets = sets_of(*ids)
             with index.batch():
-                pids += index.add([f"doc{b}"] * 50, np.arange(1, 51), crowded_keys(ids), hashes, offsets, 0.0).tolist()
+                pids += index.add(Records([f"doc{b}"] * 50, np.arange(1, 51), crowded_keys(ids), hashes, offsets, 0.0)).tolist()
         assert index.stats()["segments"] >= 1 and index.stats()["tail_paragraphs"] > 0
         # A newcomer in the crowded bucket gets the 64 earliest paragraphs of it, not 500...
         query = crowded_keys([10_000])
@@ -566,7 +559,7 @@ def test_a_crowded_bucket_gives_only_its_earliest_pids(path: Path) -> None:
         assert sorted(found.tolist()) == sorted(pids[:64] + [pids[450]])
         assert set(query_index.tolist()) == {0}
     with SQLiteIndex.open(path, PARAMS, background=False) as index:  # the default cap
-        assert index.bucket_cap == index_sqlite.DEFAULT_BUCKET_CAP == 64
+        assert index.bucket_cap == DEFAULT_BUCKET_CAP == 64
         assert len(index.query(crowded_keys([10_000]))[1]) == 64
 
 
@@ -578,7 +571,7 @@ def test_a_bucket_of_thousands_of_copies_stays_cheap_to_query(path: Path) -> Non
             ids = list(range(b * 1000, (b + 1) * 1000))
             hashes, offsets = sets_of(*ids)
             with index.batch():
-                index.add([f"doc{b}"] * 1000, np.arange(1, 1001), crowded_keys(ids, shared=3), hashes, offsets, 0.0)
+                index.add(Records([f"doc{b}"] * 1000, np.arange(1, 1001), crowded_keys(ids, shared=3), hashes, offsets, 0.0))
         query_index, found = index.query(crowded_keys(list(range(20_000, 20_100)), shared=3))
         assert len(found) == 100 * 64
         assert np.bincount(query_index).tolist() == [64] * 100
@@ -594,12 +587,12 @@ def test_bucket_cap_is_checked(path: Path) -> None:
 @given(keys_st, keys_st)
 def test_key_filters_never_miss_a_key(values: list[int], queries: list[int]) -> None:
     keys = np.sort(np.array(values, dtype=np.uint64))
-    bloom = np.zeros(index_sqlite.filter_words(len(keys)), dtype=np.uint64)
-    index_sqlite.fill_filter(bloom, keys)
-    assert index_sqlite.probe_filter(bloom, keys).all()
+    bloom = np.zeros(segments.filter_words(len(keys)), dtype=np.uint64)
+    segments.fill_filter(bloom, keys)
+    assert segments.probe_filter(bloom, keys).all()
     q = np.sort(np.array(queries + values, dtype=np.uint64))
-    at = np.flatnonzero(index_sqlite.probe_filter(bloom, q))
-    lo, hi = index_sqlite.search_at(keys, q, at)
+    at = np.flatnonzero(segments.probe_filter(bloom, q))
+    lo, hi = segments.search_at(keys, q, at)
     assert lo.tolist() == np.searchsorted(keys, q[at], "left").tolist()
     assert hi.tolist() == np.searchsorted(keys, q[at], "right").tolist()
     assert set(np.flatnonzero(np.isin(q, keys)).tolist()) <= set(at.tolist())
@@ -608,14 +601,14 @@ def test_key_filters_never_miss_a_key(values: list[int], queries: list[int]) -> 
 def test_key_filters_let_few_absent_keys_through() -> None:
     rng = np.random.default_rng(3)
     keys = np.sort(rng.integers(0, 2**64 - 1, 200_000, dtype=np.uint64))
-    bloom = np.zeros(index_sqlite.filter_words(len(keys)), dtype=np.uint64)
-    index_sqlite.fill_filter(bloom, keys)
+    bloom = np.zeros(segments.filter_words(len(keys)), dtype=np.uint64)
+    segments.fill_filter(bloom, keys)
     absent = rng.integers(0, 2**64 - 1, 200_000, dtype=np.uint64)
-    assert index_sqlite.probe_filter(bloom, absent).mean() < 0.02
+    assert segments.probe_filter(bloom, absent).mean() < 0.02
 
 
 def test_large_segments_are_searched_through_their_filter(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(index_sqlite, "FILTER_MIN_ENTRIES", 1)
+    monkeypatch.setattr(segments, "FILTER_MIN_ENTRIES", 1)
     with SQLiteIndex.open(path, PARAMS, segment_rows=40, merge_fanout=2, background=False) as index:
         pids = _fill(index, 12, 17)
         assert index.stats()["segments"] >= 1
@@ -631,15 +624,15 @@ def test_an_insert_reuses_its_batch_query_sort_only_for_the_same_keys(index: SQL
     hashes, offsets = sets_of(*chosen.tolist())
     with index.batch():
         index.query(keys)
-        pids = index.add(["d"] * 4, np.arange(1, 5), keys[:, chosen], hashes, offsets, 0.0, queried=chosen)
+        pids = index.add(Records(["d"] * 4, np.arange(1, 5), keys[:, chosen], hashes, offsets, 0.0), queried=chosen)
         reused = index._runs[-1]
-        fresh = index_sqlite.Run.of(keys[:, chosen], pids)
+        fresh = segments.Run.of(keys[:, chosen], pids)
         assert reused.keys.tolist() == fresh.keys.tolist() and reused.pids.tolist() == fresh.pids.tolist()
         # A hint that does not match the keys is ignored.
         other = keys_of(100, 101)
         hashes, offsets = sets_of(100, 101)
-        more = index.add(["e"] * 2, np.arange(1, 3), other, hashes, offsets, 0.0, queried=np.array([0, 1]))
-        assert index._runs[-1].keys.tolist() == index_sqlite.Run.of(other, more).keys.tolist()
+        more = index.add(Records(["e"] * 2, np.arange(1, 3), other, hashes, offsets, 0.0), queried=np.array([0, 1]))
+        assert index._runs[-1].keys.tolist() == segments.Run.of(other, more).keys.tolist()
     assert _lookup(index, [1, 5, 6, 30, 100, 101, 2]) == {1: [1], 5: [2], 6: [3], 30: [4], 100: [5], 101: [6], 2: []}
 
 
@@ -648,7 +641,7 @@ def test_add_refuses_a_time_that_is_not_a_number_of_seconds(path: Path, at: floa
     # The same checks as the Redis backend: a NaN time would make prune and export meaningless.
     with SQLiteIndex.open(path, PARAMS, background=False) as index, index.batch():
         with pytest.raises(ValueError, match="ingested_at"):
-            index.add(["d"], np.array([1]), keys_of(1), np.array([1, 2], dtype=np.uint64), np.array([0, 2]), at)
+            index.add(Records(["d"], np.array([1]), keys_of(1), np.array([1, 2], dtype=np.uint64), np.array([0, 2]), at))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -756,7 +749,7 @@ def test_a_crafted_segment_name_cannot_reach_outside_the_index(seeded: Path, tmp
 def test_segment_loader_refuses_any_garbage_clearly(data: bytes) -> None:
     import tempfile
 
-    from dedup.index_sqlite import Segment, SegmentInfo
+    from dedup.index.sqlite.segments import Segment, SegmentInfo
 
     with tempfile.TemporaryDirectory() as tmp:
         name = "seg-" + "0" * 32 + ".npy"
@@ -775,7 +768,7 @@ def test_segment_loader_refuses_a_real_segment_with_bytes_changed(garbage: bytes
     import io
     import tempfile
 
-    from dedup.index_sqlite import Segment, SegmentInfo
+    from dedup.index.sqlite.segments import Segment, SegmentInfo
 
     buffer = io.BytesIO()
     np.save(buffer, np.arange(6, dtype="<u8").reshape(2, 3))
@@ -801,10 +794,10 @@ def test_a_segment_cleanup_that_wins_the_race_against_its_writer_loses_nothing(p
         def flock(fd: int, operation: int) -> None:
             if not raced and operation == fcntl.LOCK_EX:
                 raced.append(True)
-                index_sqlite.remove_orphans(path / SEGMENTS_DIR, set())  # runs first, finds it unlocked
+                segments.remove_orphans(path / SEGMENTS_DIR, set())  # runs first, finds it unlocked
             real_flock(fd, operation)
 
-        monkeypatch.setattr(index_sqlite.fcntl, "flock", flock)
+        monkeypatch.setattr(segments.fcntl, "flock", flock)
         _fill(index, 1, 10)
         _fill(index, 2, 10, start=100)  # flushes a segment
         assert raced
@@ -875,7 +868,7 @@ def test_an_index_of_the_earlier_layout_is_migrated_and_keeps_answering(path: Pa
     code, _ = _cli("filter", "--index", str(path), SEED_003, "-o", os.devnull)
     assert code == 0
     conn = sqlite3.connect(path / DB_NAME)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == index_sqlite.LAYOUT_VERSION
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == database.LAYOUT_VERSION
     conn.close()
     code, output = _cli("filter", "--index", str(path), SEED_003, "-o", os.devnull)
     assert code == 0 and "31 read, 0 kept, 31 dropped" in output
@@ -907,7 +900,7 @@ def grams_of(*ids: int, words: int = 6, shared: int | None = None) -> Postings:
 def add_with_grams(index: SQLiteIndex, doc: str, ids: list[int], **kwargs: int) -> np.ndarray:
     hashes, offsets = sets_of(*ids)
     with index.batch():
-        return index.add([doc] * len(ids), np.arange(1, len(ids) + 1), keys_of(*ids), hashes, offsets, 1_700_000_000.0, postings=grams_of(*ids, **kwargs))
+        return index.add(Records([doc] * len(ids), np.arange(1, len(ids) + 1), keys_of(*ids), hashes, offsets, 1_700_000_000.0, postings=grams_of(*ids, **kwargs)))
 
 
 def lookup(index: SQLiteIndex, grams: Postings) -> set[tuple[int, int, int]]:
@@ -942,7 +935,7 @@ def test_an_n_gram_beyond_the_cap_is_a_stock_phrase_and_is_stored_no_more(path: 
         with index.batch():
             assert index.query_postings(grams_of(4, shared=99).hashes)[0].tolist() == []  # stock, and new
             hashes, offsets = sets_of(4)
-            index.add(["d4"], np.array([1]), keys_of(4), hashes, offsets, 0.0, postings=grams_of(4, shared=99))
+            index.add(Records(["d4"], np.array([1]), keys_of(4), hashes, offsets, 0.0, postings=grams_of(4, shared=99)))
         # The batch met the stock n-grams in its lookup, and did not store them again.
         assert index.stats()["postings"] == before + 4
 
@@ -964,7 +957,7 @@ def test_a_failed_batch_stores_no_postings(index: SQLiteIndex) -> None:
     hashes, offsets = sets_of(1)
     with pytest.raises(RuntimeError):
         with index.batch():
-            index.add(["d"], np.array([1]), keys_of(1), hashes, offsets, 0.0, postings=grams_of(1))
+            index.add(Records(["d"], np.array([1]), keys_of(1), hashes, offsets, 0.0, postings=grams_of(1)))
             raise RuntimeError("the consumer failed")
     assert lookup(index, grams_of(1)) == set() and index.stats()["postings"] == 0
     add_with_grams(index, "d", [1])
@@ -991,7 +984,7 @@ def test_postings_arguments_are_checked(index: SQLiteIndex) -> None:
     hashes, offsets = sets_of(1, 2)
     with pytest.raises(ValueError, match="postings must describe"):
         with index.batch():
-            index.add(["d", "d"], np.array([1, 2]), keys_of(1, 2), hashes, offsets, 0.0, postings=grams_of(1))
+            index.add(Records(["d", "d"], np.array([1, 2]), keys_of(1, 2), hashes, offsets, 0.0, postings=grams_of(1)))
     with pytest.raises(ValueError, match="one hash and one word number"):
         Postings(np.array([0, 2]), np.zeros(1, dtype=np.uint64), np.zeros(2, dtype=np.int64))
 

@@ -23,7 +23,7 @@ import pytest
 
 from dedup.documents import DocumentReader
 from dedup.filter import Filter, index_params
-from dedup.index_sqlite import DB_NAME, SQLiteIndex
+from dedup.index.sqlite import DB_NAME, SQLiteIndex
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -57,6 +57,8 @@ def test_the_wheel_installs_and_runs_where_there_is_no_compiler(tmp_path: Path) 
     names = zipfile.ZipFile(built).namelist()
     assert "dedup/_kernel/_native.abi3.so" in names and "dedup/_kernel/_native.pyi" in names
     assert not [name for name in names if name.endswith((".c", ".h"))], "the wheel carries C sources"
+    lua = {Path(name).name for name in names if name.startswith("dedup/index/redis/lua/")}
+    assert lua == {path.name for path in (ROOT / "dedup/index/redis/lua").glob("*.lua")}, "the Redis index's scripts are not all in the wheel"
 
     run([sys.executable, "-m", "auditwheel", "repair", str(built), "-w", str(tmp_path / "wheelhouse")], env={**env, "PATH": tools})
     repaired = only_wheel(tmp_path / "wheelhouse")
@@ -77,3 +79,6 @@ def test_the_wheel_installs_and_runs_where_there_is_no_compiler(tmp_path: Path) 
     report = run([str(venv / "bin" / "dedup"), "report", "seeds/"], cwd=elsewhere, env=bare)
     assert re.search(r"^ +clusters +25$", report.stdout, re.MULTILINE), report.stdout
     assert re.search(r"^ +documents +5$", report.stdout, re.MULTILINE), report.stdout
+    # Every package imports from the installed wheel, the Redis backend's scripts included.
+    scripts = run([str(venv / "bin" / "python"), "-c", "from dedup.index.redis.scripts import source; print(len(source('write.lua')))"], cwd=elsewhere, env=bare)
+    assert int(scripts.stdout) > 1000, scripts.stdout

@@ -1,7 +1,7 @@
 """The compiled core: every loop that runs per code point, per shingle or per pair lives here.
 
 Inputs and outputs are plain numpy arrays. The Python modules around it (``normalization``,
-``signatures``, ``lsh``, ``verify``, ``cluster``, ``filter``, ``index_sqlite``) own the meaning;
+``signatures``, ``lsh``, ``verify``, ``cluster``, ``filter``, ``index``) own the meaning;
 this package owns the speed. The loops are C (``_*.c``), compiled once when dedup is installed,
 so a run starts at once and never compiles. Each C function is declared once, in ``kernels.h``,
 and Python calls it through cffi wrappers made from that declaration (``_build.py``), which

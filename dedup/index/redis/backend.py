@@ -45,7 +45,7 @@ The hot paths are server-side Lua scripts. (30 SADDs per paragraph sent from Pyt
 the lock is renewed only between scripts, so no call does more than a bounded amount of work
 (:data:`SCRIPT_KEYS` bucket lookups or writes, at most ``bucket_cap`` pids from each bucket):
 a query of any size goes in chunks, each one script call. A commit goes in chunks too, yet a
-batch is never visible in part (see ``_WRITE``): its chunks are first staged where nobody reads
+batch is never visible in part (see ``write.lua``): its chunks are first staged where nobody reads
 (each stage call checks the lock is still this worker's), a single small call then renames the
 complete stage to the journal, which is the commit point, and the journal's chunks are then
 written into the index one call each. A worker that dies before the commit point leaves only
@@ -67,7 +67,7 @@ embedded index does, so a band key shared by very many paragraphs (boilerplate t
 little every time is kept, yet shares bands) does not bring them all back to be fetched and
 verified. Redis sets have no order, so the pids taken from a crowded bucket are a random
 sample of it (``SRANDMEMBER``), not the earliest ones; the trade-off is the embedded index's
-(see :mod:`dedup.index_sqlite`): a duplicate that shares only such a bucket with its match, and
+(see :mod:`dedup.index.sqlite`): a duplicate that shares only such a bucket with its match, and
 is not in the sample, is missed through that band. A crowded bucket is noticed from its size
 (``SCARD``), so it is never read whole. The paragraphs of the batch in progress (not yet in
 Redis) are not capped. Exact copies do not depend on the sample: :meth:`RedisIndex.query_exact`
@@ -96,13 +96,8 @@ looked up (a batch's own paragraphs are no source of reuse for it).
 from __future__ import annotations
 
 import bisect
-import os
 import re
-import secrets
-import socket
 import struct
-import threading
-import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -110,38 +105,24 @@ from typing import Any
 
 import numpy as np
 
-from dedup.index import DEFAULT_POSTING_CAP, SCHEMA_VERSION, Fetched, Index, IndexError_, IndexParams, Postings
+from dedup.index.interface import DEFAULT_POSTING_CAP, SCHEMA_VERSION, Fetched, Index, IndexError_, IndexParams, Records
+from dedup.index.redis.errors import LOCK_LOST, STAGE_LOST, Damage, LockLost, redacted, redis, scrubbed, shown, translated
+from dedup.index.redis.lock import DEFAULT_LOCK_TTL, DEFAULT_LOCK_WAIT, QueuedLock
+from dedup.index.redis.scripts import source
 
-try:  # redis is needed only for this backend; `open_index` on a path never imports it.
-    import redis
-    import redis.backoff
-    import redis.exceptions
-    import redis.retry
-except ImportError:  # pragma: no cover - reported when a Redis index is opened
-    redis = None  # type: ignore[assignment]
-
-__all__ = ["RedisIndex", "LockLost", "DEFAULT_PREFIX", "DEFAULT_LOCK_TTL"]
+__all__ = ["RedisIndex", "DEFAULT_PREFIX"]
 
 DEFAULT_PREFIX = "dedup:"
-# Long enough that a busy worker renews it comfortably (every ttl / 3); short enough that the
-# others resume soon after a worker dies holding it.
-DEFAULT_LOCK_TTL = 10.0
-DEFAULT_LOCK_WAIT = 300.0
 # Every command dedup sends is bounded (SCRIPT_KEYS, CHUNK_BYTES): a few milliseconds of server
 # time, a few tens under load. So a server that says nothing for this long is taken for gone
 # rather than waited for, and a timed-out command is not retried (it may still run, and each try
 # would wait as long again). Connections refused or reset are retried a few times, which rides
-# out a blip: the scripts are idempotent or checked (see _WRITE, _ACQUIRE), and a repeated
+# out a blip: the scripts are idempotent or checked (see write.lua, acquire.lua), and a repeated
 # INCRBY only skips pids.
 DEFAULT_SOCKET_TIMEOUT = 5.0
 CONNECT_TIMEOUT = 3.0
 # Pids a query takes from one bucket (see the module's doc), as the embedded index does.
 DEFAULT_BUCKET_CAP = 64
-# A waiter asks for the lock at least every POLL seconds; one silent for STALE_MS has died.
-POLL = 0.05
-STALE_MS = 3000
-# A batch that waits longer than this for the lock says so, and for whom (Index.on_wait).
-WAIT_NOTICE = 2.0
 # Chunks for remove, prune, export and fetch: each chunk is one command, and a script blocks
 # the server while it runs, so keep each to a few milliseconds.
 CHUNK = 1000
@@ -169,550 +150,8 @@ _HEADER_ROW = np.dtype([("paragraph", "<i8"), ("ingested_at", "<f8"), ("doc_len"
 # A bucket's key name after the prefix: b"k", the band (big-endian, so names sort by band),
 # the band key (little-endian, as stored in the paragraph record). numpy packs it unaligned.
 _BUCKET_TAIL = [("tag", "S1"), ("band", ">u2"), ("key", "<u8")]
-_LOCK_LOST = "DEDUP_LOCK_LOST"
 # A paragraph id as stored: what int() reads back into an int64 pid.
 _PID = re.compile(rb"\d{1,18}")
-_STAGE_LOST = "DEDUP_STAGE_LOST"
-
-
-class LockLost(IndexError_):
-    """The batch lock expired or was taken while held; the batch was not written."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Server-side scripts. Key names are built inside the scripts from the prefix, which is fine on
-# a single server (not on Redis Cluster, which this backend does not support).
-
-# Damage (a key of the wrong type, a value dedup did not write) is reported by the scripts as
-# an error 'DEDUP_DAMAGED <key name in hex> <what>', which Python words (see _Damage): band bucket
-# names are binary. Commands go through redis.pcall so that a WRONGTYPE names its key; measured,
-# an inline pcall and type check cost no more than redis.call.
-_CHECKS = """
-local pcall, sformat, byte, find = redis.pcall, string.format, string.byte, string.find
-local function hex(s)
-  return (string.gsub(s, '.', function(c) return sformat('%02x', byte(c)) end))
-end
-local function damaged(key, what)
-  error({err = 'DEDUP_DAMAGED ' .. hex(key) .. ' ' .. what})
-end
--- An error reply of a command on ``key``, which should hold a ``kind``.
-local function failed(r, key, kind)
-  if find(r.err, 'WRONGTYPE', 1, true) then
-    damaged(key, 'type ' .. redis.call('TYPE', key).ok .. ' ' .. kind)
-  elseif find(r.err, 'not an integer', 1, true) then
-    damaged(key, 'value ' .. hex(tostring(redis.call('GET', key))))
-  end
-  error(r)
-end
-local function on(kind, command, key, ...)
-  local r = pcall(command, key, ...)
-  if type(r) == 'table' and r.err then
-    failed(r, key, kind)
-  end
-  return r
-end
-local function is_pid(s)
-  return #s <= 18 and find(s, '^%d+$') ~= nil
-end
-"""
-
-# Bucket names travel as one blob of fixed-width names (prefix included), paragraph-major: a
-# script slices it instead of receiving thousands of arguments. Lua's unpack() stops near 8,000
-# values, so variadic calls go in chunks of 2,000.
-
-# ARGV: bands, blob of n * bands bucket names, n, cap, and for a caller not holding the lock the
-# journal's key name (else ''). Returns "q pid q pid ...": every (query, pid) pair sharing a band
-# key, unique per query, with q counted from 0 in this call; or nil, looking nothing up, while
-# a committed batch is being written out (its journal exists), so that no call ever sees half
-# of one. Each bucket's size is read first (SCARD, O(1)); a paragraph none of whose buckets holds
-# more than ``cap`` pids gets their union (one SUNION: at most bands * cap members), and a bucket
-# of more than ``cap`` gives ``cap`` of its pids (SRANDMEMBER: a set has no order). So one
-# paragraph costs at most ``bands`` lookups and ``bands * cap`` members, however crowded its
-# buckets. A member that is not a pid is damage, reported with its bucket.
-_QUERY = _CHECKS + """
-local bands, blob, n, cap = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
-local call, sub = redis.call, string.sub
-if ARGV[5] ~= '' and call('EXISTS', ARGV[5]) == 1 then
-  return false
-end
-local width = #blob / (bands * n)
-local out, keys, sizes = {}, {}, {}
-local s = 0
-for i = 0, n - 1 do
-  local total, crowded = 0, false
-  for b = 1, bands do
-    local key = sub(blob, s + 1, s + width)
-    s = s + width
-    local size = pcall('SCARD', key)
-    if type(size) == 'table' then
-      failed(size, key, 'set')
-    end
-    keys[b], sizes[b] = key, size
-    total = total + size
-    if size > cap then
-      crowded = true
-    end
-  end
-  if total > 0 then
-    local found
-    if crowded then
-      local seen = {}
-      found = {}
-      for b = 1, bands do
-        local members
-        if sizes[b] > cap then
-          members = call('SRANDMEMBER', keys[b], cap)
-        elseif sizes[b] > 0 then
-          members = call('SMEMBERS', keys[b])
-        else
-          members = {}
-        end
-        for _, pid in ipairs(members) do
-          if not seen[pid] then
-            seen[pid] = true
-            found[#found + 1] = pid
-          end
-        end
-      end
-    else
-      found = call('SUNION', unpack(keys))
-    end
-    for _, pid in ipairs(found) do
-      if not is_pid(pid) then
-        for b = 1, bands do
-          if call('SISMEMBER', keys[b], pid) == 1 then
-            damaged(keys[b], 'member ' .. hex(pid))
-          end
-        end
-      end
-      out[#out + 1] = i
-      out[#out + 1] = pid
-    end
-  end
-end
-return table.concat(out, ' ')
-"""
-
-# A batch is committed in three steps, each a call of this script, so that no call writes
-# more than one chunk (at most SCRIPT_KEYS bucket names and about CHUNK_BYTES of records):
-#
-#   'stage' i chunk   (lock checked) put chunk i in the hash {prefix}stage, owned by this token;
-#                     chunk 0 first clears what a worker that lost the lock left there. Nobody
-#                     reads the stage, so nothing of the batch is visible yet.
-#   'commit' count    (lock checked) the commit point: one RENAME of the complete stage to
-#                     {prefix}journal. The batch is now committed; idempotent for a client retry.
-#   'apply'           write the journal's next chunk into the index and drop it from the
-#                     journal, in one call; the journal key goes with its last chunk. Returns the
-#                     chunks left. Not tied to the lock: the batch is committed, and whoever holds
-#                     the lock next finishes a journal a dead worker left (see _ACQUIRE) before
-#                     it reads anything, so no lock holder ever sees half a batch.
-#
-# A chunk is a run of segments, one per part of an add(): ``<q first pid, <I n, <I length of the
-# ingest time, <I 1 when records end with an exact key (else 0)``, the ingest time (text), n *
-# bands bucket names, and n records end to end (each record's header gives its length and
-# document id). Applying is idempotent (SET, SADD, ZADD, HSETNX). An exact key maps to its
-# earliest pid; later ones wait in x{key}. A chunk that cannot be read is damage; it is checked
-# before anything of it is written.
-_WRITE = _CHECKS + """
-local prefix, token, bands, mode = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local call, sub, format, read = redis.call, string.sub, string.format, struct.unpack
-local lock, stage, journal = prefix .. 'lock', prefix .. 'stage', prefix .. 'journal'
-local GRAMS = '\\255GRAMS\\255\\255'
-
--- The segments of a chunk: {first, n, at, where its names start, extra, where its records
--- start, where each record starts}; damage if they do not fit the chunk exactly.
-local function segments(chunk)
-  local width, fixed = #prefix + 11, 24 + 8 * bands
-  local size, pos, out = #chunk, 1, {}
-  while pos <= size do
-    if pos + 19 > size then
-      damaged(journal, 'chunk')
-    end
-    local first, n, at_len, extra
-    first, n, at_len, extra, pos = read('<i8I4I4I4', chunk, pos)
-    local seg = {first = first, n = n, at = sub(chunk, pos, pos + at_len - 1), name = pos + at_len, extra = 8 * extra}
-    pos = seg.name + n * bands * width
-    seg.starts = {}
-    for i = 0, n - 1 do
-      if pos + fixed - 1 > size then
-        damaged(journal, 'chunk')
-      end
-      seg.starts[i + 1] = pos
-      local doc_len, count = read('<I4I4', chunk, pos + 16)
-      pos = pos + fixed + doc_len + 8 * count + seg.extra
-    end
-    seg.starts[n + 1] = pos
-    if pos - 1 > size or (extra ~= 0 and extra ~= 1) then
-      damaged(journal, 'chunk')
-    end
-    out[#out + 1] = seg
-  end
-  return out
-end
-
-local function apply(chunk)
-  local width, fixed = #prefix + 11, 24 + 8 * bands
-  local tkey, docs, exact = prefix .. 'time', prefix .. 'docs', prefix .. 'exact'
-  local kv, zs, doc, doc_pids = {}, {}, nil, {}
-  local function flush_doc()
-    if doc then
-      on('set', 'SADD', prefix .. 'd:' .. doc, unpack(doc_pids))
-      on('set', 'SADD', docs, doc)
-    end
-    doc_pids = {}
-  end
-  local function flush_kv()
-    if #kv > 0 then
-      call('MSET', unpack(kv))
-      on('zset', 'ZADD', tkey, unpack(zs))
-      kv, zs = {}, {}
-    end
-  end
-  for _, seg in ipairs(segments(chunk)) do
-    local name = seg.name
-    for i = 0, seg.n - 1 do
-      local pos, stop = seg.starts[i + 1], seg.starts[i + 2]
-      local pid = format('%d', seg.first + i)
-      for b = 1, bands do
-        local key = sub(chunk, name, name + width - 1)
-        local r = pcall('SADD', key, pid)
-        if type(r) == 'table' then
-          failed(r, key, 'set')
-        end
-        name = name + width
-      end
-      if seg.extra > 0 then
-        local key = sub(chunk, stop - 8, stop - 1)
-        if on('hash', 'HSETNX', exact, key, pid) == 0 then
-          local held = call('HGET', exact, key)
-          if held ~= pid then
-            if not is_pid(held) then
-              damaged(exact, 'field ' .. hex(key) .. ' ' .. hex(held))
-            end
-            if tonumber(held) > seg.first + i then
-              call('HSET', exact, key, pid)
-              on('zset', 'ZADD', prefix .. 'x' .. key, held, held)
-            else
-              on('zset', 'ZADD', prefix .. 'x' .. key, pid, pid)
-            end
-          end
-        end
-      end
-      kv[#kv + 1] = prefix .. 'p:' .. pid
-      kv[#kv + 1] = sub(chunk, pos, stop - 1)
-      zs[#zs + 1] = seg.at
-      zs[#zs + 1] = pid
-      local doc_len = read('<I4', chunk, pos + 16)
-      local this = sub(chunk, pos + fixed, pos + fixed + doc_len - 1)
-      if this ~= doc or #doc_pids >= 2000 then
-        flush_doc()
-        doc = this
-      end
-      doc_pids[#doc_pids + 1] = pid
-      if #kv >= 2000 then
-        flush_kv()
-      end
-    end
-  end
-  flush_kv()
-  flush_doc()
-end
-
--- A chunk of n-gram postings: the marker, the cap (<I4), then entries of 23 bytes: bucket (3),
--- n-gram hash (8), pid and word (12, the posting as stored).
-local function apply_grams(chunk)
-  if #chunk < 12 or (#chunk - 12) % 23 ~= 0 then
-    damaged(journal, 'chunk')
-  end
-  local cap = read('<I4', chunk, 9)
-  local gkey = prefix .. 'g'
-  local added = 0
-  for pos = 13, #chunk, 23 do
-    local key, field, posting = gkey .. sub(chunk, pos, pos + 2), sub(chunk, pos + 3, pos + 10), sub(chunk, pos + 11, pos + 22)
-    local held = on('hash', 'HGET', key, field)
-    if not held then
-      call('HSET', key, field, posting)
-      added = added + 1
-    elseif held ~= 'S' then
-      if #held % 12 ~= 0 then
-        damaged(key, 'field ' .. hex(field) .. ' ' .. hex(held))
-      end
-      if #held >= 12 * cap then
-        call('HSET', key, field, 'S')
-        added = added - #held / 12
-      else
-        call('HSET', key, field, held .. posting)
-        added = added + 1
-      end
-    end
-  end
-  on('string', 'INCRBY', prefix .. 'postings', added)
-end
-
-if mode == 'apply' then
-  local state = on('hash', 'HMGET', journal, 'next', 'count')
-  if not state[1] and not state[2] then
-    return 0
-  end
-  local i, n = tonumber(state[1]), tonumber(state[2])
-  local field = i and format('%d', i)
-  local chunk = field and call('HGET', journal, field)
-  if not (n and chunk) then
-    damaged(journal, 'chunk')
-  end
-  if sub(chunk, 1, 8) == GRAMS then
-    apply_grams(chunk)
-  else
-    apply(chunk)
-  end
-  if i + 1 >= n then
-    call('DEL', journal)
-    return 0
-  end
-  call('HDEL', journal, field)
-  call('HSET', journal, 'next', i + 1)
-  return n - i - 1
-end
-
-if mode == 'commit' and on('hash', 'HGET', journal, 'owner') == token then
-  return 1  -- a retry after a lost reply: committed already
-end
-if on('string', 'GET', lock) ~= token then
-  return redis.error_reply('DEDUP_LOCK_LOST the index lock is no longer held by this worker')
-end
-if mode == 'stage' then
-  if ARGV[5] == '0' then
-    call('UNLINK', stage)
-    call('HSET', stage, 'owner', token)
-  elseif on('hash', 'HGET', stage, 'owner') ~= token then
-    return redis.error_reply('DEDUP_STAGE_LOST the staged part of this batch is gone')
-  end
-  call('HSET', stage, ARGV[5], ARGV[6])
-  call('PEXPIRE', stage, ARGV[7])
-  return 1
-end
--- mode 'commit'
-local count = tonumber(ARGV[5])
-if on('hash', 'HGET', stage, 'owner') ~= token or call('HLEN', stage) ~= count + 1 then
-  return redis.error_reply('DEDUP_STAGE_LOST the staged part of this batch is gone')
-end
-if call('EXISTS', journal) == 1 then
-  -- Never overwrite a committed batch (every holder finishes one before it goes on).
-  return redis.error_reply('DEDUP_JOURNAL another batch is still being written')
-end
-call('HSET', stage, 'next', 0, 'count', count)
-call('PERSIST', stage)
-call('RENAME', stage, journal)
-return 1
-"""
-
-# ARGV: prefix, lock token, bands, mode ('docs' or 'before'), a limit, then the doc ids or the
-# time bound (exclusive). Forgets at most about ``limit`` paragraphs, so no call blocks the
-# server for long. Returns {paragraphs forgotten, documents finished} (for 'before', the
-# second is 0). A record that cannot be read is damage, found before anything of it is undone.
-_FORGET = _CHECKS + """
-local prefix, token, bands, mode = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-if on('string', 'GET', prefix .. 'lock') ~= token then
-  return redis.error_reply('DEDUP_LOCK_LOST the index lock is no longer held by this worker')
-end
-local tkey, docs, exact = prefix .. 'time', prefix .. 'docs', prefix .. 'exact'
-local fixed = 24 + 8 * bands
-local function forget(pid, fix_doc)
-  local pkey = prefix .. 'p:' .. pid
-  local v = on('string', 'GET', pkey)
-  if v then
-    if #v < fixed then
-      damaged(pkey, 'record')
-    end
-    local length, count = struct.unpack('<I4I4', v, 17)
-    local size = fixed + length + 8 * count
-    if #v ~= size and #v ~= size + 8 then
-      damaged(pkey, 'record')
-    end
-    for b = 0, bands - 1 do
-      local s = 25 + 8 * b
-      on('set', 'SREM', prefix .. 'k' .. struct.pack('>H', b) .. string.sub(v, s, s + 7), pid)
-    end
-    if #v == size + 8 then
-      -- Its exact key: the next earliest paragraph with that key, if any, takes its place.
-      local key = string.sub(v, -8)
-      local others = prefix .. 'x' .. key
-      if on('hash', 'HGET', exact, key) == pid then
-        local next_pid = on('zset', 'ZPOPMIN', others)[1]
-        if next_pid then
-          redis.call('HSET', exact, key, next_pid)
-        else
-          redis.call('HDEL', exact, key)
-        end
-      else
-        on('zset', 'ZREM', others, pid)
-      end
-    end
-    if fix_doc then
-      local doc = string.sub(v, fixed + 1, fixed + length)
-      local dkey = prefix .. 'd:' .. doc
-      on('set', 'SREM', dkey, pid)
-      if redis.call('EXISTS', dkey) == 0 then
-        on('set', 'SREM', docs, doc)
-      end
-    end
-    redis.call('DEL', pkey)
-  end
-  on('zset', 'ZREM', tkey, pid)
-end
-local limit, count, finished = tonumber(ARGV[5]), 0, 0
-if mode == 'docs' then
-  for j = 6, #ARGV do
-    local dkey = prefix .. 'd:' .. ARGV[j]
-    for _, pid in ipairs(on('set', 'SRANDMEMBER', dkey, limit - count)) do
-      forget(pid, false)
-      redis.call('SREM', dkey, pid)
-      count = count + 1
-    end
-    if redis.call('EXISTS', dkey) == 1 then
-      break
-    end
-    on('set', 'SREM', docs, ARGV[j])
-    finished = finished + 1
-    if count >= limit then
-      break
-    end
-  end
-else
-  for _, pid in ipairs(on('zset', 'ZRANGEBYSCORE', tkey, '-inf', '(' .. ARGV[6], 'LIMIT', 0, limit)) do
-    forget(pid, true)
-    count = count + 1
-  end
-end
-return {count, finished}
-"""
-
-# The lock is fair: waiters queue by ticket, and only the head of the queue may take a free
-# lock, so a worker releasing and at once re-taking it cannot starve the others. The releaser
-# wakes the head through its wake list; a waiter that stops asking for STALE_MS leaves the queue.
-
-# KEYS: lock, queue (zset token -> ticket), seen (zset token -> last ask, ms), tickets, own
-# wake list, stage, journal. ARGV: token, ttl in ms, stale after ms. Returns 0 while waiting;
-# once the lock is taken, 1, or 2 when a committed batch is left to finish (its journal). What a
-# worker that lost the lock was staging is dropped. Idempotent, like every script here: asked
-# again by the worker that holds the lock, it says so.
-_ACQUIRE = _CHECKS + """
-local lock, queue, seen, tickets, wake = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local token = ARGV[1]
-if on('string', 'GET', lock) == token then
-  -- Taken already: this is a client's retry after the reply was lost. Without this, the worker
-  -- would queue behind its own lock and wait out its lifetime, and every other worker with it.
-  redis.call('PEXPIRE', lock, ARGV[2])
-  redis.call('ZREM', queue, token)
-  redis.call('ZREM', seen, token)
-  return 1 + redis.call('EXISTS', KEYS[7])
-end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local stale = on('zset', 'ZRANGEBYSCORE', seen, '-inf', now - tonumber(ARGV[3]), 'LIMIT', 0, 100)
-for _, gone in ipairs(stale) do
-  on('zset', 'ZREM', queue, gone)
-  redis.call('ZREM', seen, gone)
-end
-local head = on('zset', 'ZRANGE', queue, 0, 0)[1]
-if (head == nil or head == token) and redis.call('SET', lock, token, 'NX', 'PX', ARGV[2]) then
-  redis.call('ZREM', queue, token)
-  redis.call('ZREM', seen, token)
-  redis.call('DEL', wake)
-  if redis.call('EXISTS', queue) == 0 then
-    redis.call('DEL', tickets)
-  end
-  redis.call('UNLINK', KEYS[6])
-  return 1 + redis.call('EXISTS', KEYS[7])
-end
-if not redis.call('ZSCORE', queue, token) then
-  redis.call('ZADD', queue, on('string', 'INCR', tickets), token)
-end
-redis.call('ZADD', seen, now, token)
-return 0
-"""
-
-# KEYS: queue, seen, tickets, own wake list. ARGV: token. A waiter giving up leaves the queue.
-_LEAVE = """
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('DEL', KEYS[4])
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('DEL', KEYS[3])
-end
-return 0
-"""
-
-# KEYS: the lock. ARGV: token, ttl in ms.
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
-
-# KEYS: the lock, queue. ARGV: token, prefix. Compare-and-delete, then wake the next waiter.
-_RELEASE = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return 0
-end
-redis.call('DEL', KEYS[1])
-local head = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
-if head then
-  local wake = ARGV[2] .. 'wake:' .. head
-  redis.call('RPUSH', wake, 1)
-  redis.call('PEXPIRE', wake, 10000)
-end
-return 1
-"""
-
-# KEYS: params. ARGV: field, value, ... Creates the record unless one exists; returns the
-# stored one (empty when just created), so two workers creating at once agree.
-# ARGV: prefix, blob of 11-byte lookups (bucket, n-gram hash), and for a caller not holding
-# the lock the journal's key name (else ''). Returns each n-gram's stored value (false for none),
-# or nil while a committed batch is being written out, as _QUERY does.
-_GRAM_QUERY = _CHECKS + """
-local prefix, blob = ARGV[1], ARGV[2]
-local sub = string.sub
-if ARGV[3] ~= '' and redis.call('EXISTS', ARGV[3]) == 1 then
-  return false
-end
-local out = {}
-for pos = 1, #blob, 11 do
-  local key = prefix .. 'g' .. sub(blob, pos, pos + 2)
-  local held = on('hash', 'HGET', key, sub(blob, pos + 3, pos + 10))
-  out[#out + 1] = held or ''
-end
-return out
-"""
-
-# KEYS: {prefix}postings_from, {prefix}next. ARGV: a pid or ''. Notes, once, the first pid that
-# will be stored with postings (one past those issued before, for an index made before them);
-# with a pid, moves it past that pid (paragraphs added without postings). Returns it.
-_POSTINGS_FROM = """
-local from = redis.call('GET', KEYS[1])
-if not from then
-  from = (tonumber(redis.call('GET', KEYS[2]) or '0') or 0) + 1
-  redis.call('SET', KEYS[1], from)
-end
-if ARGV[1] ~= '' and tonumber(from) <= tonumber(ARGV[1]) then
-  from = tonumber(ARGV[1]) + 1
-  redis.call('SET', KEYS[1], from)
-end
-return tonumber(from)
-"""
-
-_CREATE = """
-local existing = redis.call('HGETALL', KEYS[1])
-if #existing > 0 then
-  return existing
-end
-redis.call('HSET', KEYS[1], unpack(ARGV))
-return {}
-"""
-
-
-# ---------------------------------------------------------------------------------------------
 
 
 def _gram_buckets(hashes: np.ndarray) -> np.ndarray:
@@ -729,53 +168,6 @@ def _encode_doc(doc: str) -> bytes:
 
 def _decode_doc(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogatepass")
-
-
-def _redacted(spec: str) -> tuple[str, list[str]]:
-    """``spec`` with its password shown as ``***``, for messages, and the strings to hide in
-    any other text about it. Made for URLs too malformed to parse: everything before the last
-    ``@`` of the part before the query (or of the whole, when only the query has one) is the
-    user and password, and a lone word there is taken for a password; query values named like
-    a password are hidden too.
-
-    >>> _redacted("redis://:secret@host:6379/0")[0]
-    'redis://:***@host:6379/0'
-    >>> _redacted("redis://user:pass/word@host/0?password=secret&db=1")[0]
-    'redis://user:***@host/0?password=***&db=1'
-    >>> _redacted("redis://secret@host/0")
-    ('redis://***@host/0', ['secret'])
-    """
-    scheme, sep, rest = spec.partition("://")
-    hidden: list[str] = []
-    if sep:
-        head = rest.split("?", 1)[0]
-        at = head.rfind("@") if "@" in head else rest.rfind("@")
-        if at >= 0:
-            user, colon, password = rest[:at].partition(":")
-            secret = password if colon else user
-            hidden.append(secret)
-            rest = (f"{user}:***" if colon else "***") + rest[at:]
-    base, q, query = rest.partition("?")
-    if q:
-        fields = query.split("&")
-        for k, field in enumerate(fields):
-            name, eq, value = field.partition("=")
-            if eq and "password" in urllib.parse.unquote(name).lower():
-                hidden.append(value)
-                fields[k] = f"{name}=***"
-        query = "&".join(fields)
-    # Their decoded forms, and the pieces a parser may quote alone (a port that is not a number).
-    for secret in list(hidden):
-        hidden.append(urllib.parse.unquote(secret))
-        hidden += [piece for piece in re.split(r"[/?#@:\[\]]", secret) if len(piece) >= 3]
-    hidden = sorted({h for h in hidden if h}, key=len, reverse=True)
-    return scheme + sep + base + q + query, hidden
-
-
-def _scrubbed(text: str, hidden: list[str]) -> str:
-    for secret in hidden:
-        text = text.replace(secret, "***")
-    return text
 
 
 def _split_url(spec: str) -> tuple[str, str]:
@@ -799,7 +191,7 @@ def _split_url(spec: str) -> tuple[str, str]:
         else:
             rest.append(field)
     if not prefix:
-        raise IndexError_(f"{_redacted(spec)[0]}: the key prefix cannot be empty")
+        raise IndexError_(f"{redacted(spec)[0]}: the key prefix cannot be empty")
     return base + ("?" + "&".join(rest) if rest else ""), prefix
 
 
@@ -822,8 +214,6 @@ class RedisIndex(Index):
         bucket_cap: int = DEFAULT_BUCKET_CAP,
         posting_cap: int = DEFAULT_POSTING_CAP,
     ) -> None:
-        if lock_ttl <= 0 or lock_wait < 0:
-            raise ValueError("lock_ttl must be positive and lock_wait at least 0")
         if bucket_cap < 1 or posting_cap < 1:
             raise ValueError("bucket_cap and posting_cap must be at least 1")
         self.bucket_cap = bucket_cap
@@ -834,27 +224,18 @@ class RedisIndex(Index):
         self.where = where
         self.prefix = prefix
         self._p = prefix.encode("utf-8")
-        self.lock_ttl = lock_ttl
-        self.lock_wait = lock_wait
-        self._lock_key = self._p + b"lock"
-        self._damage = _Damage(where, self._p)
-        self._query = client.register_script(_QUERY)
-        self._write = client.register_script(_WRITE)
-        self._forget = client.register_script(_FORGET)
-        self._renew = client.register_script(_RENEW)
-        self._acquire_script = client.register_script(_ACQUIRE)
-        self._leave = client.register_script(_LEAVE)
-        self._release = client.register_script(_RELEASE)
-        self._gram_query = client.register_script(_GRAM_QUERY)
-        self._postings_from = client.register_script(_POSTINGS_FROM)
+        self._damage = Damage(where, self._p)
+        self._lock = QueuedLock(client, self._p, where, self._talking, ttl=lock_ttl, wait=lock_wait)
+        self._lock_key = self._lock.key
+        self._query = client.register_script(source("query.lua"))
+        self._write = client.register_script(source("write.lua"))
+        self._forget = client.register_script(source("forget.lua"))
+        self._gram_query = client.register_script(source("gram_query.lua"))
+        self._postings_from = client.register_script(source("postings_from.lua"))
         self._bands = np.arange(params.bands, dtype=np.uint16)
         self._bucket = np.dtype([("prefix", f"S{len(self._p)}"), *_BUCKET_TAIL])
-        # The batch in progress: the lock's token, its renewer, and the paragraphs added but
-        # not committed (visible to this worker's own queries and fetches).
-        self._token: str | None = None
-        self._lost = threading.Event()
-        self._stop_renewing = threading.Event()
-        self._renewer: threading.Thread | None = None
+        # The batch in progress: the paragraphs added but not committed (visible to this worker's
+        # own queries and fetches), while the lock is held.
         # Per add() of the open batch: (first pid, records end to end, where each record starts,
         # ingest time, whether the records end with an exact key, bucket names).
         self._pending_runs: list[tuple[int, bytes, list[int], str, bool, bytes]] = []
@@ -862,7 +243,7 @@ class RedisIndex(Index):
         self._pending_keys: list[np.ndarray] = []
         # Per add() with exact keys: (its exact keys, its pids), for query_exact.
         self._pending_exact: list[tuple[np.ndarray, np.ndarray]] = []
-        # Per add() with postings: its entries for _WRITE, sorted by bucket.
+        # Per add() with postings: its entries for write.lua, sorted by bucket.
         self._pending_grams: list[np.ndarray] = []
         self._closed = False
 
@@ -898,8 +279,8 @@ class RedisIndex(Index):
                 retry=retry,
             )
         except ValueError as err:
-            shown, hidden = _redacted(spec)
-            raise IndexError_(f"not a usable Redis URL {shown!r}: {_scrubbed(str(err), hidden)}") from None
+            shown, hidden = redacted(spec)
+            raise IndexError_(f"not a usable Redis URL {shown!r}: {scrubbed(str(err), hidden)}") from None
         where = _describe(client)
         try:
             stored = _read_or_create_params(client, where, prefix, params, create)
@@ -924,16 +305,29 @@ class RedisIndex(Index):
         that is damaged when a command meets a key of the wrong type."""
         if self._closed:
             raise IndexError_(f"the index at {self.where} is closed")
-        with _translated(self.where, self._r, self._damage, expect):
+        with translated(self.where, self._r, self._damage, expect):
             yield
 
     # -- the lock -----------------------------------------------------------------------------
+
+    @property
+    def lock_ttl(self) -> float:
+        return self._lock.ttl
+
+    @property
+    def lock_wait(self) -> float:
+        return self._lock.wait
+
+    @property
+    def _token(self) -> str | None:
+        """The lock's token while this worker holds it (a batch is open), else ``None``."""
+        return self._lock.token
 
     @contextmanager
     def batch(self) -> Iterator[None]:
         """Hold the index: take the lock, and on a clean exit commit every paragraph added
         inside, all or nothing (staged, then committed in one step after checking the lock is
-        still held, else :class:`LockLost`; see _WRITE). On an exception nothing added inside
+        still held, else :class:`LockLost`; see write.lua). On an exception nothing added inside
         is written. Nested calls join the outer batch."""
         if self._token is not None:
             yield
@@ -945,98 +339,26 @@ class RedisIndex(Index):
                 raise IndexError_(f"the index at {self.where} was closed inside a batch; nothing of it was written")
             self._commit(token)
         finally:
-            self._end(token)
+            self._end()
 
     def _acquire(self) -> str:
-        token = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(8)}"
-        ttl_ms = max(1, int(self.lock_ttl * 1000))
-        deadline = time.monotonic() + self.lock_wait
-        p = self._p
-        wake = p + b"wake:" + token.encode()
-        keys = [self._lock_key, p + b"lockq", p + b"lockseen", p + b"lockticket", wake, p + b"stage", p + b"journal"]
-        taken = False
-        notice, said = time.monotonic() + WAIT_NOTICE, False
-        try:
-            with self._talking((self._lock_key, "string"), (wake, "list")):
-                while not (taken := self._busy_is_no(lambda: self._acquire_script(keys=keys, args=[token, ttl_ms, STALE_MS]))):
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        raise IndexError_(
-                            f"waited {self.lock_wait:g} s for the index lock at {self.where} "
-                            f"(held by {_holder(self._r.get(self._lock_key))}); "
-                            f"a holder that died releases it within {self.lock_ttl:g} s"
-                        )
-                    if not said and self.on_wait is not None and time.monotonic() >= notice:
-                        self.on_wait(f"{self.where}: waiting for the index lock, held by {_holder(self._r.get(self._lock_key))}")
-                        said = True
-                    # Woken by the releaser when our turn comes; ask again at least every POLL s.
-                    if self._busy_is_no(lambda: self._r.blpop([wake], timeout=min(POLL, max(left, 0.001)))) is False:
-                        time.sleep(POLL)
-        finally:
-            if not taken:
-                try:
-                    with self._talking():
-                        self._leave(keys=keys[1:5], args=[token])
-                except IndexError_:
-                    pass  # it leaves the queue on its own once stale
-        self._token = token
-        self._lost.clear()
-        self._stop_renewing.clear()
-        self._renewer = threading.Thread(target=self._keep_renewing, args=(token, ttl_ms), name="dedup-redis-lock", daemon=True)
-        self._renewer.start()
-        if said and self.on_wait is not None:
-            self.on_wait(f"{self.where}: got the index lock; going on")
-        if taken == 2:  # a batch committed by a worker that died before writing it all out
+        """Take the lock; first finish a batch that a worker which died left committed."""
+        if self._lock.acquire(self.on_wait):
             try:
                 self._finish_journal()
             except BaseException:
-                self._end(token)
+                self._end()
                 raise
-        return token
+        assert self._lock.token is not None
+        return self._lock.token
 
-    @staticmethod
-    def _busy_is_no(call: Any) -> Any:
-        """``call()``, or False while a long script runs (another program's: dedup's are short)."""
-        try:
-            return call()
-        except redis.exceptions.ResponseError as err:
-            if str(err).startswith("BUSY"):
-                return False
-            raise
-
-    def _keep_renewing(self, token: str, ttl_ms: int) -> None:
-        interval = self.lock_ttl / 3
-        while not self._stop_renewing.wait(interval):
-            try:
-                if not self._renew(keys=[self._lock_key], args=[token, ttl_ms]):
-                    self._lost.set()
-                    return
-            except Exception:  # noqa: BLE001 - the commit's own check reports it; keep trying
-                continue
-
-    def _end(self, token: str) -> None:
-        """Stop renewing, drop what was not committed, release the lock."""
-        self._stop_renewing.set()
-        if self._renewer is not None:
-            self._renewer.join()
-            self._renewer = None
-        self._token = None
+    def _end(self) -> None:
+        """Drop what was not committed, release the lock."""
+        self._lock.release()
         self._clear_pending()
-        self._lost.clear()
-        try:
-            with self._talking():
-                self._release(keys=[self._lock_key, self._p + b"lockq"], args=[token, self._p])
-        except IndexError_:
-            # What was committed stays committed, and an error already on its way matters more;
-            # a lock left behind expires on its own after lock_ttl.
-            pass
 
     def _check_lock(self) -> None:
-        if self._token is not None and self._lost.is_set():
-            raise LockLost(
-                f"lost the index lock at {self.where}: it expired or was taken while this worker "
-                f"held it (no renewal for {self.lock_ttl:g} s); nothing of this batch is written"
-            )
+        self._lock.check()
 
     @contextmanager
     def _locked(self) -> Iterator[str]:
@@ -1049,10 +371,10 @@ class RedisIndex(Index):
         try:
             yield token
         finally:
-            self._end(token)
+            self._end()
 
     def _raise_lock_lost(self, err: Exception) -> None:
-        if _LOCK_LOST in str(err) or _STAGE_LOST in str(err):
+        if LOCK_LOST in str(err) or STAGE_LOST in str(err):
             raise LockLost(
                 f"lost the index lock at {self.where} before committing: it expired or was taken "
                 f"while this worker held it (lock ttl {self.lock_ttl:g} s); nothing of this batch was written"
@@ -1071,7 +393,7 @@ class RedisIndex(Index):
     def query(self, band_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Candidates (see :meth:`Index.query`), looked up SCRIPT_KEYS buckets per script call.
         Outside :meth:`batch`, a call that meets a batch being written out waits for it, holding
-        the lock (see _WRITE), so that no query sees half a batch."""
+        the lock (see write.lua), so that no query sees half a batch."""
         keys = self._band_keys(band_keys)
         n = keys.shape[1]
         if n == 0:
@@ -1144,7 +466,7 @@ class RedisIndex(Index):
                 for k, value in enumerate(values, start=lo):
                     if value is not None:
                         if not _PID.fullmatch(value):
-                            raise self._damage(name, f"maps exact key {int(keys[k]):#x} to {_shown(value)}, which is not a paragraph id")
+                            raise self._damage(name, f"maps exact key {int(keys[k]):#x} to {shown(value)}, which is not a paragraph id")
                         found[k] = int(value)
         if self._pending_exact:
             # Paragraphs of this batch come after every stored one: only where nothing is stored.
@@ -1218,29 +540,17 @@ class RedisIndex(Index):
 
     # -- writes -------------------------------------------------------------------------------
 
-    def add(
-        self,
-        doc_ids: list[str],
-        paragraphs: np.ndarray,
-        band_keys: np.ndarray,
-        hashes: np.ndarray,
-        offsets: np.ndarray,
-        ingested_at: float,
-        *,
-        exact_keys: np.ndarray | None = None,
-        queried: np.ndarray | None = None,
-        postings: Postings | None = None,
-    ) -> np.ndarray:
+    def add(self, records: Records, *, queried: np.ndarray | None = None) -> np.ndarray:
         """Reserve pids and stage the paragraphs; they are written when the batch exits cleanly.
         Outside :meth:`batch`, the call is a batch of its own. ``queried`` is not needed here.
-        ``postings`` are staged with them (see the module's doc)."""
+        Postings are staged with them (see the module's doc)."""
         if self._token is None:
             with self.batch():
-                return self.add(doc_ids, paragraphs, band_keys, hashes, offsets, ingested_at, exact_keys=exact_keys, postings=postings)
-        keys, paragraphs, hashes, offsets, at = self._added(doc_ids, paragraphs, band_keys, hashes, offsets, ingested_at)
-        n = keys.shape[1]
-        exact = self._exact_keys(exact_keys, n)
-        grams = self._postings(postings, n)
+                return self.add(records)
+        records = self._records(records)
+        keys, paragraphs, hashes, offsets, at = records.band_keys, records.paragraphs, records.hashes, records.offsets, records.ingested_at
+        exact, grams = records.exact_keys, records.postings
+        n = len(records)
         if n == 0:
             return np.empty(0, dtype=np.int64)
         self._check_lock()
@@ -1259,7 +569,7 @@ class RedisIndex(Index):
             entries["word"] = grams.words[keep]
             self._pending_grams.append(entries[np.argsort(entries["bucket"], kind="stable")])
         # Records end to end: header, band keys, document id, shingle set (see the module's doc).
-        docs = [_encode_doc(d) for d in doc_ids]
+        docs = [_encode_doc(d) for d in records.doc_ids]
         header = np.empty(n, dtype=_HEADER_ROW)
         header["paragraph"] = paragraphs
         header["ingested_at"] = at
@@ -1267,9 +577,8 @@ class RedisIndex(Index):
         header["count"] = np.diff(offsets)
         head, width = header.tobytes(), 8 * keys.shape[0]
         band_bytes = np.ascontiguousarray(keys.T).astype("<u8", copy=False).tobytes()
-        base = int(offsets[0])
-        body = hashes[base : int(offsets[-1])].tobytes()
-        bounds = ((offsets - base) * 8).tolist()
+        body = hashes.tobytes()
+        bounds = (offsets * 8).tolist()
         tails = exact.astype("<u8", copy=False).tobytes() if exact is not None else b""
         tail = 8 if exact is not None else 0
         parts: list[bytes] = []
@@ -1286,7 +595,7 @@ class RedisIndex(Index):
 
     def _commit(self, token: str) -> None:
         """Stage the batch chunk by chunk, commit it with one small step, then write it out (see
-        _WRITE). A lost lock before the commit point writes nothing."""
+        write.lua). A lost lock before the commit point writes nothing."""
         if not self._pending_runs:
             return
         bands = self.params.bands
@@ -1312,7 +621,7 @@ class RedisIndex(Index):
                 pass
 
     def _chunks(self) -> Iterator[bytes]:
-        """The batch's paragraphs as chunks for _WRITE: at most SCRIPT_KEYS bucket names and
+        """The batch's paragraphs as chunks for write.lua: at most SCRIPT_KEYS bucket names and
         about CHUNK_BYTES of records each."""
         bands = self.params.bands
         per_chunk = max(1, SCRIPT_KEYS // bands)
@@ -1355,7 +664,7 @@ class RedisIndex(Index):
                 yield head + entries[lo : lo + SCRIPT_KEYS].tobytes()
 
     def _note_postings_from(self, last: int | None) -> int:
-        """See _POSTINGS_FROM: note where postings start, or that they start after ``last``."""
+        """See postings_from.lua: note where postings start, or that they start after ``last``."""
         with self._talking((self._p + b"postings_from", "string"), (self._p + b"next", "string")):
             return int(self._postings_from(keys=[self._p + b"postings_from", self._p + b"next"], args=["" if last is None else last]))
 
@@ -1405,7 +714,7 @@ class RedisIndex(Index):
         if raw is None:
             return f"the index at {self.where} (prefix {self.prefix!r}) was made by an earlier dedup and keeps no n-gram postings; filter into it once without --containment to start keeping them"
         if not _PID.fullmatch(raw):
-            raise self._damage(self._p + b"postings_from", f"holds {_shown(raw)}, not a number")
+            raise self._damage(self._p + b"postings_from", f"holds {shown(raw)}, not a number")
         since = int(raw)
         with self._talking():
             for lo in range(1, since, CHUNK):
@@ -1473,7 +782,7 @@ class RedisIndex(Index):
             pipe.get(self._p + b"postings")
             paragraphs, documents, last, oldest, newest, holder, postings = pipe.execute()
         if last is not None and not _PID.fullmatch(last):
-            raise self._damage(p + b"next", f"holds {_shown(last)}, not a number")
+            raise self._damage(p + b"next", f"holds {shown(last)}, not a number")
         return {
             "backend": "redis",
             "location": self.where,
@@ -1502,7 +811,7 @@ class RedisIndex(Index):
             present = [(member, value) for (member, _), value in zip(chunk, values) if value is not None]
             for member, _ in present:
                 if not _PID.fullmatch(member):
-                    raise self._damage(tkey, f"holds {_shown(member)}, which is not a paragraph id")
+                    raise self._damage(tkey, f"holds {shown(member)}, which is not a paragraph id")
             if present:
                 got = self._unpack(np.array([int(p) for p, _ in present], dtype=np.int64), [v for _, v in present])
                 for k, pid in enumerate(got.pids.tolist()):
@@ -1527,154 +836,12 @@ class RedisIndex(Index):
         if self._closed:
             return
         if self._token is not None:
-            self._end(self._token)
+            self._end()
         self._closed = True
         self._r.close()
 
 
 # ---------------------------------------------------------------------------------------------
-
-
-_NAMED = {
-    b"params": "its parameters record",
-    b"next": "its pid counter",
-    b"docs": "its document list",
-    b"time": "its ingest-time index",
-    b"exact": "its exact-text index",
-    b"stage": "its batch being staged",
-    b"journal": "its batch being written out",
-    b"lock": "its lock",
-    b"lockq": "its lock's queue",
-    b"lockseen": "its lock's queue",
-    b"lockticket": "its lock's ticket counter",
-}
-_DAMAGED = re.compile(r"DEDUP_DAMAGED ([0-9a-f]*) (\w+)((?: \w*)*)")
-
-
-def _shown(value: bytes) -> str:
-    return repr(value[:40]) + ("..." if len(value) > 40 else "")
-
-
-class _Damage:
-    """Words for damage found in the index at ``where`` under ``prefix``: which key, and what
-    is wrong with it, on one line."""
-
-    def __init__(self, where: str, prefix: bytes) -> None:
-        self.where = where
-        self.prefix = prefix
-
-    def __call__(self, key: bytes, detail: str) -> IndexError_:
-        prefix = self.prefix.decode("utf-8", "replace")
-        return IndexError_(f"the index at {self.where} (prefix {prefix!r}) is damaged: {self.name(key)} {detail}")
-
-    def name(self, key: bytes) -> str:
-        if not key.startswith(self.prefix):
-            return _shown(key)
-        tail = key[len(self.prefix) :]
-        shown = (self.prefix + tail).decode("utf-8", "replace")
-        if tail in _NAMED:
-            return f"{_NAMED[tail]} ({shown})"
-        if tail[:1] == b"k" and len(tail) == 11:
-            (band,) = struct.unpack(">H", tail[1:3])
-            (value,) = struct.unpack("<Q", tail[3:])
-            return f"the band bucket of band {band} and band key {value:#x}"
-        if tail.startswith(b"p:"):
-            return f"the record of paragraph {tail[2:].decode('ascii', 'replace')} ({shown})"
-        if tail.startswith(b"d:"):
-            return f"the paragraph list of document {tail[2:].decode('utf-8', 'surrogateescape')!r}"
-        if tail[:1] == b"x" and len(tail) == 9:
-            return f"the paragraph list of exact key {struct.unpack('<Q', tail[1:])[0]:#x}"
-        if tail.startswith(b"wake:"):
-            return "a lock waiter's wake-up list"
-        return _shown(key)
-
-    def from_reply(self, text: str) -> IndexError_ | None:
-        """The damage a script reported (see _CHECKS), if it did."""
-        found = _DAMAGED.search(text.split(" script: ")[0])
-        if found is None:
-            return None
-        key, what, words = bytes.fromhex(found[1]), found[2], found[3].split()
-        if what == "type" and len(words) == 2:
-            return self(key, f"is a {words[0]}, not a {words[1]}")
-        try:
-            args = [bytes.fromhex(word) for word in words]
-        except ValueError:
-            args = []
-        if what == "member" and args:
-            return self(key, f"holds {_shown(args[0])}, which is not a paragraph id")
-        if what == "field" and len(args) == 2:
-            return self(key, f"maps exact key {int.from_bytes(args[0], 'little'):#x} to {_shown(args[1])}, which is not a paragraph id")
-        if what == "value" and args:
-            return self(key, f"holds {_shown(args[0])}, not a number")
-        if what == "record":
-            return self(key, "cannot be read as a paragraph record")
-        return self(key, "cannot be read")
-
-    def diagnose(self, client: Any, expect: tuple[tuple[bytes, str], ...], text: str) -> IndexError_:
-        """Which of the keys a failed command used holds what it should not (a WRONGTYPE or a
-        counter that is not a number)."""
-        try:
-            for key, kind in expect:
-                actual = client.type(key).decode("ascii", "replace")
-                if actual not in ("none", kind):
-                    return self(key, f"is a {actual}, not a {kind}")
-                if kind == "string" and actual == "string" and "not an integer" in text:
-                    value = client.get(key)
-                    if not re.fullmatch(rb"-?\d+", value or b""):
-                        return self(key, f"holds {_shown(value or b'')}, not a number")
-        except redis.exceptions.RedisError:
-            pass
-        prefix = self.prefix.decode("utf-8", "replace")
-        return IndexError_(f"the index at {self.where} (prefix {prefix!r}) is damaged: a key holds the wrong kind of value ({_printable(text)})")
-
-
-def _printable(text: str) -> str:
-    """An error text from Redis, for one line: without the script's digest, and without the
-    binary key names a pipeline's error quotes."""
-    text = re.sub(r" script: [0-9a-f]+, on @user_script:\d+\.?", "", text)
-    return "".join(c if c.isprintable() else "?" for c in text)
-
-
-@contextmanager
-def _translated(where: str, client: Any, damage: _Damage | None = None, expect: tuple[tuple[bytes, str], ...] = ()) -> Iterator[None]:
-    """Turn redis-py's exceptions into :class:`IndexError_`: a lost connection, damage (reported
-    by a script, or diagnosed from the keys in ``expect``, pairs of a key and its type), or a
-    command refused."""
-    try:
-        yield
-    except redis.exceptions.TimeoutError as err:
-        timeout = client.connection_pool.connection_kwargs.get("socket_timeout")
-        within = f" within {timeout:g} s" if isinstance(timeout, (int, float)) else ""
-        raise IndexError_(f"lost connection to Redis at {where}: no reply{within} ({err})") from None
-    except redis.exceptions.ConnectionError as err:
-        raise IndexError_(f"lost connection to Redis at {where}: {err}") from None
-    except redis.exceptions.InvalidResponse as err:
-        raise IndexError_(f"lost connection to Redis at {where}: the reply is not Redis's protocol; is it a Redis server? ({err})") from None
-    except redis.exceptions.ResponseError as err:
-        text = str(err)
-        if damage is not None:
-            found = damage.from_reply(text)
-            if found is None and ("WRONGTYPE" in text or "not an integer" in text):
-                found = damage.diagnose(client, expect, text)
-            if found is not None:
-                raise found from None
-        raise IndexError_(f"Redis at {where} refused a command: {_printable(text)}") from None
-    except redis.exceptions.RedisError as err:
-        raise IndexError_(f"Redis at {where} refused a command: {_printable(str(err))}") from None
-
-
-def _holder(token: bytes | None) -> str:
-    """Who holds the lock, from its token (``host:pid:random``).
-
-    >>> _holder(b"build-3:4121:9f2c01d4e5a6b7c8"), _holder(None)
-    ('process 4121 on build-3', 'nobody now')
-    """
-    if not token:
-        return "nobody now"
-    parts = token.decode("utf-8", "replace").rsplit(":", 2)
-    if len(parts) == 3 and parts[1].isdigit():
-        return f"process {parts[1]} on {parts[0]}"
-    return repr(token.decode("utf-8", "replace"))
 
 
 def _describe(client: Any) -> str:
@@ -1705,11 +872,11 @@ def _read_or_create_params(client: Any, where: str, prefix: str, params: IndexPa
     location = f"the index at {where} (prefix {prefix!r})"
     unreadable = f"{location} is damaged: its parameters record ({prefix}params) is unreadable"
     try:
-        with _translated(where, client):
+        with translated(where, client):
             client.ping()
     except IndexError_ as err:
         raise IndexError_(str(err).replace("lost connection to", "cannot connect to", 1)) from None
-    with _translated(where, client):
+    with translated(where, client):
         _check_eviction(client, where)
         kind = client.type(key)
         if kind == b"none":
@@ -1721,7 +888,7 @@ def _read_or_create_params(client: Any, where: str, prefix: str, params: IndexPa
             fields: list[Any] = []
             for name, value in params.as_dict().items():
                 fields.extend((name, repr(value) if isinstance(value, float) else str(value)))
-            raw = client.eval(_CREATE, 1, key, *fields)
+            raw = client.eval(source("create.lua"), 1, key, *fields)
             if not raw:
                 return params
         elif kind == b"hash":

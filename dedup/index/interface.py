@@ -1,10 +1,8 @@
-"""The persistent index behind ``dedup filter``: what has been ingested already.
-
-One interface, :class:`Index`, with two backends chosen by :func:`open_index`:
-
-- a path: the embedded index (:mod:`dedup.index_sqlite`), a directory holding a SQLite database;
-- ``redis://host:port/N``: a shared index in a Redis server (:mod:`dedup.index_redis`), for
-  several filter processes at once.
+"""What every index backend is and takes: the interface :class:`Index`, its settings
+(:class:`IndexParams`), the record of paragraphs to store (:class:`Records`) and of stored
+paragraphs read back (:class:`Fetched`), and its errors. It imports no backend: the backends
+(:mod:`dedup.index.sqlite`, :mod:`dedup.index.redis`) import it, and :func:`dedup.index.open_index`
+picks one.
 
 The index stores, for each kept paragraph, its document id, paragraph number, ingest time, LSH
 band keys and exact shingle set (sorted unique 64-bit shingle hashes), so that a candidate from
@@ -37,7 +35,7 @@ __all__ = [
     "Index",
     "Fetched",
     "Postings",
-    "open_index",
+    "Records",
     "SCHEMA_VERSION",
     "DEFAULT_POSTING_CAP",
     "MAX_POSTING_WORD",
@@ -202,6 +200,74 @@ class Postings:
         return np.repeat(np.arange(len(self), dtype=np.int64), np.diff(self.offsets))
 
 
+@dataclass(frozen=True)
+class Records:
+    """Paragraphs for :meth:`Index.add`, as columns, checked when made: paragraph ``k`` is
+    ``paragraphs[k]`` (its number in its document) of document ``doc_ids[k]``, with band keys
+    ``band_keys[:, k]`` (shape ``(bands, n)``, uint64) and shingle set
+    ``hashes[offsets[k]:offsets[k + 1]]`` (sorted unique uint64), all ingested at
+    ``ingested_at`` (Unix seconds).
+
+    ``exact_keys``: one uint64 per paragraph, the hash of its normalized text
+    (:func:`dedup._kernel.text_hashes`), for :meth:`Index.query_exact`; without them the
+    paragraphs are found through their band keys only. ``postings``: their word n-grams, for
+    :meth:`Index.query_postings`; paragraphs stored without them make
+    :meth:`Index.postings_status` say so.
+
+    >>> records = Records(["doc"], [1], np.zeros((31, 1)), np.array([7, 9]), [0, 2], 0.0)
+    >>> len(records), records.band_keys.dtype.name, records.hashes.dtype.name
+    (1, 'uint64', 'uint64')
+    >>> Records(["a", "b"], [1], np.zeros((31, 2)), [], [0, 0, 0], 0.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: doc_ids, paragraphs, band keys and offsets must describe the same paragraphs
+    """
+
+    doc_ids: list[str]
+    paragraphs: np.ndarray
+    band_keys: np.ndarray
+    hashes: np.ndarray
+    offsets: np.ndarray
+    ingested_at: float
+    exact_keys: np.ndarray | None = None
+    postings: Postings | None = None
+
+    def __post_init__(self) -> None:
+        keys = np.asarray(self.band_keys)
+        if keys.ndim != 2:
+            raise ValueError(f"band_keys must have shape (bands, n), not {keys.shape}")
+        n = keys.shape[1]
+        numbers = np.asarray(self.paragraphs, dtype=np.int64).reshape(-1)
+        offsets = np.asarray(self.offsets, dtype=np.int64).reshape(-1)
+        hashes = np.asarray(self.hashes).astype("<u8", copy=False).reshape(-1)
+        if len(self.doc_ids) != n or len(numbers) != n or len(offsets) != n + 1:
+            raise ValueError("doc_ids, paragraphs, band keys and offsets must describe the same paragraphs")
+        if offsets[0] != 0 or offsets[-1] != len(hashes) or np.any(np.diff(offsets) < 0):
+            raise ValueError("offsets must start at 0, not decrease, and end at the number of hashes")
+        if np.any(numbers < 0):
+            raise ValueError("paragraph numbers must be at least 0")
+        at = float(self.ingested_at)
+        if not np.isfinite(at):
+            raise ValueError("ingested_at must be a finite number of seconds")
+        exact = None
+        if self.exact_keys is not None:
+            exact = np.ascontiguousarray(self.exact_keys, dtype=np.uint64)
+            if exact.shape != (n,):
+                raise ValueError(f"exact_keys must hold one key per paragraph ({n}), not shape {exact.shape}")
+        if self.postings is not None and len(self.postings) != n:
+            raise ValueError(f"postings must describe the {n} paragraphs added, not {len(self.postings)}")
+        object.__setattr__(self, "doc_ids", list(self.doc_ids))
+        object.__setattr__(self, "paragraphs", numbers)
+        object.__setattr__(self, "band_keys", np.ascontiguousarray(keys, dtype=np.uint64))
+        object.__setattr__(self, "hashes", hashes)
+        object.__setattr__(self, "offsets", offsets)
+        object.__setattr__(self, "ingested_at", at)
+        object.__setattr__(self, "exact_keys", exact)
+
+    def __len__(self) -> int:
+        return int(self.band_keys.shape[1])
+
+
 class Index(abc.ABC):
     """What the filter needs from a store of ingested paragraphs."""
 
@@ -220,7 +286,10 @@ class Index(abc.ABC):
     @abc.abstractmethod
     def query(self, band_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Candidates for queries with ``band_keys`` (shape ``(bands, n)``, uint64): arrays
-        ``(query_index, pid)``, unique pairs, sharing at least one band key."""
+        ``(query_index, pid)``, unique pairs, sharing at least one band key. A band key is a
+        value of its band alone (dedup's mix the band's number in), so a backend may match it
+        whatever band it stands in: the embedded index keeps every band's keys in one sorted
+        array."""
 
     @abc.abstractmethod
     def query_exact(self, exact_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -251,28 +320,12 @@ class Index(abc.ABC):
         """The stored paragraphs ``pids``, in that order."""
 
     @abc.abstractmethod
-    def add(
-        self,
-        doc_ids: list[str],
-        paragraphs: np.ndarray,
-        band_keys: np.ndarray,
-        hashes: np.ndarray,
-        offsets: np.ndarray,
-        ingested_at: float,
-        *,
-        exact_keys: np.ndarray | None = None,
-        queried: np.ndarray | None = None,
-        postings: Postings | None = None,
-    ) -> np.ndarray:
-        """Store paragraphs (band keys shape ``(bands, n)``; shingle sets as in :class:`Fetched`)
-        and return their new pids. Call inside :meth:`batch`. ``exact_keys``: one uint64 per
-        paragraph, the hash of its normalized text, for :meth:`query_exact` (without them the
-        paragraphs are found through their band keys only). ``queried``, optional: where these
-        paragraphs stand among the band keys of this batch's last :meth:`query`, for a backend
-        that can reuse work done for it (others ignore it). ``postings``: the paragraphs' word
-        n-grams, for :meth:`query_postings`, stored in the same commit (n-grams that a lookup
-        of this batch found to be stock phrases may be left out); paragraphs added without them
-        make :meth:`postings_status` say so."""
+    def add(self, records: Records, *, queried: np.ndarray | None = None) -> np.ndarray:
+        """Store ``records`` and return their new pids. Call inside :meth:`batch`; the records
+        are stored in the batch's commit. ``queried``, optional: where these paragraphs stand
+        among the band keys of this batch's last :meth:`query`, for a backend that can reuse
+        work done for it (others ignore it). N-grams of ``records.postings`` that a lookup of
+        this batch found to be stock phrases may be left out."""
 
     @abc.abstractmethod
     def remove(self, doc_ids: list[str]) -> int:
@@ -306,39 +359,11 @@ class Index(abc.ABC):
             raise ValueError(f"exact_keys must be one-dimensional, not shape {keys.shape}")
         return keys
 
-    def _exact_keys(self, exact_keys: np.ndarray | None, n: int) -> np.ndarray | None:
-        """``exact_keys`` as a contiguous uint64 array of ``n`` keys (``None`` stays ``None``)."""
-        if exact_keys is None:
-            return None
-        keys = np.ascontiguousarray(exact_keys, dtype=np.uint64)
-        if keys.shape != (n,):
-            raise ValueError(f"exact_keys must hold one key per paragraph ({n}), not shape {keys.shape}")
-        return keys
-
-    def _postings(self, postings: Postings | None, n: int) -> Postings | None:
-        """``postings`` checked against the ``n`` paragraphs of :meth:`add`."""
-        if postings is not None and len(postings) != n:
-            raise ValueError(f"postings must describe the {n} paragraphs added, not {len(postings)}")
-        return postings
-
-    def _added(
-        self, doc_ids: list[str], paragraphs: np.ndarray, band_keys: np.ndarray, hashes: np.ndarray, offsets: np.ndarray, ingested_at: float
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
-        """The arguments of :meth:`add`, checked: ``(keys, paragraphs, hashes, offsets, at)``
-        (``exact_keys`` are checked by :meth:`_exact_keys`)."""
-        keys = self._band_keys(band_keys)
-        n = keys.shape[1]
-        numbers = np.asarray(paragraphs, dtype=np.int64)
-        offsets = np.asarray(offsets, dtype=np.int64)
-        hashes = np.asarray(hashes).astype("<u8", copy=False)
-        if len(doc_ids) != n or len(numbers) != n or len(offsets) != n + 1:
-            raise ValueError("doc_ids, paragraphs, band keys and offsets must describe the same paragraphs")
-        if n and (offsets[0] < 0 or offsets[-1] > len(hashes) or np.any(np.diff(offsets) < 0) or np.any(numbers < 0)):
-            raise ValueError("offsets must be non-decreasing and within hashes, and paragraph numbers at least 0")
-        at = float(ingested_at)
-        if not np.isfinite(at):
-            raise ValueError("ingested_at must be a finite number of seconds")
-        return keys, numbers, hashes, offsets, at
+    def _records(self, records: Records) -> Records:
+        """``records``, checked against this index's number of bands."""
+        if records.band_keys.shape[0] != self.params.bands:
+            raise ValueError(f"band_keys must have shape ({self.params.bands}, n), not {records.band_keys.shape}")
+        return records
 
     def close(self) -> None:  # noqa: B027 - optional for backends
         """Release the index."""
@@ -348,27 +373,3 @@ class Index(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def open_index(spec: str, params: IndexParams | None = None, *, create: bool = True, read_only: bool = False) -> Index:
-    """Open the index at ``spec``: a ``redis://`` URL or a filesystem path.
-
-    With ``params`` the index is created if missing (when ``create``) and checked against
-    them; without, an existing index is opened with the parameters it stores (for maintenance).
-    ``read_only``: for inspection only; an embedded index on a read-only directory or mount
-    can then be read.
-    """
-    scheme, sep, rest = spec.partition("://")
-    if sep and scheme.lower() in ("redis", "rediss", "unix"):
-        from dedup.index_redis import RedisIndex
-
-        spec = f"{scheme.lower()}://{rest}"  # schemes are case-insensitive
-
-        return RedisIndex.open(spec, params, create=create and not read_only)
-    if spec.lower().startswith(("redis:", "rediss:", "unix:")):
-        # A mistyped URL would otherwise become a directory named "redis:".
-        # Not echoed: a mistyped URL may still hold a password.
-        raise IndexError_(f"{spec.split(':', 1)[0]}:...: not a Redis URL; write redis://host:port/db (or a path without the scheme)")
-    from dedup.index_sqlite import SQLiteIndex
-
-    return SQLiteIndex.open(spec, params, create=create and not read_only, read_only=read_only)

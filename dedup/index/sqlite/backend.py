@@ -73,12 +73,12 @@ Several processes may share an index: :meth:`SQLiteIndex.batch` holds SQLite's w
 time.
 
 >>> import tempfile, numpy as np
->>> from dedup.index import IndexParams
+>>> from dedup.index import IndexParams, Records
 >>> params = IndexParams(num_perm=128, seed=1, shingle="word:3", threshold=0.4, bands=31, rows=3)
 >>> with tempfile.TemporaryDirectory() as tmp, SQLiteIndex.open(tmp + "/idx", params) as index:
 ...     keys = np.arange(31, dtype=np.uint64).reshape(31, 1)
 ...     with index.batch():
-...         pids = index.add(["doc"], np.array([1]), keys, np.array([7, 9], dtype=np.uint64), np.array([0, 2]), 0.0)
+...         pids = index.add(Records(["doc"], [1], keys, np.array([7, 9], dtype=np.uint64), [0, 2], 0.0))
 ...     query_index, found = index.query(keys + np.uint64(30))  # shares band key 30 only
 ...     (query_index.tolist(), found.tolist() == pids.tolist(), index.fetch(found).doc_ids)
 ([0], True, ['doc'])
@@ -87,27 +87,19 @@ time.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
-import math
 import os
-import re
-import shutil
 import sqlite3
 import sys
-import threading
 import time
-import uuid
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.request import pathname2url
 
 import numpy as np
 
-from dedup._kernel import fill_filter, hash_sort, merge_runs, probe_filter, search_at, select_sorted, sorted_ranges
-from dedup.index import (
+from dedup._kernel import fill_filter, hash_sort, probe_filter, select_sorted
+from dedup.index.interface import (
     DEFAULT_POSTING_CAP,
     MAX_POSTING_WORD,
     SCHEMA_VERSION,
@@ -117,660 +109,50 @@ from dedup.index import (
     IndexMismatch,
     IndexParams,
     Postings,
+    Records,
     loaded_doc_id,
     stored_doc_id,
 )
+from dedup.index.sqlite.database import DB_NAME, FORMAT, LAYOUT_VERSION, POSTING_ROW, SEGMENTS_DIR, check_header, connect, create_index, has_log, migrate
+from dedup.index.sqlite.maintainer import Maintainer
+from dedup.index.sqlite.segments import (
+    FILTER_BITS_PER_KEY,
+    PID_BITS,
+    POSTING_FLAG,
+    PendingSegment,
+    Run,
+    Segment,
+    SegmentInfo,
+    filter_words,
+    found_in,
+    merge_segments,
+    pids_of,
+    plan_merge,
+    posting_run,
+    posting_values,
+    read_manifest,
+    remove_orphans,
+)
 
-__all__ = ["SQLiteIndex", "DB_NAME", "SEGMENTS_DIR", "DEFAULT_SEGMENT_ROWS", "DEFAULT_MERGE_FANOUT", "DEFAULT_BUCKET_CAP"]
+__all__ = ["SQLiteIndex", "DEFAULT_SEGMENT_ROWS", "DEFAULT_MERGE_FANOUT", "DEFAULT_BUCKET_CAP"]
 
-DB_NAME = "index.db"
-SEGMENTS_DIR = "segments"
-FORMAT = "dedup-index"
-# PRAGMA application_id: "ddup". It tells our database from any other SQLite file.
-APPLICATION_ID = 0x64647570
 # A flush every 64k paragraphs keeps the tail (reloaded from SQLite on open, about 0.1 s per
 # 64k rows) cheap, and its segments large enough that merges are rare.
 DEFAULT_SEGMENT_ROWS = 65_536
 DEFAULT_MERGE_FANOUT = 4
-# Segments of at least this many entries get a key filter of this many bits per entry.
-FILTER_MIN_ENTRIES = 1 << 20
-FILTER_BITS_PER_KEY = 12
 # Tail runs kept apart before they are merged into one.
 MAX_RUNS = 16
 # Pids a query takes from one bucket (a band key shared by many paragraphs), the earliest ones:
 # the report's LSH pairs each paragraph with at most 64 neighbours per bucket too.
 DEFAULT_BUCKET_CAP = 64
-# Entries (16 bytes each) merged per step: bounds a merge's memory whatever the segments' size.
-MERGE_CHUNK = 1_000_000
 # How long a batch waits for another process's batch before giving up.
 DEFAULT_BUSY_TIMEOUT = 600.0
 # Seconds a batch waits for the write lock before it says whom it waits for.
 WAIT_NOTICE = 2.0
 # The holder of the write lock notes its pid here (JSON), for the processes that wait.
 HOLDER_FILE = "holder.json"
-# How long a background merge waits to swap its result in; after that it tries again later.
-BACKGROUND_BUSY_TIMEOUT = 30.0
 # Rows per statement when a list of values is passed as one JSON array.
 CHUNK = 50_000
-PAGE_SIZE = 16_384  # measured: ~1.4x faster inserts than 4096 with ~650-byte rows
-
-SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-INSERT INTO counters (name, value) VALUES ('paragraphs', 0);
-INSERT INTO counters (name, value) VALUES ('postings', 0);
-CREATE TABLE paragraphs (
-    pid INTEGER PRIMARY KEY AUTOINCREMENT,
-    doc_id TEXT NOT NULL,
-    paragraph INTEGER NOT NULL,
-    ingested_at REAL NOT NULL,
-    band_keys BLOB NOT NULL,
-    hashes BLOB NOT NULL,
-    exact_key INTEGER,
-    postings INTEGER
-);
-CREATE TABLE documents (
-    doc_id TEXT NOT NULL,
-    first_pid INTEGER NOT NULL,
-    last_pid INTEGER NOT NULL,
-    PRIMARY KEY (doc_id, first_pid)
-) WITHOUT ROWID;
-CREATE TABLE ingests (first_pid INTEGER PRIMARY KEY, last_pid INTEGER NOT NULL, ingested_at REAL NOT NULL);
-CREATE INDEX ingests_time ON ingests (ingested_at);
-CREATE TABLE segments (
-    name TEXT PRIMARY KEY,
-    first_pid INTEGER NOT NULL,
-    last_pid INTEGER NOT NULL,
-    entries INTEGER NOT NULL,
-    rows INTEGER NOT NULL
-);
-CREATE TABLE removed (pid INTEGER PRIMARY KEY);
-CREATE TABLE postings (pid INTEGER PRIMARY KEY, data BLOB NOT NULL);
-"""
-# The layout of the database (PRAGMA user_version). Version 1 had no exact keys: it is brought
-# to version 2 when first opened for writing, its paragraphs then found through their band keys
-# only, as they always were. Version 2 had no n-gram postings: version 3 adds the table of the
-# tail's postings and notes (meta "postings_from") the first pid stored with postings.
-LAYOUT_VERSION = 3
-MIGRATIONS = {
-    1: ("ALTER TABLE paragraphs ADD COLUMN exact_key INTEGER",),
-    2: (
-        "CREATE TABLE postings (pid INTEGER PRIMARY KEY, data BLOB NOT NULL)",
-        "ALTER TABLE paragraphs ADD COLUMN postings INTEGER",
-        "INSERT INTO counters (name, value) VALUES ('postings', 0)",
-        "INSERT INTO meta (key, value) SELECT 'postings_from', CAST(coalesce(max(seq), 0) + 1 AS TEXT) FROM sqlite_sequence WHERE name = 'paragraphs'",
-    ),
-}
-# A posting in table postings (one blob of them per paragraph): its n-gram hash and word number.
-POSTING_ROW = np.dtype([("hash", "<u8"), ("word", "<u4")])
-# A posting's entry: the top bit set, then the pid (40 bits) and the word number (23 bits).
-POSTING_FLAG = np.uint64(1 << 63)
-WORD_BITS = 23
-PID_BITS = 40
-
-
-def pids_of(values: np.ndarray) -> np.ndarray:
-    """The pids of segment or run entries: a posting's packed pid, or the value itself.
-
-    >>> v = posting_values(np.array([5], dtype=np.int64), np.array([7], dtype=np.int64))
-    >>> pids_of(np.array([3, v[0]], dtype=np.uint64)).tolist()
-    [3, 5]
-    """
-    values = np.asarray(values, dtype=np.uint64)
-    packed = (values >> np.uint64(WORD_BITS)) & np.uint64((1 << PID_BITS) - 1)
-    return np.where(values >= POSTING_FLAG, packed, values)
-
-
-def posting_values(pids: np.ndarray, words: np.ndarray) -> np.ndarray:
-    """Postings' entries: pid and word number packed under :data:`POSTING_FLAG`."""
-    return POSTING_FLAG | (np.asarray(pids, dtype=np.uint64) << np.uint64(WORD_BITS)) | np.asarray(words, dtype=np.uint64)
-
-
-# ---------------------------------------------------------------------------------------------
-# Key filters: the sizes. The compiled lookup (sorting, searching, filters) is in dedup._kernel.
-
-
-def filter_words(entries: int) -> int:
-    """Words of a key filter for ``entries`` keys: :data:`FILTER_BITS_PER_KEY` bits per key."""
-    return max(1, -(-entries * FILTER_BITS_PER_KEY // 64))
-
-
-# ---------------------------------------------------------------------------------------------
-# Segments.
-
-
-@dataclass(frozen=True)
-class SegmentInfo:
-    """A row of the manifest (table ``segments``): the file, the pids it covers, its size."""
-
-    name: str
-    first_pid: int
-    last_pid: int
-    entries: int
-    rows: int
-
-
-MANIFEST = "SELECT name, first_pid, last_pid, entries, rows FROM segments ORDER BY first_pid"
-# The only names segment files are given (PendingSegment): a name read from the database is
-# checked against it before it is joined to a path, so a crafted manifest cannot make dedup
-# open or delete a file outside the index's segments directory.
-SEGMENT_NAME = re.compile(r"seg-[0-9a-f]{32}\.npy")
-
-
-def read_manifest(conn: sqlite3.Connection, where: object) -> list[SegmentInfo]:
-    """The manifest, checked: names of segment files, and integer counts that fit together."""
-    infos = []
-    for row in conn.execute(MANIFEST).fetchall():
-        name, first, last, entries, rows = row
-        if not isinstance(name, str) or not SEGMENT_NAME.fullmatch(name):
-            raise IndexError_(f"{where}: index database is damaged: {name!r} is not the name of a segment file")
-        if not all(type(v) is int for v in (first, last, entries, rows)) or not (0 < first <= last and 0 <= rows <= entries):
-            raise IndexError_(f"{where}: index database is damaged: the manifest row of {name} is not a valid pid range and size")
-        infos.append(SegmentInfo(name, first, last, entries, rows))
-    return infos
-
-
-@dataclass
-class Segment:
-    """One registered segment file, memory-mapped: ``keys`` sorted, ``pids`` beside them."""
-
-    info: SegmentInfo
-    path: Path
-    keys: np.ndarray = field(repr=False)
-    pids: np.ndarray = field(repr=False)
-    data_offset: int = field(repr=False)
-    bloom: np.ndarray | None = field(default=None, repr=False)
-
-    def hits(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The ascending ``queries`` found here: ``(their positions, lo, hi)`` with entries
-        ``[lo, hi)`` holding each. A large segment gets a key filter (1.5 bytes per entry, built
-        at its first search), so that a key it does not hold, nearly every one, costs one word
-        read instead of a search."""
-        if self.info.entries < FILTER_MIN_ENTRIES:
-            lo, hi = sorted_ranges(self.keys, queries)
-            at = np.flatnonzero(hi > lo)
-            return at, lo[at], hi[at]
-        if self.bloom is None:
-            self.bloom = np.zeros(filter_words(self.info.entries), dtype=np.uint64)
-            fill_filter(self.bloom, self.keys)
-        return _found(self.keys, queries, np.flatnonzero(probe_filter(self.bloom, queries)))
-
-    @classmethod
-    def load(cls, directory: Path, info: SegmentInfo) -> Segment:
-        """Map the file. :class:`FileNotFoundError` passes through (a concurrent merge may have
-        replaced it); anything else wrong is :class:`IndexError_`."""
-        path = directory / info.name
-        try:
-            array = np.load(path, mmap_mode="r", allow_pickle=False)
-        except FileNotFoundError:
-            raise
-        except Exception as err:  # numpy's header parser raises many kinds for garbage
-            raise IndexError_(f"{path}: segment file is damaged ({type(err).__name__}: {err})") from None
-        if not isinstance(array, np.memmap) or array.dtype != np.dtype("<u8") or array.shape != (2, info.entries):
-            raise IndexError_(f"{path}: segment file is damaged (shape {array.shape} of {array.dtype}, expected (2, {info.entries}) of uint64)")
-        base = np.asarray(array)
-        return cls(info, path, base[0], base[1], int(array.offset))
-
-    def read(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
-        """Entries ``[start, stop)`` read from the file rather than through the mapping, so that
-        a merge does not grow the resident memory by the size of what it merges."""
-        count = stop - start
-        with open(self.path, "rb") as f:
-            keys = np.frombuffer(os.pread(f.fileno(), 8 * count, self.data_offset + 8 * start), dtype="<u8")
-            pids = np.frombuffer(os.pread(f.fileno(), 8 * count, self.data_offset + 8 * (self.info.entries + start)), dtype="<u8")
-        if len(keys) != count or len(pids) != count:
-            raise IndexError_(f"{self.path}: segment file is truncated")
-        return keys, pids
-
-
-def _merged(pieces: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    pieces = [p for p in pieces if len(p[0])]
-    if len(pieces) == 1:
-        return pieces[0]
-    if not pieces:
-        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint64)
-    bounds = np.zeros(len(pieces) + 1, dtype=np.int64)
-    np.cumsum([len(k) for k, _ in pieces], out=bounds[1:])
-    return merge_runs(np.concatenate([k for k, _ in pieces]), np.concatenate([p for _, p in pieces]), bounds)
-
-
-def _found(keys: np.ndarray, queries: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    lo, hi = search_at(keys, queries, at)
-    keep = hi > lo
-    return at[keep], lo[keep], hi[keep]
-
-
-@dataclass
-class Run:
-    """Tail entries in memory: ``keys`` sorted, ``pids`` beside them."""
-
-    keys: np.ndarray
-    pids: np.ndarray
-
-    @classmethod
-    def of(cls, band_keys: np.ndarray, pids: np.ndarray) -> Run:
-        keys, order = hash_sort(np.ascontiguousarray(band_keys, dtype=np.uint64).ravel())
-        return cls(keys, pids.astype(np.uint64)[order % band_keys.shape[1]])
-
-    @classmethod
-    def merged(cls, runs: list[Run]) -> Run:
-        return cls(*_merged([(r.keys, r.pids) for r in runs]))
-
-
-def _posting_run(keys: np.ndarray, values: np.ndarray) -> Run:
-    """The sorted run of postings: n-gram hashes, with their packed entries beside them."""
-    sorted_keys, order = hash_sort(np.ascontiguousarray(keys, dtype=np.uint64))
-    return Run(sorted_keys, np.asarray(values, dtype=np.uint64)[order])
-
-
-def _fsync_directory(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _pwrite_all(fd: int, array: np.ndarray, offset: int) -> None:
-    view = array.data.cast("B")
-    while len(view):
-        written = os.pwrite(fd, view, offset)
-        view = view[written:]
-        offset += written
-
-
-class Stopped(Exception):
-    """A background merge was asked to stop."""
-
-
-class PendingSegment:
-    """A segment file written and fsynced under a temporary name, and locked (``flock``) until
-    it is published or discarded, so that a cleanup by another process can tell it from the
-    leftover of a crash."""
-
-    def __init__(self, directory: Path, total: int, chunks: Iterable[tuple[np.ndarray, np.ndarray]], stop: Callable[[], bool] | None = None) -> None:
-        self.directory = directory
-        self.entries = total
-        self.published = False
-        self.fd = -1
-        # Between creating the file and locking it, another process's cleanup may find it
-        # unlocked and delete it (it unlinks only while holding the lock): a file that has lost
-        # its name once we hold the lock is given up for a new one.
-        for _ in range(100):
-            self.name = f"seg-{uuid.uuid4().hex}.npy"
-            self.tmp = directory / (self.name + ".tmp")
-            self.fd = os.open(self.tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
-            fcntl.flock(self.fd, fcntl.LOCK_EX)
-            if os.fstat(self.fd).st_nlink > 0:
-                break
-            os.close(self.fd)
-            self.fd = -1
-        else:
-            raise IndexError_(f"{directory}: cannot create a segment file: each was deleted as it was made")
-        try:
-            with open(self.fd, "wb", closefd=False) as f:
-                np.lib.format.write_array_header_1_0(f, {"descr": "<u8", "fortran_order": False, "shape": (2, total)})
-                data = f.tell()
-            written = 0
-            for keys, pids in chunks:
-                if stop is not None and stop():
-                    raise Stopped
-                _pwrite_all(self.fd, np.ascontiguousarray(keys, dtype="<u8"), data + 8 * written)
-                _pwrite_all(self.fd, np.ascontiguousarray(pids, dtype="<u8"), data + 8 * (total + written))
-                written += len(keys)
-            if written != total:
-                raise RuntimeError(f"segment writer got {written} entries, expected {total}")
-            os.ftruncate(self.fd, data + 16 * total)
-            os.fsync(self.fd)
-        except BaseException:
-            self.close()
-            raise
-
-    def publish(self) -> None:
-        """Give the file its name (call with the write lock held, before registering it)."""
-        os.replace(self.tmp, self.directory / self.name)
-        self.published = True
-        _fsync_directory(self.directory)
-
-    def close(self) -> None:
-        if self.fd < 0:
-            return
-        if not self.published:
-            with contextlib.suppress(OSError):
-                os.unlink(self.tmp)
-        os.close(self.fd)  # releases the lock
-        self.fd = -1
-
-
-def segment_tier(rows: int, segment_rows: int, fanout: int) -> int:
-    """Size tier: 0 up to ``segment_rows`` rows, then one more per factor ``fanout``."""
-    ratio = max(rows, 1) / segment_rows
-    return max(0, int(math.floor(math.log(ratio, fanout) + 1e-9))) if ratio > 1 else 0
-
-
-def plan_merge(manifest: list[SegmentInfo], segment_rows: int, fanout: int) -> list[SegmentInfo] | None:
-    """The first ``fanout`` adjacent segments (in pid order) of one size tier, if any.
-
-    >>> infos = [SegmentInfo(str(k), k * 10, k * 10 + 9, 10, 10) for k in range(3)]
-    >>> [i.name for i in plan_merge(infos, 10, 2)]
-    ['0', '1']
-    >>> plan_merge(infos[:1], 10, 2) is None
-    True
-    """
-    tiers = [segment_tier(info.rows, segment_rows, fanout) for info in manifest]
-    start = 0
-    for k in range(1, len(manifest) + 1):
-        if k == len(manifest) or tiers[k] != tiers[start]:
-            if k - start >= fanout:
-                return manifest[start : start + fanout]
-            start = k
-    return None
-
-
-@dataclass
-class MergeResult:
-    swapped: bool
-    doomed: list[Path]  # replaced files, to delete once the swap is committed
-
-
-def merge_segments(
-    conn: sqlite3.Connection,
-    directory: Path,
-    bands: int,
-    infos: list[SegmentInfo],
-    *,
-    locked: bool,
-    stop: Callable[[], bool] | None = None,
-) -> MergeResult:
-    """Replace the adjacent segments ``infos`` by one, without their removed pids.
-
-    With ``locked`` the caller holds the write lock and commits. Without, the new file is
-    written first, unlocked, and swapped in under a short ``BEGIN IMMEDIATE`` of our own; if a
-    concurrent merge replaced a source meanwhile, the work is dropped."""
-    try:
-        sources = [Segment.load(directory, info) for info in infos]
-    except FileNotFoundError:
-        return MergeResult(False, [])
-    first, last = infos[0].first_pid, infos[-1].last_pid
-    dead = np.sort(
-        np.fromiter(
-            (r[0] for r in conn.execute("SELECT pid FROM removed WHERE pid BETWEEN ? AND ?", (first, last))),
-            dtype=np.int64,
-        ).astype(np.uint64)
-    )
-    total = sum(s.info.entries for s in sources)
-    parts = max(1, -(-total // MERGE_CHUNK))
-    # Band keys are hashes, spread evenly over 64 bits: equal slices of the key space make
-    # chunks of about equal size.
-    bounds = np.array([(k << 64) // parts for k in range(1, parts)], dtype=np.uint64)
-    cuts = [np.concatenate([[0], np.searchsorted(s.keys, bounds, "left"), [s.info.entries]]) for s in sources]
-    kept = total
-    if len(dead):  # counted chunk by chunk too, so that no step reads a whole segment at once
-        for s, c in zip(sources, cuts):
-            for part in range(parts):
-                kept -= int(np.isin(pids_of(s.read(int(c[part]), int(c[part + 1]))[1]), dead).sum())
-
-    def chunks(segments: list[Segment]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for part in range(parts):
-            pieces = [s.read(int(c[part]), int(c[part + 1])) for s, c in zip(segments, cuts)]
-            if len(dead):
-                pieces = [(k[live], p[live]) for k, p in pieces if (live := ~np.isin(pids_of(p), dead)).any()]
-            yield _merged(pieces)
-
-    # The generator is consumed here and then dropped, so that deleting the list unmaps them.
-    pending = PendingSegment(directory, kept, chunks(sources), stop) if kept else None
-    del sources
-    try:
-        if not locked:
-            conn.execute("BEGIN IMMEDIATE")
-        try:
-            registered = {row[0] for row in conn.execute("SELECT name FROM segments")}
-            if not all(info.name in registered for info in infos):
-                if not locked:
-                    conn.execute("ROLLBACK")
-                return MergeResult(False, [])
-            conn.executemany("DELETE FROM segments WHERE name = ?", [(info.name,) for info in infos])
-            if pending is not None:
-                pending.publish()
-                conn.execute(
-                    "INSERT INTO segments (name, first_pid, last_pid, entries, rows) VALUES (?, ?, ?, ?, ?)",
-                    (pending.name, first, last, kept, max(0, sum(info.rows for info in infos) - len(dead))),
-                )
-            conn.execute("DELETE FROM removed WHERE pid IN (SELECT value FROM json_each(?))", (json.dumps(dead.tolist()),))
-            if not locked:
-                conn.execute("COMMIT")
-        except BaseException:
-            if not locked and conn.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-            raise
-    finally:
-        if pending is not None:
-            pending.close()
-    doomed = [directory / info.name for info in infos]
-    if not locked:
-        for path in doomed:
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-        doomed = []
-    return MergeResult(True, doomed)
-
-
-def remove_orphans(directory: Path, registered: set[str]) -> None:
-    """Delete segment files that no committed manifest names: left by a crash, or replaced by
-    a merge whose process died before deleting them. Call with the write lock held. A
-    temporary file still locked by its writer (a merge in progress) is left alone."""
-    with contextlib.suppress(FileNotFoundError):
-        for entry in os.scandir(directory):
-            if not entry.name.startswith("seg-") or entry.name in registered:
-                continue
-            if entry.name.endswith(".tmp"):
-                try:
-                    fd = os.open(entry.path, os.O_RDONLY)
-                except OSError:
-                    continue
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    # Unlinked while locked: a writer that locks it after us sees it has no
-                    # name left (see PendingSegment) and starts another.
-                    with contextlib.suppress(OSError):
-                        os.unlink(entry.path)
-                except OSError:
-                    pass  # its writer is alive
-                finally:
-                    os.close(fd)
-                continue
-            with contextlib.suppress(OSError):
-                os.unlink(entry.path)
-
-
-class Maintainer(threading.Thread):
-    """The index's background work, on a connection of its own: WAL checkpoints after commits
-    (so that a batch's commit does not pay for copying the log into the database) and merges
-    of segments (so that a batch does not wait seconds for one). Both run without the GIL for
-    most of their time (SQLite, file I/O, sorting)."""
-
-    def __init__(self, db: Path, directory: Path, bands: int, segment_rows: int, fanout: int) -> None:
-        super().__init__(name=f"dedup-index-maintainer:{directory.parent}", daemon=True)
-        self.db = db
-        self.directory = directory
-        self.bands = bands
-        self.segment_rows = segment_rows
-        self.fanout = fanout
-        self.error: BaseException | None = None
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-        self.join()
-
-    def run(self) -> None:
-        conn: sqlite3.Connection | None = None
-        try:
-            conn = _connect(self.db, BACKGROUND_BUSY_TIMEOUT)
-            while not self._stopping.is_set():
-                self._wake.wait(timeout=5.0)
-                self._wake.clear()
-                if self._stopping.is_set():
-                    break
-                self._checkpoint(conn)
-                self._merge(conn)
-        except BaseException as err:  # kept for the owner to raise: a thread cannot
-            self.error = err
-        finally:
-            if conn is not None:
-                conn.close()
-
-    def _checkpoint(self, conn: sqlite3.Connection) -> None:
-        with contextlib.suppress(sqlite3.OperationalError):  # busy: next time
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-
-    def _merge(self, conn: sqlite3.Connection) -> None:
-        failures = 0
-        while not self._stopping.is_set() and failures < 3:
-            plan = plan_merge(read_manifest(conn, self.directory.parent), self.segment_rows, self.fanout)
-            if plan is None:
-                return
-            # One merging process at a time: two would do the same work for one result.
-            lock = os.open(self.directory / ".merging", os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                try:
-                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except OSError:
-                    return
-                try:
-                    result = merge_segments(conn, self.directory, self.bands, plan, locked=False, stop=self._stopping.is_set)
-                except Stopped:
-                    return
-                except sqlite3.OperationalError as err:
-                    if "locked" in str(err) or "busy" in str(err):
-                        return  # the index is busy: merge at a later wake
-                    raise
-            finally:
-                os.close(lock)
-            failures += not result.swapped
-            self._checkpoint(conn)
-
-
-# ---------------------------------------------------------------------------------------------
-# Opening and creating.
-
-
-# Sizes in SQLite's write-ahead log file format (sqlite.org/fileformat2.html#walformat).
-WAL_HEADER = 32
-WAL_FRAME_HEADER = 24
-
-
-def _check_header(db: Path, where: str) -> None:
-    """Refuse, before SQLite touches it, a file that is not one of our databases or is shorter
-    than its own header says."""
-    try:
-        with open(db, "rb") as f:
-            head = f.read(100)
-            size = os.fstat(f.fileno()).st_size
-    except OSError as err:
-        raise IndexError_(f"{where}: cannot read {db.name} ({err.strerror or err})") from None
-    if len(head) < 100 or not head.startswith(b"SQLite format 3\x00"):
-        raise IndexError_(f"{where}: not a dedup index ({db.name} is not a SQLite database)")
-    if int.from_bytes(head[68:72], "big") != APPLICATION_ID:
-        raise IndexError_(f"{where}: not a dedup index ({db.name} is a SQLite database of another application)")
-    page_size = int.from_bytes(head[16:18], "big")
-    page_size = 65_536 if page_size == 1 else page_size
-    pages = int.from_bytes(head[28:32], "big")
-    # A process killed in the middle of a checkpoint leaves the database shorter than its header
-    # says while the write-ahead log still holds every page: SQLite finishes the job on open.
-    # Only without such a log is a short file damage.
-    try:
-        logged = os.stat(db.with_name(db.name + "-wal")).st_size >= WAL_HEADER + WAL_FRAME_HEADER + page_size
-    except OSError:
-        logged = False
-    # The page count is valid when the "version-valid-for" number equals the change counter.
-    if not logged and head[92:96] == head[24:28] and size < page_size * pages:
-        raise IndexError_(f"{where}: index database is truncated ({size:,} bytes, its header says {page_size * pages:,}); restore it from a copy or start a new index")
-
-
-def _has_log(db: Path) -> bool:
-    """Whether a write-ahead log with content lies beside ``db``."""
-    try:
-        return os.stat(db.with_name(db.name + "-wal")).st_size > 0
-    except OSError:
-        return False
-
-
-def _connect(db: Path, timeout: float, read_only: bool = False) -> sqlite3.Connection:
-    uri = f"file:{pathname2url(str(db.absolute()))}?mode={'ro' if read_only else 'rw'}"
-    if read_only and not os.access(db.parent, os.W_OK) and not _has_log(db):
-        # SQLite reads a database in WAL mode through a -shm file it creates beside it, which a
-        # read-only directory does not allow. With no log to read, the file alone is the whole
-        # index, and nobody can change it there: it may be read as immutable.
-        uri += "&immutable=1"
-    conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=timeout, check_same_thread=True)
-    try:
-        conn.execute("PRAGMA synchronous = NORMAL")  # in WAL mode: durable at checkpoints, never corrupt
-        conn.execute("PRAGMA cache_size = -65536")
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-def _create(path: Path, params: IndexParams, segment_rows: int, merge_fanout: int) -> None:
-    """Build a new index beside ``path`` and rename it into place, so a half-made index never
-    appears under its name. Losing a race with another process creating it is fine."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.creating-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        (tmp / SEGMENTS_DIR).mkdir()
-        conn = sqlite3.connect(tmp / DB_NAME, isolation_level=None)
-        try:
-            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
-            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            conn.execute(f"PRAGMA user_version = {LAYOUT_VERSION}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.executescript(SCHEMA)
-            meta = {
-                "format": FORMAT,
-                "params": json.dumps(params.as_dict(), sort_keys=True),
-                "segment_rows": str(segment_rows),
-                "merge_fanout": str(merge_fanout),
-                "created_at": repr(time.time()),
-                "postings_from": "1",
-            }
-            conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", meta.items())
-        finally:
-            conn.close()
-        try:
-            os.rename(tmp, path)  # replaces an empty directory; fails on anything else
-        except OSError:
-            if not (path / DB_NAME).exists():
-                raise
-            shutil.rmtree(tmp, ignore_errors=True)  # another process made it first
-        _fsync_directory(path.parent)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def _migrate(conn: sqlite3.Connection) -> None:
-    """Bring the database's layout to :data:`LAYOUT_VERSION`, in one transaction."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        (layout,) = conn.execute("PRAGMA user_version").fetchone()  # another process may have done it
-        for version in range(layout, LAYOUT_VERSION):
-            for statement in MIGRATIONS[version]:
-                conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {LAYOUT_VERSION}")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.rollback()
-        raise
 
 
 class SQLiteIndex(Index):
@@ -856,23 +238,23 @@ class SQLiteIndex(Index):
         if not path.exists() or (path.is_dir() and not db.exists() and not any(path.iterdir())):
             if params is None or not create:
                 raise IndexError_(f"{where}: no index here")
-            _create(path, params, segment_rows, merge_fanout)
+            create_index(path, params, segment_rows, merge_fanout)
         elif not path.is_dir():
             raise IndexError_(f"{where}: not a dedup index (it is a file; an index is a directory that dedup filter creates)")
         elif not db.exists():
             raise IndexError_(f"{where}: not a dedup index (a directory without {DB_NAME}); use a new path")
-        _check_header(db, where)
+        check_header(db, where)
         if not read_only and not os.access(path, os.W_OK):
             raise IndexError_(f"{where}: the index is read-only here (no write permission, or a read-only mount); only dedup index stats and export can read it")
         conn: sqlite3.Connection | None = None
         try:
-            conn = _connect(db, busy_timeout, read_only)
+            conn = connect(db, busy_timeout, read_only)
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.Error as err:
             if conn is not None:
                 conn.close()
             if read_only:
-                hint = "; its write-ahead log (-wal) cannot be read in a read-only directory: open the index once where it can be written" if _has_log(db) else ""
+                hint = "; its write-ahead log (-wal) cannot be read in a read-only directory: open the index once where it can be written" if has_log(db) else ""
                 raise IndexError_(f"{where}: cannot read the index database ({err}){hint}") from None
             raise IndexError_(f"{where}: cannot open the index database: it is damaged or unreadable ({err})") from None
         try:
@@ -887,7 +269,7 @@ class SQLiteIndex(Index):
             if layout > LAYOUT_VERSION:
                 raise IndexMismatch(f"{where}: the index was written by a newer dedup (layout {layout}; this one reads up to {LAYOUT_VERSION})")
             if layout < LAYOUT_VERSION and not read_only:
-                _migrate(conn)
+                migrate(conn)
             index = cls(path, conn, stored, int(meta["segment_rows"]), int(meta["merge_fanout"]), background and not read_only, bucket_cap, posting_cap)
             index.read_only = read_only
             index.busy_timeout = busy_timeout
@@ -999,7 +381,7 @@ class SQLiteIndex(Index):
         counts = np.fromiter((len(data) // POSTING_ROW.itemsize for _, data in rows), dtype=np.int64, count=len(rows))
         grams = np.frombuffer(b"".join(data for _, data in rows), dtype=POSTING_ROW)
         pids = np.repeat(np.fromiter((pid for pid, _ in rows), dtype=np.int64, count=len(rows)), counts)
-        self._runs.append(_posting_run(grams["hash"].astype(np.uint64), posting_values(pids, grams["word"])))
+        self._runs.append(posting_run(grams["hash"].astype(np.uint64), posting_values(pids, grams["word"])))
 
     def _has_postings_table(self, conn: sqlite3.Connection) -> bool:
         """Whether the database has the table of postings (not one of layout 2 opened read-only)."""
@@ -1219,7 +601,7 @@ class SQLiteIndex(Index):
         found = [(*segment.hits(queries), segment.pids) for segment in self._segments.values()]
         if self._runs:
             maybe = np.flatnonzero(probe_filter(self._tail_filter(), queries))
-            found += [(*_found(run.keys, queries, maybe), run.pids) for run in self._runs]
+            found += [(*found_in(run.keys, queries, maybe), run.pids) for run in self._runs]
         budget = np.full(len(queries), self.bucket_cap, dtype=np.int64)
         for at, lo, hi, spids in found:
             if not len(at):
@@ -1269,7 +651,7 @@ class SQLiteIndex(Index):
         found = [(*segment.hits(queries), segment.pids) for segment in self._segments.values()]
         if self._runs:
             maybe = np.flatnonzero(probe_filter(self._tail_filter(), queries))
-            found += [(*_found(run.keys, queries, maybe), run.pids) for run in self._runs]
+            found += [(*found_in(run.keys, queries, maybe), run.pids) for run in self._runs]
         found = [f for f in found if len(f[0])]
         if not found:
             return empty, empty, empty
@@ -1373,39 +755,24 @@ class SQLiteIndex(Index):
             offsets=offsets,
         )
 
-    def add(
-        self,
-        doc_ids: list[str],
-        paragraphs: np.ndarray,
-        band_keys: np.ndarray,
-        hashes: np.ndarray,
-        offsets: np.ndarray,
-        ingested_at: float,
-        *,
-        exact_keys: np.ndarray | None = None,
-        queried: np.ndarray | None = None,
-        postings: Postings | None = None,
-    ) -> np.ndarray:
+    def add(self, records: Records, *, queried: np.ndarray | None = None) -> np.ndarray:
         """See :meth:`Index.add`. With ``queried``, the sort of the band keys done for this
         batch's last :meth:`query` is reused (checked: keys that differ are sorted afresh)."""
         if not self._in_batch:
             with self.batch():
-                return self.add(doc_ids, paragraphs, band_keys, hashes, offsets, ingested_at, exact_keys=exact_keys, postings=postings)
-        keys, numbers, hashes, offsets, at = self._added(doc_ids, paragraphs, band_keys, hashes, offsets, ingested_at)
-        n = keys.shape[1]
-        exact = self._exact_keys(exact_keys, n)
-        grams = self._postings(postings, n)
-        if n and offsets[-1] != len(hashes):
-            raise ValueError("doc_ids, paragraphs, band keys and offsets must describe the same paragraphs")
+                return self.add(records)
+        records = self._records(records)
+        keys, hashes, offsets, at, exact = records.band_keys, records.hashes, records.offsets, records.ingested_at, records.exact_keys
+        n = len(records)
         if n == 0:
             return np.empty(0, dtype=np.int64)
-        names = [stored_doc_id(str(d)) for d in doc_ids]
+        names = [stored_doc_id(str(d)) for d in records.doc_ids]
         # One bytes object each, sliced: much cheaper than a numpy tobytes() per row.
         key_bytes = np.ascontiguousarray(keys.T, dtype="<u8").tobytes()
         width = 8 * self.params.bands
         set_bytes = np.ascontiguousarray(hashes, dtype="<u8").tobytes()
         bounds = (8 * offsets).tolist()
-        grams = self._kept_postings(grams)
+        grams = self._kept_postings(records.postings)
         posting_counts: list[int | None] = [None] * n if grams is None else np.diff(grams.offsets).tolist()
         with self._sql() as conn:
             row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'paragraphs'").fetchone()
@@ -1416,7 +783,7 @@ class SQLiteIndex(Index):
                 zip(
                     pids.tolist(),
                     names,
-                    numbers.tolist(),
+                    records.paragraphs.tolist(),
                     [at] * n,
                     [key_bytes[i * width : (i + 1) * width] for i in range(n)],
                     [set_bytes[bounds[i] : bounds[i + 1]] for i in range(n)],
@@ -1466,7 +833,7 @@ class SQLiteIndex(Index):
             "INSERT INTO postings (pid, data) VALUES (?, ?)",
             [(pid, data[width * a : width * b]) for pid, a, b in zip(pids.tolist(), bounds[:-1], bounds[1:]) if b > a],
         )
-        return _posting_run(grams.hashes, posting_values(pids[owner], grams.words)) if len(rows) else None
+        return posting_run(grams.hashes, posting_values(pids[owner], grams.words)) if len(rows) else None
 
     def _kept_postings(self, grams: Postings | None) -> Postings | None:
         """The postings to store: not beyond :data:`MAX_POSTING_WORD`, nor of n-grams this
@@ -1585,7 +952,7 @@ class SQLiteIndex(Index):
         pid order (the order of ingestion), read in one snapshot."""
         # A connection of its own, so that a long read does not hold up this one's batches.
         with self._sql():
-            conn = _connect(self._db, DEFAULT_BUSY_TIMEOUT, self.read_only)
+            conn = connect(self._db, DEFAULT_BUSY_TIMEOUT, self.read_only)
             try:
                 cursor = conn.execute("SELECT pid, doc_id, paragraph, ingested_at, length(hashes) / 8 FROM paragraphs ORDER BY pid")
                 while rows := cursor.fetchmany(10_000):
