@@ -188,9 +188,9 @@ def run_peer(spec: dict[str, Any]) -> dict[str, Any]:
         result["first_call_s"] = time.perf_counter() - start
         best, times, (labels, timings, stats), used = time_best_cpu(lambda: dedup_library(documents, threshold), spec.get("repeat", 1))
         result.update(timings=timings, **stats)
-        from dedup._kernel._lib import THREADS
+        from dedup._kernel._lib import threads
 
-        used["threads"] = THREADS  # its pool starts at the warm-up, before the clock: not seen by the count
+        used["threads"] = threads()  # its pool starts at the warm-up, before the clock: not seen by the count
     else:
         if peer == "reference_datasketch":
             import datasketch  # noqa: F401 - imported before the clock, as dedup's kernels are loaded: its import starts numerical libraries' thread pools

@@ -31,8 +31,10 @@ __all__ = [
     "normalize",
     "open_index",
     "segment",
+    "set_threads",
     "shingles",
     "similarity",
+    "threads",
 ]
 __version__ = "0.1.0"
 
@@ -61,9 +63,12 @@ _HOMES = {
     "open_index": "dedup.index",
     "IndexParams": "dedup.index",
     "IndexError_": "dedup.index",
+    "threads": "dedup._kernel._lib",
+    "set_threads": "dedup._kernel._lib",
 }
 
 if TYPE_CHECKING:
+    from dedup._kernel._lib import set_threads, threads
     from dedup.documents import Document, DocumentReader
     from dedup.filter import Drop, Filter, FilterStats, Match, Outcome, index_params
     from dedup.index import IndexError_, IndexParams, open_index

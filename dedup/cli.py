@@ -102,6 +102,14 @@ def stderr_is_terminal() -> bool:
     return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
 
 
+def cap_threads(ctx: click.Context, param: click.Parameter, value: int | None) -> None:
+    """--threads: the kernels' thread cap, for this run."""
+    if value is not None:
+        from dedup._kernel._lib import set_threads
+
+        set_threads(value)
+
+
 def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by the commands that read documents."""
 
@@ -135,6 +143,15 @@ def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
             multiple=True,
             metavar="PATTERN",
             help="File names to read from directories (repeatable; a compressed file's inner name counts). Default: *.txt, *.md and README, CHANGELOG, changelog, NEWS, copyright, COPYING, LICENSE, AUTHORS files with no extension.",
+        ),
+        click.option(
+            "-j",
+            "--threads",
+            type=click.IntRange(min=1),
+            default=None,
+            expose_value=False,
+            callback=cap_threads,
+            help="Most threads the compiled stages use. Default: DEDUP_THREADS, else every core this process may use.",
         ),
         click.option("-q", "--quiet", is_flag=True, help="Count skipped inputs by reason in one line instead of listing them."),
         click.option("-v", "--verbose", is_flag=True, help=f"List every skipped input (by default the first {MAX_LISTED}, and the rest counted by reason)."),

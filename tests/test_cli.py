@@ -156,6 +156,7 @@ def test_scope_cross_doc_drops_within_document_clusters(tmp_path: Path) -> None:
         pytest.param(["--shingle", "bytes:3"], "--shingle", id="shingle-kind"),
         pytest.param(["--min-words", "-1"], "--min-words", id="min-words-negative"),
         pytest.param(["--format", "xml"], "--format", id="format"),
+        pytest.param(["--threads", "0"], "--threads", id="threads-0"),
     ],
 )
 def test_out_of_range_options_are_usage_errors(docs: Path, args: list[str], message: str) -> None:
@@ -163,6 +164,24 @@ def test_out_of_range_options_are_usage_errors(docs: Path, args: list[str], mess
     assert result.exit_code == 2
     assert message in result.output
     no_traceback(result)
+
+
+@pytest.mark.parametrize("command", ["report", "filter"])
+def test_threads_caps_the_kernels_for_the_run_and_changes_no_result(docs: Path, tmp_path: Path, command: str) -> None:
+    from dedup._kernel import _lib
+
+    extra = ["--index", str(tmp_path / command)] if command == "filter" else ["--format", "json"]
+    try:
+        one = invoke(command, str(docs), *extra, "--threads", "1")
+        assert one.exit_code in (0, 1), one.output
+        assert _lib.threads() == 1
+    finally:
+        _lib.set_threads(None)
+    extra = ["--index", str(tmp_path / f"{command}-all")] if command == "filter" else extra
+    every = invoke(command, str(docs), *extra)
+    assert _lib.threads() >= 1 and every.exit_code == one.exit_code
+    strip = (lambda out: json.loads(out)["clusters"]) if command == "report" else (lambda out: out)
+    assert strip(one.stdout) == strip(every.stdout)
 
 
 def test_missing_path(tmp_path: Path) -> None:

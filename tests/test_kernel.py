@@ -4,6 +4,9 @@ thread of the same call is still using."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -116,7 +119,33 @@ def test_one_thread_and_all_threads_give_the_same_results(monkeypatch: pytest.Mo
     offsets[-1] = len(data)
     a, b = permutations(128, 1)
     results = []
-    for threads in (1, 2):
-        monkeypatch.setattr(_lib, "THREADS", threads)
-        results.append(_kernel.minhash(data, offsets, 0, 3, a, b))
-    assert np.array_equal(results[0], results[1])
+    for threads in (1, 2, 4):
+        before = _lib.set_threads(threads)
+        try:
+            results.append(_kernel.minhash(data, offsets, 0, 3, a, b))
+        finally:
+            _lib.set_threads(before)
+    assert np.array_equal(results[0], results[1]) and np.array_equal(results[0], results[2])
+
+
+def test_the_thread_cap_is_read_at_each_call() -> None:
+    """Set at run time, not only from DEDUP_THREADS at import: a call runs on at most the cap's
+    threads, and a raised cap gets the threads it asks for."""
+    seen: list[set[str]] = []
+
+    def kernel(cursor: object) -> None:  # takes no chunks: notes which threads ran it
+        seen[-1].add(threading.current_thread().name)
+        time.sleep(0.05)  # long enough that every thread of the call gets a turn at once
+
+    before = _lib.threads()
+    try:
+        for cap in (1, 3, 2):
+            seen.append(set())
+            _lib.set_threads(cap)
+            _lib.on_all_cores(kernel, chunks=8)
+        assert [len(names) for names in seen] == [1, 3, 2]
+        with pytest.raises(ValueError, match="1 or more"):
+            _lib.set_threads(0)
+    finally:
+        _lib.set_threads(None)
+    assert _lib.threads() == before

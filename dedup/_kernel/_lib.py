@@ -24,7 +24,7 @@ from dedup import _settings as settings
 from dedup._kernel import _stamp
 
 __all__ = [
-    "ffi", "lib", "ptr", "NULL", "THREADS", "CHUNK", "chunks", "on_all_cores", "u8", "u32", "u64", "i64", "whole",
+    "ffi", "lib", "ptr", "NULL", "threads", "set_threads", "CHUNK", "chunks", "on_all_cores", "u8", "u32", "u64", "i64", "whole",
     "check_offsets", "check_indices", "check_build",
 ]
 
@@ -88,15 +88,38 @@ def _threads() -> int:
     return settings.threads() or _usable_cores()
 
 
-THREADS = _threads()
-
+_limit = _threads()
 _pool: ThreadPoolExecutor | None = None
+_pool_size = 0
 _pool_lock = threading.Lock()
 
 
+def threads() -> int:
+    """The most threads a kernel call uses: :func:`set_threads`'s cap, else ``DEDUP_THREADS``,
+    else the cores this process may use."""
+    return _limit
+
+
+def set_threads(count: int | None) -> int:
+    """Cap the threads of every kernel call from now on at ``count`` (1 or more); ``None``
+    goes back to the default (``DEDUP_THREADS``, else the usable cores). Returns the cap it
+    replaces, to restore it. A call already running keeps the threads it started with.
+
+    >>> before = set_threads(1); threads()
+    1
+    >>> set_threads(before) == 1
+    True
+    """
+    global _limit
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+        raise ValueError(f"threads must be a whole number, 1 or more, not {count!r}")
+    previous, _limit = _limit, (count if count is not None else _threads())
+    return previous
+
+
 def _forget_pool() -> None:  # a forked child has none of its parent's threads
-    global _pool, _pool_lock
-    _pool = None
+    global _pool, _pool_size, _pool_lock
+    _pool, _pool_size = None, 0
     _pool_lock = threading.Lock()
 
 
@@ -168,17 +191,17 @@ def ptr(array: np.ndarray) -> Any:
 
 
 def on_all_cores(kernel: Callable[..., Any], *args: Any, chunks: int) -> np.ndarray:
-    """Run ``kernel(*args, cursor)`` on up to :data:`THREADS` threads at once, where ``cursor``
+    """Run ``kernel(*args, cursor)`` on up to :func:`threads` threads at once, where ``cursor``
     is the shared chunk counter the C side takes chunks from (``next_chunk`` in common.h).
     Returns the cursor (its value is no use after the call). With one chunk, or one core, the
     call runs in this thread alone."""
     cursor = np.zeros(1, dtype=np.int64)
-    threads = min(THREADS, chunks)
-    if threads <= 1:
+    count = min(_limit, chunks)
+    if count <= 1:
         kernel(*args, ptr(cursor))
         return cursor
-    pool = _shared_pool()
-    others = [pool.submit(kernel, *args, ptr(cursor)) for _ in range(threads - 1)]
+    pool = _shared_pool(count - 1)
+    others = [pool.submit(kernel, *args, ptr(cursor)) for _ in range(count - 1)]
     try:
         kernel(*args, ptr(cursor))
     finally:
@@ -186,11 +209,15 @@ def on_all_cores(kernel: Callable[..., Any], *args: Any, chunks: int) -> np.ndar
     return cursor
 
 
-def _shared_pool() -> ThreadPoolExecutor:
-    global _pool
+def _shared_pool(workers: int) -> ThreadPoolExecutor:
+    """The pool of kernel threads, with at least ``workers`` of them: grown (a new pool; the old
+    one ends once its running calls do) when a raised cap asks for more."""
+    global _pool, _pool_size
     with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=THREADS - 1, thread_name_prefix="dedup-kernel")
+        if _pool is None or _pool_size < workers:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool, _pool_size = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dedup-kernel"), workers
         return _pool
 
 
