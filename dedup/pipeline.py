@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
 import numpy as np
 
@@ -56,6 +56,12 @@ __all__ = [
     "find_duplicates",
     "Pair",
     "PairEnd",
+    "ParagraphSource",
+    "ClusterBuilder",
+    "Grouped",
+    "build_clusters",
+    "build_pairs",
+    "collector_paused",
     "left_out",
     "STAGES",
     "DEFAULT_THRESHOLD",
@@ -168,7 +174,94 @@ class Pair:
     containment: float
 
 
-def per_document_counts(table: Any, clusters: list[Cluster]) -> dict[str, tuple[int, int]]:
+class ParagraphSource(Protocol):
+    """What building clusters and pairs needs of a run's paragraphs, whichever engine holds
+    them: :class:`~dedup.paragraphs.ParagraphTable` in one process, the Ray engine's table of
+    shards, which reads a paragraph from its file only when it is asked for."""
+
+    @property
+    def docs(self) -> list[str]:
+        """Document names, in input order."""
+
+    @property
+    def doc(self) -> np.ndarray:
+        """Each paragraph's document, a position in :attr:`docs`."""
+
+    def paragraphs(self, indices: np.ndarray) -> list[Paragraph]:
+        """The paragraphs at ``indices`` (input order numbers), in that order."""
+
+
+@dataclass(frozen=True)
+class Grouped:
+    """What :meth:`ClusterBuilder.build` makes: the clusters, each document's paragraphs and
+    duplicates (:func:`per_document_counts`), the verified pairs across clusters, and every
+    verified pair when they were kept."""
+
+    clusters: list[Cluster]
+    per_document: dict[str, tuple[int, int]]
+    also: list[Pair]
+    pairs: list[Pair] | None
+
+
+class ClusterBuilder:
+    """The report's last stage, for every engine: verified pairs in, clusters and pairs out.
+
+    Pairs come in blocks (:meth:`add`), between distinct texts (positions among the run's
+    ``firsts``), in input order of their later end, and are clustered first-seen as they come;
+    a pair whose ends already joined different representatives is kept for :attr:`Grouped.also`,
+    and with ``keep_pairs`` every pair is kept for :attr:`Grouped.pairs`. Exact copies, grouped
+    before matching, join their first occurrence's cluster in :meth:`assignment`.
+    """
+
+    def __init__(self, distinct: int, keep_pairs: bool = False) -> None:
+        self._first_seen = FirstSeen(distinct)
+        self.across: list[tuple[np.ndarray, ...]] = []  # pairs whose ends joined different representatives
+        self.kept: list[tuple[np.ndarray, ...]] | None = [] if keep_pairs else None
+
+    def add(self, left: np.ndarray, right: np.ndarray, jaccard: np.ndarray, containment: np.ndarray) -> None:
+        self._first_seen.add(left, right, jaccard, containment)
+        # Both ends of a block's pairs are decided once it is added.
+        reps = self._first_seen.assignment().rep
+        apart = reps[left] != reps[right]
+        self.across.append((left[apart], right[apart], jaccard[apart], containment[apart]))
+        if self.kept is not None:
+            self.kept.append((left, right, jaccard, containment))
+
+    def assignment(self, canonical: np.ndarray, firsts: np.ndarray) -> Assignment:
+        """Every matched paragraph's representative: the distinct texts' first-seen clusters,
+        with each exact copy joining its first occurrence's (``canonical``: the position in
+        ``firsts`` of each matched paragraph's text)."""
+        return with_copies(self._first_seen.assignment(), canonical, firsts)
+
+    def shown(self, rows: np.ndarray, canonical: np.ndarray, firsts: np.ndarray, assignment: Assignment) -> np.ndarray:
+        """The paragraphs :meth:`build` will ask ``table`` for (with repeats), so that a table
+        that reads them from files can read them all in one round first."""
+        joined = assignment.rep != rows
+        parts = [rows[joined], assignment.rep[joined]]
+        parts += [firsts[ends] for block in self.across + (self.kept or []) for ends in block[:2]]
+        if self.kept is not None:
+            parts.append(rows[firsts[canonical] != rows])
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+
+    def build(self, table: ParagraphSource, rows: np.ndarray, canonical: np.ndarray, firsts: np.ndarray, assignment: Assignment, config: Config) -> Grouped:
+        """The clusters of ``assignment`` (from :meth:`assignment`) and the pairs, as objects.
+        ``rows``: the matched paragraphs, input order numbers."""
+        clusters = build_clusters(table, rows, assignment, config)
+        cluster_of = np.full(len(table.doc), -1, dtype=np.int64)
+        for cluster in clusters:
+            cluster_of[[m.index for m in cluster.members]] = cluster.id
+        also = build_pairs(table, firsts, self.across, cluster_of)
+        pairs = None
+        if self.kept is not None:
+            # Exact copies were grouped before matching: each is paired with its first occurrence.
+            first_row = firsts[canonical]
+            copies = np.flatnonzero(first_row != rows)
+            ones = np.ones(len(copies))
+            pairs = build_pairs(table, firsts, self.kept, cluster_of, (first_row[copies], rows[copies], ones, ones))
+        return Grouped(clusters, per_document_counts(table, clusters), also, pairs)
+
+
+def per_document_counts(table: ParagraphSource, clusters: list[Cluster]) -> dict[str, tuple[int, int]]:
     """Each document's paragraphs and duplicate paragraphs (cluster members other than the
     representative), by name; names can repeat (the same id in two JSON Lines files), and
     their counts add up. ``table`` has ``doc`` (each paragraph's document) and ``docs``."""
@@ -288,11 +381,9 @@ def find_duplicates(
 
     with timer.stage("verify"):
         sets = ShingleSets.of(batch, config.shingle, firsts, needed=candidates.paired)
-    clustering = FirstSeen(len(firsts))
+    grouping = ClusterBuilder(len(firsts), keep_pairs)
     verified_pairs = 0
     blocks = verified_blocks(candidates, sets, config)
-    across: list[tuple[np.ndarray, ...]] = []  # verified pairs whose ends joined different representatives
-    kept: list[tuple[np.ndarray, ...]] = []
     while True:
         with timer.stage("verify"):
             verified = next(blocks, None)
@@ -300,23 +391,15 @@ def find_duplicates(
             break
         verified_pairs += len(verified)
         with timer.stage("cluster"):
-            clustering.add(verified.left, verified.right, verified.jaccard, verified.containment)
-            # Both ends of a block's pairs are decided once it is added.
-            reps = clustering.assignment().rep
-            apart = reps[verified.left] != reps[verified.right]
-            across.append((verified.left[apart], verified.right[apart], verified.jaccard[apart], verified.containment[apart]))
-            if keep_pairs:
-                kept.append((verified.left, verified.right, verified.jaccard, verified.containment))
+            grouping.add(verified.left, verified.right, verified.jaccard, verified.containment)
             del verified
     candidate_pairs = candidates.total
     del candidates, sets
 
-    with timer.stage("cluster"), _collector_paused():
-        inner = clustering.assignment()
-        assignment = with_copies(inner, canonical, firsts)
-        clusters = _clusters(table, rows, assignment, config)
-        per_document = per_document_counts(table, clusters)
-
+    with timer.stage("cluster"), collector_paused():
+        assignment = grouping.assignment(canonical, firsts)
+        grouped = grouping.build(table, rows, canonical, firsts, assignment, config)
+    clusters = grouped.clusters
     stats = Stats(
         documents=len(table.docs),
         paragraphs=n,
@@ -329,30 +412,18 @@ def find_duplicates(
         duplicate_paragraphs=sum(c.size - 1 for c in clusters),
         candidate_pairs=candidate_pairs,
         verified_pairs=verified_pairs,
-        per_document=per_document,
+        per_document=grouped.per_document,
     )
-    with timer.stage("cluster"), _collector_paused():
-        cluster_of = np.full(n, -1, dtype=np.int64)
-        for cluster in clusters:
-            cluster_of[[m.index for m in cluster.members]] = cluster.id
-        also = _pairs(table, firsts, across, cluster_of)
-        pairs = None
-        if keep_pairs:
-            # Exact copies were grouped before LSH: each is paired with its first occurrence.
-            first_row = firsts[canonical]
-            copies = np.flatnonzero(first_row != rows)
-            ones = np.ones(len(copies))
-            pairs = _pairs(table, firsts, kept, cluster_of, (first_row[copies], rows[copies], ones, ones))
     reuse: list[ReuseLink] = []
     if config.reuse:
         with timer.stage("reuse"):
             reuse = reuse_links(table, batch.data, batch.offsets, rows, texts, ReuseConfig())
     long_ones = [table.paragraph(int(i)) for i in np.flatnonzero(too_long)]
-    return Result(clusters, stats, config, list(skipped or []), timer.seconds, long_ones, also, pairs, reuse)
+    return Result(clusters, stats, config, list(skipped or []), timer.seconds, long_ones, grouped.also, grouped.pairs, reuse)
 
 
-def _pairs(
-    table: ParagraphTable,
+def build_pairs(
+    table: ParagraphSource,
     firsts: np.ndarray,
     blocks: list[tuple[np.ndarray, ...]],
     cluster_of: np.ndarray,
@@ -378,7 +449,7 @@ def _pairs(
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Building the result makes hundreds of thousands of small objects, none of them in a
     cycle: the collector's passes over everything alive would only add time that grows faster
     than the input."""
@@ -391,7 +462,7 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _clusters(table: ParagraphTable, rows: np.ndarray, assignment: Assignment, config: Config) -> list[Cluster]:
+def build_clusters(table: ParagraphSource, rows: np.ndarray, assignment: Assignment, config: Config) -> list[Cluster]:
     """Build :class:`Cluster` objects for representatives with at least one member, ordered by
     size, then by the representative's position; each cluster's members in input order."""
     reps = assignment.rep

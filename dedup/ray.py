@@ -56,12 +56,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dedup.cluster import FirstSeen, with_copies
 from dedup.config import Config
 from dedup.documents import DEFAULT_GLOBS, DOC_NAMES, STDIN, Document, DocumentReader, InputError, Skip
 from dedup.lsh import BandedLSH
 from dedup.paragraphs import Paragraph
-from dedup.pipeline import Result, Stats, Timer, _clusters, _collector_paused, _pairs, per_document_counts
+from dedup.pipeline import ClusterBuilder, Result, Stats, Timer, collector_paused
 from dedup.signatures import permutations
 from dedup.verify import ShingleSets
 
@@ -479,8 +478,8 @@ class _Summary:
 
 
 class _ShardedTable:
-    """The run's paragraphs as :func:`dedup.pipeline._clusters` and ``_pairs`` use a
-    :class:`~dedup.paragraphs.ParagraphTable`: the document of each paragraph, and the
+    """The run's paragraphs as a :class:`dedup.pipeline.ParagraphSource`, for
+    :class:`~dedup.pipeline.ClusterBuilder`: the document of each paragraph, and the
     paragraphs themselves, read again from their files only when asked for."""
 
     def __init__(self, summary: _Summary, options: ReadOptions, config: Config, fingerprint: str) -> None:
@@ -641,45 +640,22 @@ def _run(
     table = _ShardedTable(summary, options, config, fingerprint)
     n = len(table)
 
-    clustering = FirstSeen(len(firsts))
+    grouping = ClusterBuilder(len(firsts), keep_pairs)
     verified_pairs = candidate_pairs = 0
-    across: list[tuple[np.ndarray, ...]] = []
-    kept: list[tuple[np.ndarray, ...]] = []
     if len(firsts) >= 2:
         for left, right, jaccard, containment, checked in _shuffled_edges(mapped, identity, config, fingerprint, partitions, timer, engine):
             candidate_pairs += checked
             verified_pairs += len(left)
             with timer.stage("cluster"):
-                clustering.add(left, right, jaccard, containment)
-                # Both ends of a partition's pairs are decided once it is added.
-                reps = clustering.assignment().rep
-                apart = reps[left] != reps[right]
-                across.append((left[apart], right[apart], jaccard[apart], containment[apart]))
-                if keep_pairs:
-                    kept.append((left, right, jaccard, containment))
+                grouping.add(left, right, jaccard, containment)
     del mapped
 
-    with timer.stage("cluster"), _collector_paused():
-        assignment = with_copies(clustering.assignment(), canonical, firsts)
+    with timer.stage("cluster"), collector_paused():
+        assignment = grouping.assignment(canonical, firsts)
         # Every paragraph the result shows, read in one round: each file is read once.
-        joined = assignment.rep != rows
-        shown = [rows[joined], assignment.rep[joined], identity.too_long]
-        shown += [firsts[ends] for block in (across + kept) for ends in block[:2]]
-        if keep_pairs:
-            shown.append(rows[firsts[canonical] != rows])
-        table.paragraphs(np.concatenate(shown))
-        clusters = _clusters(table, rows, assignment, config)  # type: ignore[arg-type]
-        per_document = per_document_counts(table, clusters)
-        cluster_of = np.full(n, -1, dtype=np.int64)
-        for cluster in clusters:
-            cluster_of[[m.index for m in cluster.members]] = cluster.id
-        also = _pairs(table, firsts, across, cluster_of)  # type: ignore[arg-type]
-        pairs_found = None
-        if keep_pairs:
-            first_row = firsts[canonical]
-            copies = np.flatnonzero(first_row != rows)
-            ones = np.ones(len(copies))
-            pairs_found = _pairs(table, firsts, kept, cluster_of, (first_row[copies], rows[copies], ones, ones))  # type: ignore[arg-type]
+        table.paragraphs(np.concatenate([grouping.shown(rows, canonical, firsts, assignment), identity.too_long]))
+        grouped = grouping.build(table, rows, canonical, firsts, assignment, config)
+        clusters = grouped.clusters
         long_ones = table.paragraphs(identity.too_long)
     stats = Stats(
         documents=len(table.docs),
@@ -693,9 +669,9 @@ def _run(
         duplicate_paragraphs=sum(c.size - 1 for c in clusters),
         candidate_pairs=candidate_pairs,
         verified_pairs=verified_pairs,
-        per_document=per_document,
+        per_document=grouped.per_document,
     )
-    return Result(clusters, stats, config, list(summary.skipped), timer.seconds, long_ones, also, pairs_found, [])
+    return Result(clusters, stats, config, list(summary.skipped), timer.seconds, long_ones, grouped.also, grouped.pairs, [])
 
 
 def _shuffled_edges(
