@@ -402,7 +402,7 @@ def report(
       dedup report shards/ --jsonl --engine ray --address auto
     """
 
-    from dedup.documents import DEFAULT_GLOBS, DOC_NAMES, DocumentReader, escape_controls, skip_warnings
+    from dedup.documents import DocumentReader, escape_controls, skip_warnings
     from dedup.pipeline import Config, Timer, find_duplicates
     from dedup.report import write_report
 
@@ -416,9 +416,7 @@ def report(
         raise click.UsageError("--address needs --engine ray")
     if reuse and engine == "ray":
         raise click.UsageError("--reuse runs on the local engine only")
-    reader = DocumentReader(
-        list(paths), globs=tuple(globs) or DEFAULT_GLOBS, doc_names=() if globs else DOC_NAMES, jsonl=jsonl, text=stdin_text, encoding=encoding, text_field=text_field, id_field=id_field
-    )
+    reader = DocumentReader.choosing(paths, globs, jsonl=jsonl, text=stdin_text, encoding=encoding, text_field=text_field, id_field=id_field)
     if engine == "local":
         reader.check()  # the Ray engine checks the local sources, and opens URLs where it reads them
     refuse_overwriting_inputs([reader], {"-o": output})
@@ -476,7 +474,7 @@ def filter_sources(
     """One reader per input, reading as ``report`` does: ``*.jsonl``/``*.ndjson`` files are
     JSON Lines, other files text (all JSON Lines with ``--jsonl``), and standard input is JSON
     Lines when its first line is a JSON object holding the text field (``--text``: text)."""
-    from dedup.documents import DEFAULT_GLOBS, DOC_NAMES, STDIN, DocumentReader
+    from dedup.documents import STDIN, DocumentReader
 
     sources = inputs or (STDIN,)
     if sources.count(STDIN) > 1:
@@ -484,16 +482,7 @@ def filter_sources(
     if jsonl and stdin_text:
         raise click.UsageError("--jsonl and --text contradict each other: give one")
     readers = [
-        DocumentReader(
-            [source],
-            globs=globs or DEFAULT_GLOBS,
-            doc_names=() if globs else DOC_NAMES,
-            jsonl=jsonl,
-            text=stdin_text,
-            encoding=encoding,
-            text_field=text_field,
-            id_field=id_field,
-        )
+        DocumentReader.choosing([source], globs, jsonl=jsonl, text=stdin_text, encoding=encoding, text_field=text_field, id_field=id_field)
         for source in sources
     ]
     for reader in readers:

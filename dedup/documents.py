@@ -34,7 +34,7 @@ import stat
 import sys
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO
@@ -355,6 +355,17 @@ class DocumentReader:
     max_decompressed: int = MAX_DECOMPRESSED
     warnings: list[str] = field(default_factory=list)
     _listings: dict[str, tuple[list[str], list[Skip]]] = field(default_factory=dict, init=False, repr=False)
+
+    @classmethod
+    def choosing(cls, sources: Sequence[str], globs: Sequence[str] = (), **options: Any) -> DocumentReader:
+        """A reader of directories as ``--glob`` chooses: the patterns given replace both
+        defaults (:data:`DEFAULT_GLOBS` and the extensionless :data:`DOC_NAMES`); none given,
+        both apply. ``options``: the other fields.
+
+        >>> DocumentReader.choosing(["docs"], ["*.rst"]).doc_names
+        ()
+        """
+        return cls(list(sources), globs=tuple(globs) or DEFAULT_GLOBS, doc_names=() if globs else DOC_NAMES, **options)
 
     def __post_init__(self) -> None:
         if self.jsonl and self.text:
