@@ -18,6 +18,7 @@ cursor, rewrite what was printed or reorder a line. The formats for scripts keep
 from __future__ import annotations
 
 import csv
+import difflib
 import json
 import re
 import textwrap
@@ -183,12 +184,19 @@ def _word_keys(word: str) -> list[str]:
     return _WORDS.findall(word.casefold())
 
 
-def differs(text: str, representative: set[str], width: int) -> str | None:
+_MARKS = {"+": ("{+", "+}"), "-": ("[-", "-]")}
+_LACKED_WORDS = 4  # a longer run of words a member lacks is shown as its first two and "…"
+
+
+def differs(text: str, representative: set[str], width: int, representative_text: str | None = None) -> str | None:
     """Where ``text`` differs from a representative whose words (:func:`_word_keys`) are
-    ``representative``: from a few words before the first word that is not among them, on one
-    line of at most ``width`` characters, each run of such words marked ``{+ … +}`` (as ``git
-    diff --word-diff=plain`` and ``wdiff`` mark added words), "…" where text is left out.
-    ``None`` when every word is in the representative.
+    ``representative``: from a few words before the first difference, on one line of at most
+    ``width`` characters, "…" where text is left out. Each run of words the representative
+    lacks is marked ``{+ … +}``, as ``git diff --word-diff=plain`` and ``wdiff`` mark added
+    words. When it lacks none and ``representative_text`` is given, the words ``text`` lacks
+    (trimmed or cut from the representative) are shown where they were, marked ``[- … -]``
+    (a run of more than four by its first two words and "…").
+    ``None`` when there is no difference to show.
 
     >>> rep = set(_word_keys("Soldiers are on standby for armed police after scores of officers stood down."))
     >>> differs("Soldiers are also on standby for armed police, after many officers stood down.", rep, 70)
@@ -196,54 +204,89 @@ def differs(text: str, representative: set[str], width: int) -> str | None:
     >>> rep = set(_word_keys("The crisis has emerged after a police officer was charged with murder."))
     >>> differs("The crisis has emerged after an unnamed officer was charged with murder.", rep, 40)
     '…has emerged after {+an unnamed+}…'
+    >>> full = "The committee agreed to fund three new libraries in the northern districts next year."
+    >>> differs("The committee agreed to fund three new libraries next year.", set(_word_keys(full)), 70, full)
+    '…three new libraries [-in the northern districts-] next year.'
     """
     words = text.split()
     new = [any(key not in representative for key in _word_keys(word)) for word in words]
-    if True not in new:
+    if True in new:
+        return _marked_line(words, ["+" if n else "" for n in new], width)
+    if representative_text is None:
         return None
-    start = max(0, new.index(True) - _CONTEXT_WORDS)
-    # The line as tokens, each with whether a marked run is open after it; only as many words
-    # as can show.
-    tokens: list[tuple[str, bool]] = [("…", False)] if start else []
+    items, marks = _with_deletions(words, representative_text.split())
+    return _marked_line(items, marks, width) if any(marks) else None
+
+
+def _with_deletions(words: list[str], rep_words: list[str]) -> tuple[list[str], list[str]]:
+    """``words`` with the representative's words they lack put back where they were, marked
+    ``-`` (words in another place than in the representative are marked ``+``): a word diff."""
+    key = lambda word: " ".join(_word_keys(word))  # noqa: E731
+    items: list[str] = []
+    marks: list[str] = []
+    matcher = difflib.SequenceMatcher(None, [key(w) for w in words], [key(w) for w in rep_words], autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op in ("replace", "insert"):
+            # A long run the paragraph lacks is named by its start, so that the paragraph's own
+            # words still show.
+            lacked = rep_words[j1:j2] if j2 - j1 <= _LACKED_WORDS else [*rep_words[j1 : j1 + 2], "…"]
+            items += lacked
+            marks += ["-"] * len(lacked)
+        if op != "insert":
+            items += words[i1:i2]
+            marks += ["" if op == "equal" else "+"] * (i2 - i1)
+    return items, marks
+
+
+def _marked_line(words: list[str], marks: list[str], width: int) -> str:
+    """``words`` on one line of at most ``width`` characters, from a few words before the first
+    marked one, each run of words with the same mark (``+``, ``-``) in its brackets."""
+    first = next(k for k, mark in enumerate(marks) if mark)
+    start = max(0, first - _CONTEXT_WORDS)
+    # The line as tokens, each with the mark of the run open after it; only as many words as
+    # can show.
+    tokens: list[tuple[str, str]] = [("…", "")] if start else []
     length = len(tokens)
     k = start
     while k < len(words) and length <= width:
         before = len(tokens)
+        mark = marks[k]
         if k > start:
-            tokens.append((" ", new[k - 1] and new[k]))
-        if new[k] and (k == start or not new[k - 1]):
-            tokens.append(("{+", True))
-        tokens.append((escape_controls(words[k]), new[k]))
-        if new[k] and (k + 1 == len(words) or not new[k + 1]):
-            tokens.append(("+}", False))
+            tokens.append((" ", mark if marks[k - 1] == mark else ""))
+        if mark and (k == start or marks[k - 1] != mark):
+            tokens.append((_MARKS[mark][0], mark))
+        tokens.append((escape_controls(words[k]), mark))
+        if mark and (k + 1 == len(words) or marks[k + 1] != mark):
+            tokens.append((_MARKS[mark][1], ""))
         length += sum(len(token) for token, _ in tokens[before:])
         k += 1
     line = "".join(token for token, _ in tokens)
     if k == len(words) and len(line) <= width:
         return line
-    # Cut: what fits before "…", or before "…+}" where it closes a run left open.
+    # Cut: what fits before "…", or before "…+}" (or "…-]") where it closes a run left open.
+    brackets = {"…", " "} | {b for pair in _MARKS.values() for b in pair}
     kept: list[str] = []
-    used, is_open, marked = 0, False, False
+    used, open_mark, marked = 0, "", False
     for token, open_after in tokens:
-        is_word = token not in (" ", "{+", "+}", "…")
+        is_word = token not in brackets
         if used + len(token) + 3 <= width:
             kept.append(token)
             used += len(token)
-            is_open = open_after
-            marked = marked or (is_word and open_after)
+            open_mark = open_after
+            marked = marked or (is_word and bool(open_after))
             continue
         if is_word and not marked:  # as much as fits of a word, until one that differs shows
             part = token[: width - used - 3]
             if part:
                 kept.append(part)
-                is_open = open_after
+                open_mark = open_after
         break
-    if kept and kept[-1] == "{+":
+    if kept and kept[-1] in ("{+", "[-"):
         kept.pop()
-        is_open = False
+        open_mark = ""
     if kept and kept[-1] == " ":
         kept.pop()
-    return "".join(kept) + ("…+}" if is_open else "…")
+    return "".join(kept) + ("…" + _MARKS[open_mark][1] if open_mark else "…")
 
 
 def _count(n: int, thing: str) -> str:
@@ -286,7 +329,8 @@ def write_text(
     (Jaccard 1.0), of the representative and of a member all of whose words are in it is the
     start of the text; for any other member it is where it differs (:func:`differs`): from a
     few words before the first word the representative lacks, words it lacks marked
-    ``{+ … +}``. Where one paragraph holds most of the other (containment at least 0.25 above
+    ``{+ … +}``; for a member that only lacks words of the representative (trimmed, or with a
+    phrase cut), those words, marked ``[- … -]`` where they were. Where one paragraph holds most of the other (containment at least 0.25 above
     Jaccard), ``(contains 0.95)`` follows, on the same line if it leaves the preview its room.
 
     Document names and texts are shown with :func:`~dedup.documents.escape_controls`.
@@ -337,7 +381,7 @@ def write_text(
             if k and m.jaccard < 1.0:
                 if rep_words is None:
                     rep_words = set(_word_keys(cluster.representative.text))
-                excerpt = differs(m.text, rep_words, room)
+                excerpt = differs(m.text, rep_words, room, cluster.representative.text)
             text = excerpt if excerpt is not None else _snippet(m.text, room)
             score = "  rep" if k == 0 else f"{m.jaccard:5.2f}"
             if held and room < preview:

@@ -247,15 +247,31 @@ def test_the_word_that_differs_is_shown_however_late_it_comes() -> None:
     assert len(line) <= 60 and "{+CHANGED+}" in line and "word149" in line
 
 
-@settings(max_examples=200, deadline=None)
-@given(rep=WORDS, member=WORDS, width=st.integers(20, 120))
-def test_an_excerpt_fits_and_closes_what_it_marks(rep: str, member: str, width: int) -> None:
-    excerpt = differs(member, set(_word_keys(rep)), width)
+@settings(max_examples=300, deadline=None)
+@given(rep=WORDS, member=WORDS, width=st.integers(20, 120), with_text=st.booleans())
+def test_an_excerpt_fits_and_closes_what_it_marks(rep: str, member: str, width: int, with_text: bool) -> None:
+    excerpt = differs(member, set(_word_keys(rep)), width, rep if with_text else None)
     if excerpt is None:
         assert all(key in set(_word_keys(rep)) for key in _word_keys(member))
+        if with_text:  # nothing to show: the same words in the same order
+            assert [_word_keys(w) for w in member.split()] == [_word_keys(w) for w in rep.split()]
         return
     assert len(excerpt) <= width
     assert "\n" not in excerpt and UNPRINTABLE.search(excerpt) is None
+    if not set("{}[]+-") & set(member + rep):  # (the texts' own brackets would count too)
+        for opening, closing in (("{+", "+}"), ("[-", "-]")):
+            assert excerpt.count(opening) == excerpt.count(closing), f"{excerpt!r} leaves a run open"
+
+
+def test_a_member_that_only_lacks_words_shows_them_struck_where_they_were() -> None:
+    rep = "The committee met on Tuesday to review the annual budget and agreed to fund three new libraries in the northern districts next year."
+    trimmed = "The committee met on Tuesday to review the annual budget and agreed to fund three new libraries next year."
+    lines = text_lines(find_duplicates({"a": rep, "b": trimmed}), width=80)
+    b = next(line for line in lines if line.startswith("  b:1"))
+    assert b.endswith("…three new libraries [-in the northern districts-] next year.")
+    cut = text_lines(find_duplicates({"a": rep, "b": rep.rsplit(" in the", 1)[0] + "."}), width=80)
+    # Six words cut off the end: named by their first two, after the last word kept.
+    assert next(line for line in cut if line.startswith("  b:1")) == "  b:1   0.71  …three new libraries. [-in the …-] (contains 1.00)"
 
 
 def test_containment_is_shown_where_it_explains_the_match() -> None:
