@@ -27,38 +27,11 @@ imports the Redis client.
 
 from __future__ import annotations
 
-from dedup.index.interface import (
-    DEFAULT_POSTING_CAP,
-    MAX_POSTING_WORD,
-    SCHEMA_VERSION,
-    Fetched,
-    Index,
-    IndexError_,
-    IndexMismatch,
-    IndexParams,
-    Postings,
-    Records,
-    iso_time,
-    loaded_doc_id,
-    stored_doc_id,
-)
+from dedup.index import interface
+from dedup.index.interface import *  # noqa: F403 - the package's names are the interface's
+from dedup.index.interface import Index, IndexError_, IndexParams
 
-__all__ = [
-    "IndexParams",
-    "IndexError_",
-    "IndexMismatch",
-    "Index",
-    "Fetched",
-    "Postings",
-    "Records",
-    "open_index",
-    "SCHEMA_VERSION",
-    "DEFAULT_POSTING_CAP",
-    "MAX_POSTING_WORD",
-    "stored_doc_id",
-    "loaded_doc_id",
-    "iso_time",
-]
+__all__ = [*interface.__all__, "open_index"]
 
 
 def open_index(spec: str, params: IndexParams | None = None, *, create: bool = True, read_only: bool = False) -> Index:
