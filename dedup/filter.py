@@ -66,7 +66,7 @@ from dedup.index import Fetched, Index, IndexError_, IndexParams, Postings, Reco
 from dedup.lsh import DEFAULT_WINDOW, BandedLSH, lsh_params
 from dedup.config import DEFAULT_BATCH_PARAGRAPHS, DEFAULT_MAX_CHARS, DEFAULT_NUM_PERM, DEFAULT_SEED, DEFAULT_THRESHOLD, Config
 from dedup.matching import prepare, verified_blocks
-from dedup.paragraphs import Paragraph, ParagraphTable, spans as spans_of
+from dedup.paragraphs import Paragraph, ParagraphTable
 from dedup.reuse import CharMapper, Explained, NGrams, ReuseConfig, explain, ngrams, rows_holding
 from dedup.reuse import hits as batch_hits
 from dedup.shingling import DEFAULT_SHINGLE, ShingleSpec
@@ -289,7 +289,7 @@ class _Prepared:
 
     docs: list[Document]
     doc_of: np.ndarray  # per paragraph, its document's position in the batch
-    paragraphs: list[Paragraph]
+    count: int  # paragraphs: table rows start to start + count
     rows: np.ndarray  # paragraphs that take part in matching
     keys: np.ndarray  # (bands, len(rows)) uint64
     exact: np.ndarray  # (len(rows),) uint64: hash of each row's normalized text
@@ -439,18 +439,18 @@ class Filter:
     def batches(self, documents: Mapping[str, str] | Iterable[tuple[str, str]] | Iterable[Document]) -> Generator[list[Outcome], None, None]:
         """The outcome of every document, a batch at a time, in input order. Each list is
         yielded inside the index's batch, before its commit: write it out, then ask for more."""
-        for docs, spans in self._chunks(as_documents(documents)):
-            if len(spans[0]) > self.batch_paragraphs:
-                yield from self._large_document(docs[0], spans[0])
+        for docs, utf8, counts in self._chunks(as_documents(documents)):
+            if counts[0] > self.batch_paragraphs:
+                yield from self._large_document(docs[0], utf8[0], counts[0])
                 continue
-            prepared = self._prepare(ParagraphTable([d.name for d in docs], [d.text for d in docs], [d.utf8 for d in docs]), docs)  # no lock needed
+            prepared = self._prepare(ParagraphTable([d.name for d in docs], [d.text for d in docs], utf8), docs)  # no lock needed
             with self.index.batch():
                 outcomes, added, unmatched = self._decide(prepared)
                 yield outcomes
             self.stats.record(outcomes, unmatched)
             self._record_own(added)
 
-    def _large_document(self, doc: Document, spans: list[tuple[int, int, int]]) -> Iterator[list[Outcome]]:
+    def _large_document(self, doc: Document, utf8: bytes, total: int) -> Iterator[list[Outcome]]:
         """A document of more paragraphs than a batch holds, matched a batch of paragraphs at a
         time so that hashing and candidate pairs take no more memory than any batch, but
         committed at once, with its outcome: a document is never half ingested.
@@ -465,12 +465,12 @@ class Filter:
         added: list[np.ndarray] = []
         own_before = len(self._own_first)
         outcome: Outcome | None = None
-        table = ParagraphTable([doc.name], [doc.text], [doc.utf8])
+        table = ParagraphTable([doc.name], [doc.text], [utf8])
         self._part_words, self._doc_first_pid = 0, None
         try:
             with self.index.batch():
-                for start in range(0, len(spans), step):
-                    prepared = self._prepare(table, [doc], (start, min(start + step, len(spans))))
+                for start in range(0, total, step):
+                    prepared = self._prepare(table, [doc], (start, min(start + step, total)))
                     part, pids, left_out, _ = self._judge(prepared, None)
                     drops += part[0]
                     unmatched += left_out
@@ -480,20 +480,20 @@ class Filter:
                         self._part_words += int(prepared.grams.counts.sum())
                     if self._doc_first_pid is None and len(pids):
                         self._doc_first_pid = int(pids[0])
-                share = sum(d.reason != "document" for d in drops) / len(spans)
+                share = sum(d.reason != "document" for d in drops) / total
                 if self.drop_doc_above is not None and share > self.drop_doc_above:
                     raise _DroppedWhole
-                outcome = self._outcome(doc, drops, len(spans), dropped=False)
+                outcome = self._outcome(doc, drops, total, False, table.start, table.end)
                 yield [outcome]
         except _DroppedWhole:
             del self._own_first[own_before:], self._own_last[own_before:], self._own_lines[own_before:]
             ours = np.concatenate(added)
             whole = [d if d.match is None or not len(ours) or d.match.pid < ours[0] else Drop(d.paragraph, "document", document_share=share) for d in drops]
             numbered = {d.paragraph.number for d in whole}
-            rest = np.array([i for i in range(len(spans)) if i + 1 not in numbered], dtype=np.int64)
+            rest = np.array([i for i in range(total) if i + 1 not in numbered], dtype=np.int64)
             whole += [Drop(paragraph, "document", document_share=share) for paragraph in table.paragraphs(rest)]
             whole.sort(key=lambda d: d.paragraph.number)
-            outcome = Outcome(doc, None, "dropped", len(spans), tuple(whole))
+            outcome = Outcome(doc, None, "dropped", total, tuple(whole))
             yield [outcome]  # nothing to commit: the index is as it was
         finally:
             self._part_words, self._doc_first_pid = 0, None
@@ -507,19 +507,24 @@ class Filter:
             self._own_last.append(int(added.max()))
             self._own_lines.append(self._added_lines)
 
-    def _chunks(self, documents: Iterator[Document]) -> Iterator[tuple[list[Document], list[list[tuple[int, int, int]]]]]:
+    def _chunks(self, documents: Iterator[Document]) -> Iterator[tuple[list[Document], list[bytes], list[int]]]:
+        """Batches of documents, with each one's UTF-8 (encoded once, for its batch's
+        :class:`ParagraphTable` too) and its number of paragraphs."""
         docs: list[Document] = []
-        spans: list[list[tuple[int, int, int]]] = []
+        utf8: list[bytes] = []
+        counts: list[int] = []
         count = 0
         for doc in documents:
+            data = doc.utf8 if doc.utf8 is not None else doc.text.encode("utf-8", "surrogatepass")
             docs.append(doc)
-            spans.append(spans_of(doc.text))
-            count += len(spans[-1])
+            utf8.append(data)
+            counts.append(_kernel.paragraphs_of(data).shape[1])
+            count += counts[-1]
             if count >= self.batch_paragraphs:
-                yield docs, spans
-                docs, spans, count = [], [], 0
+                yield docs, utf8, counts
+                docs, utf8, counts, count = [], [], [], 0
         if docs:
-            yield docs, spans
+            yield docs, utf8, counts
 
     # -- hashing -----------------------------------------------------------------------------
 
@@ -530,7 +535,6 @@ class Filter:
         takes their low 32 bits, which are the report's keys."""
         prepared = prepare(table, self.config, part)
         start = prepared.start
-        paragraphs = table.paragraphs(np.arange(start, start + len(prepared)))
         rows = prepared.rows
         a, b = permutations(self.config.num_perm, self.config.seed)
         batch = prepared.batch
@@ -554,7 +558,7 @@ class Filter:
         return _Prepared(
             docs,
             table.doc[start : start + len(prepared)],
-            paragraphs,
+            len(prepared),
             rows,
             keys,
             prepared.text_hashes[rows],
@@ -658,16 +662,17 @@ class Filter:
         pids and the number of paragraphs left out of matching. Call inside the index's batch."""
         drops_of, pids, unmatched, dropped_doc = self._judge(p, self.drop_doc_above)
         totals = np.bincount(p.doc_of, minlength=len(p.docs))
-        first_paragraph = np.searchsorted(p.doc_of, np.arange(len(p.docs) + 1))
+        first_paragraph = p.start + np.searchsorted(p.doc_of, np.arange(len(p.docs) + 1))
         outcomes = []
+        table = p.table
         for d, doc in enumerate(p.docs):
             lo, hi = int(first_paragraph[d]), int(first_paragraph[d + 1])
-            outcomes.append(self._outcome(doc, drops_of[d], int(totals[d]), bool(dropped_doc[d]), [q.text for q in p.paragraphs[lo:hi]]))
+            outcomes.append(self._outcome(doc, drops_of[d], int(totals[d]), bool(dropped_doc[d]), table.start[lo:hi], table.end[lo:hi]))
         return outcomes, pids, unmatched
 
-    def _outcome(self, doc: Document, drops: list[Drop], total: int, dropped: bool, texts: list[str] | None = None) -> Outcome:
-        """The outcome of a document from its drops; ``texts``, its paragraphs (else cut from
-        its text again when needed)."""
+    def _outcome(self, doc: Document, drops: list[Drop], total: int, dropped: bool, starts: np.ndarray, ends: np.ndarray) -> Outcome:
+        """The outcome of a document from its drops; ``starts``, ``ends``: its paragraphs'
+        spans in characters of its text (cut out only when some are dropped)."""
         kept = tuple(drops)
         if dropped:
             return Outcome(doc, None, "dropped", total, kept)
@@ -677,10 +682,9 @@ class Filter:
             return Outcome(doc, self._output(doc, doc.text, [drop.mark() for drop in drops]), "marked", total, kept)
         if len(drops) == total:
             return Outcome(doc, None, "emptied", total, kept)
-        if texts is None:
-            texts = [doc.text[start:end] for start, end, _ in spans_of(doc.text)]
         gone = {drop.paragraph.number for drop in drops}
-        text = "\n\n".join(texts[j] for j in range(total) if j + 1 not in gone)
+        whole = doc.text
+        text = "\n\n".join(whole[a:b] for j, (a, b) in enumerate(zip(starts.tolist(), ends.tolist()), start=1) if j not in gone)
         return Outcome(doc, self._output(doc, text), "filtered", total, kept)
 
     def _judge(self, p: _Prepared, drop_doc_above: float | None) -> tuple[list[list[Drop]], np.ndarray, int, np.ndarray]:
@@ -688,7 +692,7 @@ class Filter:
         the new pids, the number of paragraphs left out of matching, and which documents are
         dropped whole (with ``drop_doc_above``). Call inside the index's batch."""
         m = len(p.rows)
-        n = len(p.paragraphs)
+        n = p.count
         ndocs = len(p.docs)
         found, index_j, index_c, fetched = self._index_matches(p)
         by_index = found >= 0
@@ -718,7 +722,7 @@ class Filter:
             rows = p.rows[add_rows]
             records = Records(
                 doc_ids=[p.docs[d].name for d in p.doc_of[rows].tolist()],
-                paragraphs=np.asarray([p.paragraphs[i].number for i in rows.tolist()], dtype=np.int64),
+                paragraphs=p.table.number[p.start + rows],
                 band_keys=p.keys[:, add_rows],
                 hashes=p.hashes[index],
                 offsets=offsets,
@@ -746,7 +750,10 @@ class Filter:
         doc_of = p.doc_of.tolist()
         row_of = row_of_paragraph.tolist()
         reuse_drops = self._reuse_drops(p, explained, hits, now) if explained else {}
-        for i in np.flatnonzero(dropped_paragraphs).tolist():
+        at = np.flatnonzero(dropped_paragraphs)
+        numbers = p.table.number
+        # Paragraph objects for the dropped paragraphs only, made all at once.
+        for i, paragraph in zip(at.tolist(), p.table.paragraphs(p.start + at)):
             d = doc_of[i]
             k = row_of[i]
             if k >= 0 and by_index[k]:
@@ -755,19 +762,19 @@ class Filter:
                 pid = int(fetched.pids[f])
                 reason: Reason = "input" if own[k] else "index"
                 match = Match(pid, fetched.doc_ids[f], int(fetched.paragraphs[f]), float(fetched.ingested_at[f]))
-                drops_of[d].append(Drop(p.paragraphs[i], reason, float(index_j[k]), float(index_c[k]), match))
+                drops_of[d].append(Drop(paragraph, reason, float(index_j[k]), float(index_c[k]), match))
             elif k >= 0 and by_input[k] and pid_of_row[rep[k]] >= 0:
                 # (A repeat of a paragraph that was never written, its document being dropped
                 # whole, is dropped with its own document: the branch below.)
                 r = int(rep[k])
                 rep_i = int(p.rows[r])
-                match = Match(int(pid_of_row[r]), names[int(p.doc_of[rep_i])], p.paragraphs[rep_i].number, now)
-                drops_of[d].append(Drop(p.paragraphs[i], "input", float(assignment.jaccard[k]), float(assignment.containment[k]), match))
+                match = Match(int(pid_of_row[r]), names[int(p.doc_of[rep_i])], int(numbers[p.start + rep_i]), now)
+                drops_of[d].append(Drop(paragraph, "input", float(assignment.jaccard[k]), float(assignment.containment[k]), match))
             elif k >= 0 and reused[k]:
                 coverage, sources = reuse_drops[k]
-                drops_of[d].append(Drop(p.paragraphs[i], "reuse", coverage=coverage, sources=sources))
+                drops_of[d].append(Drop(paragraph, "reuse", coverage=coverage, sources=sources))
             elif dropped_doc[d]:
-                drops_of[d].append(Drop(p.paragraphs[i], "document", document_share=float(dups_per_doc[d] / totals[d])))
+                drops_of[d].append(Drop(paragraph, "document", document_share=float(dups_per_doc[d] / totals[d])))
 
         return drops_of, pids, n - m, dropped_doc
 
@@ -791,7 +798,7 @@ class Filter:
         assert g is not None
         m, ndocs = len(p.rows), len(p.docs)
         cfg = self.reuse
-        row_of_position = np.full(len(p.paragraphs), -1, dtype=np.int64)
+        row_of_position = np.full(p.count, -1, dtype=np.int64)
         row_of_position[p.rows] = np.arange(m)
         words = g.counts[p.rows]
         # Within the batch: dedup.reuse's hits among its documents (rows and words as there).
@@ -936,8 +943,8 @@ class Filter:
             k = order[min(int(np.searchsorted(sorted_key, source << 32 | word)), len(order) - 1)]
             r = int(hits.source_row[k])
             if r >= 0:
-                q = p.paragraphs[int(p.rows[r])]
-                return q.number, q.line, True
+                q = int(p.start + p.rows[r])
+                return int(table.number[q]), int(table.line[q]), True
             pid = int(hits.pid[k])
             assert fetched is not None
             line = self._own_line(pid)
@@ -947,8 +954,8 @@ class Filter:
         table = p.table
         counts = np.zeros(len(table), dtype=np.int64)
         before = np.zeros(len(table), dtype=np.int64)
-        counts[p.start : p.start + len(p.paragraphs)] = g.counts
-        before[p.start : p.start + len(p.paragraphs)] = g.before
+        counts[p.start : p.start + p.count] = g.counts
+        before[p.start : p.start + p.count] = g.before
         mapper = CharMapper(table, [doc.text for doc in p.docs], counts, before)
         rows = np.array(sorted(explained), dtype=np.int64)
         mapper.prepare(p.start + p.rows[rows])
