@@ -19,7 +19,9 @@ state:
 
 The timed region is the filter suite's: documents in memory in, decisions out (every batch
 committed). The two take turns ``--repeat`` times (default 2), each keeping its fastest run. Not timed: preloading, copying the index, warming up the kernels (on a throwaway
-index), opening the index.
+index), opening the index. Timed, as in any run that adds this many: writing the index's tail
+out as a segment once it passes the index's ``segment_rows`` paragraphs (sorting and writing
+each of its entries, postings included); the suite prints how much each peer's run wrote.
 
 Bytes per paragraph: the same ``--bytes-sample`` paragraphs of the preload corpus filtered into
 a fresh embedded index with postings and without (``Filter(..., postings=False)``): its
@@ -138,13 +140,15 @@ def _measure(spec: dict[str, Any]) -> dict[str, Any]:
     start = time.perf_counter()
     with open_index(spec["index"], params) as index:
         open_s = time.perf_counter() - start
-        before = int(index.stats()["paragraphs"])
+        stats = index.stats()
+        before, tail, entries = int(stats["paragraphs"]), int(stats["tail_paragraphs"]), int(stats["segment_entries"])
         step = Filter(index, containment=containment, postings=spec.get("postings"))
         start = time.perf_counter()
         for _ in step.batches(documents):
             pass
         seconds = time.perf_counter() - start
-        after = int(index.stats()["paragraphs"])
+        stats = index.stats()
+        after = int(stats["paragraphs"])
     return {
         "seconds": seconds,
         "paragraphs": step.stats.paragraphs,
@@ -152,6 +156,10 @@ def _measure(spec: dict[str, Any]) -> dict[str, Any]:
         "batches": step.stats.batches,
         "indexed_before": before,
         "indexed_after": after,
+        # What the timed run wrote out of the tail into segments (once the tail passes the
+        # index's segment_rows): paragraphs, and entries (band keys, exact keys, postings).
+        "flushed": tail + (after - before) - int(stats["tail_paragraphs"]),
+        "flushed_entries": int(stats["segment_entries"]) - entries,
         "warm_up_s": warm_s,
         "open_s": open_s,
         "base_rss_mb": base,
@@ -286,6 +294,8 @@ def run(
                         warm_up_s=result["warm_up_s"],
                         base_rss_mb=result["base_rss_mb"],
                         process_s=result["process_s"],
+                        flushed=result["flushed"],
+                        flushed_entries=result["flushed_entries"],
                     )
                 )
         except (WorkerFailed, RuntimeError) as err:
@@ -301,6 +311,9 @@ def run(
     print("                 (no postings: on an index preloaded alike but without postings, storing none)")
     print(f"each peer ran {repeat} times, taking turns, each time in a fresh process on a fresh copy of the index: its fastest run is shown")
     print("peak RSS MB: the highest of its runs, the measured process's own, warm-up and the stream in memory included")
+    flushes = [f"{r.extra['key']} {r.extra['flushed']:,} paragraphs ({16 * r.extra['flushed_entries'] / 2**20:,.0f} MiB)" for r in rows]
+    if flushes:
+        print(f"written from the tail into segments in each timed run: {', '.join(flushes)}")
     print()
     print("index bytes per paragraph")
     for label, size in sizes.items():
