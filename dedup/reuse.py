@@ -229,50 +229,11 @@ def ngrams(data: np.ndarray, offsets: np.ndarray, rows: np.ndarray, table_doc: n
 def hits(grams: NGrams, table_doc: np.ndarray, config: ReuseConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Every n-gram of a paragraph found in an earlier document, as ``(row, pos, source doc,
     source word)`` (``pos`` and the source word are word numbers in the paragraph and in the
-    source document)."""
-    from dedup._kernel import hash_sort
+    source document), in no particular order (compiled: :func:`dedup._kernel.reuse.ngram_hits`)."""
+    from dedup._kernel.reuse import ngram_hits
 
-    empty = np.empty(0, dtype=np.int64)
-    if not len(grams.hashes):
-        return empty, empty, empty, empty
-    # A stable sort by hash keeps each n-gram's occurrences in input order, and so in document
-    # order.
-    h, start = hash_sort(grams.hashes)
-    # Most n-grams occur once: only those that occur again can be hits.
-    again = h[1:] == h[:-1]
-    repeated = np.zeros(len(h), dtype=bool)
-    repeated[1:] = again
-    repeated[:-1] |= again
-    h, start = h[repeated], start[repeated]
-    doc = table_doc[grams.row_of(start)]
-    # Occurrences of one n-gram in one document: the first few.
-    new_pair = np.ones(len(h), dtype=bool)
-    new_pair[1:] = (h[1:] != h[:-1]) | (doc[1:] != doc[:-1])
-    pair_start = np.flatnonzero(new_pair)
-    rank = np.arange(len(h)) - np.repeat(pair_start, np.diff(np.append(pair_start, len(h))))
-    keep = rank < config.max_repeats
-    start, h, doc, new_pair = start[keep], h[keep], doc[keep], new_pair[keep]
-    # Documents per n-gram: stock phrases out, and n-grams of one document only.
-    new_hash = np.ones(len(h), dtype=bool)
-    new_hash[1:] = h[1:] != h[:-1]
-    group = np.cumsum(new_hash) - 1
-    docs_per_group = np.bincount(group, weights=new_pair).astype(np.int64)
-    keep = (docs_per_group[group] >= 2) & (docs_per_group[group] <= config.max_doc_freq)
-    start, doc, group = start[keep], doc[keep], group[keep]
-    if not len(start):
-        return empty, empty, empty, empty
-    # Within a group (one n-gram), sorted by document: each occurrence pairs with those of the
-    # earlier documents before it in the group.
-    _, group = np.unique(group, return_inverse=True)
-    group_first = np.searchsorted(group, np.arange(group.max() + 1))
-    new_doc = np.ones(len(doc), dtype=bool)
-    new_doc[1:] = (doc[1:] != doc[:-1]) | (group[1:] != group[:-1])
-    doc_first = np.maximum.accumulate(np.where(new_doc, np.arange(len(doc)), 0))
-    earlier = doc_first - group_first[group]  # occurrences of earlier documents
-    targets = np.repeat(np.arange(len(doc)), earlier)
-    sources = np.repeat(group_first[group], earlier) + (np.arange(int(earlier.sum())) - np.repeat(np.cumsum(earlier) - earlier, earlier))
-    t_gram, s_gram = start[targets], start[sources]
-    return grams.row_of(t_gram), grams.pos[t_gram].astype(np.int64), doc[sources], grams.doc_pos_of(s_gram)
+    rows = grams.rows
+    return ngram_hits(grams.hashes, grams.pos, grams.first, rows, np.asarray(table_doc)[rows], grams.before[rows], config.max_repeats, config.max_doc_freq)
 
 
 @dataclass

@@ -1,4 +1,5 @@
-/* Word n-grams of normalized paragraphs, for reuse matching (dedup/reuse.py).
+/* Reuse matching (dedup/reuse.py): word n-grams of normalized paragraphs, and the n-grams found
+ * in earlier documents (hits).
  *
  * Normalized text has one space between words and none at either end, so a paragraph of w
  * words has w - n + 1 n-grams of n words (none when w < n). Each word is hashed (hash64 of its
@@ -52,6 +53,187 @@ void dedup_word_ngrams(const uint8_t *data, const int64_t *offsets, const int64_
                 }
                 word++;
                 p = e + 1;
+            }
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Hits: the n-grams of a paragraph found in earlier documents.
+ *
+ * The n-grams are spread over buckets by the top bits of their hash (bucket_counts, then
+ * bucket_scatter, each over chunks of n-grams, so a bucket holds its n-grams in input order);
+ * then each bucket finds its repeated hashes with a small hash table that stays in cache
+ * (bucket_groups), keeps the occurrences that count and says how many hits they make, and last
+ * writes the hits (bucket_hits). Each bucket's entries are (hash, k << 32 | word): the n-gram's
+ * row k (of rows) and its first word in that row; after bucket_groups, (document, the same), the
+ * first entry of each n-gram's group flagged. */
+
+typedef struct {
+    uint64_t key;
+    uint64_t value;
+} entry;
+
+#define GROUP_HEAD (1ull << 63)
+
+/* counts[c * buckets + b] = the n-grams of chunk c (of `chunk` n-grams) in bucket b (the top
+ * bits of the hash, hash >> shift); counts zeroed by the caller. */
+void dedup_bucket_counts(const uint64_t *hashes, int64_t n, int64_t shift, int64_t chunk,
+                         int64_t buckets, int64_t *counts, int64_t *cursor) {
+    int64_t chunks = (n + chunk - 1) / chunk;
+    for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
+        int64_t *count = counts + c * buckets;
+        int64_t hi = (c + 1) * chunk < n ? (c + 1) * chunk : n;
+        for (int64_t i = c * chunk; i < hi; i++) count[hashes[i] >> shift]++;
+    }
+}
+
+/* Each n-gram i to its bucket, as an entry (two words of entries): at[c * buckets + b] is where
+ * chunk c's n-grams of bucket b go (each chunk after the chunks before it, so a bucket is in
+ * input order). The n-grams of row k are first[k]:first[k + 1] (first has m + 1 entries). */
+void dedup_bucket_scatter(const uint64_t *hashes, const int32_t *starts, const int64_t *first,
+                          int64_t m, int64_t n, int64_t shift, int64_t chunk, int64_t buckets,
+                          int64_t *at, uint64_t *entries, int64_t *cursor) {
+    entry *out = (entry *)entries;
+    int64_t chunks = (n + chunk - 1) / chunk;
+    for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
+        int64_t *next = at + c * buckets;
+        int64_t lo = c * chunk, hi = (c + 1) * chunk < n ? (c + 1) * chunk : n;
+        /* The row of n-gram lo: the last k with first[k] <= lo. */
+        int64_t a = 0, b = m;
+        while (b - a > 1) {
+            int64_t mid = (a + b) / 2;
+            if (first[mid] <= lo) a = mid;
+            else b = mid;
+        }
+        int64_t k = a;
+        for (int64_t i = lo; i < hi; i++) {
+            while (first[k + 1] <= i) k++;
+            entry *e = &out[next[hashes[i] >> shift]++];
+            e->key = hashes[i];
+            e->value = (uint64_t)k << 32 | (uint32_t)starts[i];
+        }
+    }
+}
+
+/* For buckets b (entries bounds[b]:bounds[b + 1], at most `largest`): the n-grams that occur
+ * more than once, each with its first max_repeats occurrences in each document (row_doc[k]:
+ * the document of row k; documents follow each other in input order), and only those found in
+ * 2 to max_doc_freq documents. Their entries are written back at the start of the bucket,
+ * grouped by n-gram and in input order within a group, as (document, value), the first of each
+ * group flagged GROUP_HEAD; kept[b] counts them, hits[b] the hits they make (each occurrence with
+ * every occurrence of the documents before its own). Sets *failed when scratch memory runs
+ * out. */
+void dedup_bucket_groups(uint64_t *entries, const int64_t *bounds, int64_t buckets,
+                         const int64_t *row_doc, int64_t max_repeats, int64_t max_doc_freq,
+                         int64_t largest, int64_t *kept, int64_t *hits, int64_t *failed,
+                         int64_t *cursor) {
+    int64_t chunks = (buckets + BUCKET_CHUNK - 1) / BUCKET_CHUNK;
+    int64_t size = 16;
+    while (size < 2 * largest) size *= 2;
+    /* The hash table: a slot holds a hash and its first entry + 1 (0: empty). An entry's
+     * next[i] chains the occurrences of its hash (-1 ends a chain); tail[head] is a chain's
+     * last, and -1 for an entry that heads no chain of two or more. */
+    entry *slot = NULL, *out = NULL;
+    int64_t *next = NULL, *tail = NULL;
+    for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
+        if (!slot) {
+            slot = malloc((size_t)size * sizeof(entry));
+            out = malloc((size_t)(largest + 1) * sizeof(entry));
+            next = malloc((size_t)(largest + 1) * sizeof(int64_t));
+            tail = malloc((size_t)(largest + 1) * sizeof(int64_t));
+            if (!slot || !out || !next || !tail) {
+                __atomic_store_n(failed, 1, __ATOMIC_RELAXED);
+                break;
+            }
+        }
+        int64_t last = (c + 1) * BUCKET_CHUNK < buckets ? (c + 1) * BUCKET_CHUNK : buckets;
+        for (int64_t b = c * BUCKET_CHUNK; b < last; b++) {
+            entry *in = (entry *)entries + bounds[b];
+            int64_t count = bounds[b + 1] - bounds[b];
+            uint64_t mask = 15;
+            while ((int64_t)mask + 1 < 2 * count) mask = mask * 2 + 1;
+            memset(slot, 0, (size_t)(mask + 1) * sizeof(entry));
+            int64_t repeated = 0;
+            for (int64_t i = 0; i < count; i++) {
+                uint64_t h = in[i].key, s = h & mask;
+                while (slot[s].value && slot[s].key != h) s = (s + 1) & mask;
+                next[i] = -1;
+                tail[i] = -1;
+                if (!slot[s].value) {
+                    slot[s].key = h;
+                    slot[s].value = (uint64_t)i + 1;
+                } else {
+                    int64_t head = (int64_t)slot[s].value - 1;
+                    next[tail[head] < 0 ? head : tail[head]] = i;
+                    tail[head] = i;
+                    repeated = 1;
+                }
+            }
+            int64_t made = 0, done = 0;
+            for (int64_t i = 0; repeated && i < count; i++) {
+                if (tail[i] < 0) continue; /* alone, or not the first of its hash */
+                int64_t docs = 0, doc = 0;
+                for (int64_t e = i; e >= 0; e = next[e]) {
+                    int64_t d = row_doc[in[e].value >> 32];
+                    if (e == i || d != doc) docs++;
+                    doc = d;
+                }
+                if (docs < 2 || docs > max_doc_freq) continue;
+                int64_t group = done, run = done, rank = 0;
+                for (int64_t e = i; e >= 0; e = next[e]) {
+                    int64_t d = row_doc[in[e].value >> 32];
+                    if (e == i || d != doc) {
+                        run = done;
+                        rank = 0;
+                    }
+                    doc = d;
+                    if (rank++ < max_repeats) {
+                        out[done].key = (uint64_t)d;
+                        out[done].value = in[e].value | (e == i ? GROUP_HEAD : 0);
+                        made += run - group;
+                        done++;
+                    }
+                }
+            }
+            memcpy(in, out, (size_t)done * sizeof(entry));
+            kept[b] = done;
+            hits[b] = made;
+        }
+    }
+    free(slot);
+    free(out);
+    free(next);
+    free(tail);
+}
+
+/* The hits of buckets b, from what bucket_groups kept, from at[b] on: each occurrence with
+ * every occurrence of the documents before its own in its group, as (row, word of the row,
+ * source document, word of the source document); rows[k] is row k's row of the table and
+ * row_before[k] the words of its document before it. */
+void dedup_bucket_hits(const uint64_t *entries, const int64_t *bounds, const int64_t *kept,
+                       const int64_t *at, int64_t buckets, const int64_t *rows,
+                       const int64_t *row_before, int64_t *row, int64_t *pos, int64_t *source,
+                       int64_t *source_word, int64_t *cursor) {
+    int64_t chunks = (buckets + BUCKET_CHUNK - 1) / BUCKET_CHUNK;
+    for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
+        int64_t last = (c + 1) * BUCKET_CHUNK < buckets ? (c + 1) * BUCKET_CHUNK : buckets;
+        for (int64_t b = c * BUCKET_CHUNK; b < last; b++) {
+            const entry *in = (const entry *)entries + bounds[b];
+            int64_t w = at[b], group = 0, run = 0;
+            for (int64_t j = 0; j < kept[b]; j++) {
+                if (in[j].value & GROUP_HEAD) group = run = j;
+                else if (in[j].key != in[j - 1].key) run = j;
+                uint64_t v = in[j].value & ~GROUP_HEAD;
+                int64_t target_row = rows[v >> 32], target_pos = (uint32_t)v;
+                for (int64_t s = group; s < run; s++) {
+                    uint64_t u = in[s].value & ~GROUP_HEAD;
+                    row[w] = target_row;
+                    pos[w] = target_pos;
+                    source[w] = (int64_t)in[s].key;
+                    source_word[w] = (int64_t)(uint32_t)u + row_before[u >> 32];
+                    w++;
+                }
             }
         }
     }

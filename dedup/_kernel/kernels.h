@@ -119,14 +119,29 @@ int64_t dedup_select_sorted(const uint64_t *queries, const int64_t *order, int64
 void dedup_merge_runs(const uint64_t *keys, const uint64_t *pids, int64_t *edges, int64_t runs,
                       uint64_t *out_keys, uint64_t *out_pids, uint64_t *tmp_keys, uint64_t *tmp_pids);
 
-/* _reuse.c: word n-grams of normalized paragraphs. The longest n-gram it makes: */
+/* _reuse.c: reuse matching. Word n-grams of normalized paragraphs; the longest it makes: */
 #define MAX_NGRAM 64
 void dedup_word_counts(const uint8_t *data, const int64_t *offsets, const int64_t *rows, int64_t m,
                        int64_t *words, int64_t *cursor);
 void dedup_word_ngrams(const uint8_t *data, const int64_t *offsets, const int64_t *rows, int64_t m,
                        int64_t n, const int64_t *first, uint64_t *hashes, int32_t *starts,
                        int64_t *cursor);
-
+/* The n-grams found in earlier documents: n-grams spread over buckets by hash, then each bucket's
+ * repeats, then the hits. Buckets per chunk of parallel work: */
+#define BUCKET_CHUNK 16
+void dedup_bucket_counts(const uint64_t *hashes, int64_t n, int64_t shift, int64_t chunk,
+                         int64_t buckets, int64_t *counts, int64_t *cursor);
+void dedup_bucket_scatter(const uint64_t *hashes, const int32_t *starts, const int64_t *first,
+                          int64_t m, int64_t n, int64_t shift, int64_t chunk, int64_t buckets,
+                          int64_t *at, uint64_t *entries, int64_t *cursor);
+void dedup_bucket_groups(uint64_t *entries, const int64_t *bounds, int64_t buckets,
+                         const int64_t *row_doc, int64_t max_repeats, int64_t max_doc_freq,
+                         int64_t largest, int64_t *kept, int64_t *hits, int64_t *failed,
+                         int64_t *cursor);
+void dedup_bucket_hits(const uint64_t *entries, const int64_t *bounds, const int64_t *kept,
+                       const int64_t *at, int64_t buckets, const int64_t *rows,
+                       const int64_t *row_before, int64_t *row, int64_t *pos, int64_t *source,
+                       int64_t *source_word, int64_t *cursor);
 /* The build: a hash of the sources this library was compiled from (_stamp.py), which the loader
  * compares with the sources beside it. */
 const char *dedup_build_stamp(void);
