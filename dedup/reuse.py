@@ -52,7 +52,7 @@ import numpy as np
 
 from dedup.documents import Document, as_documents
 
-__all__ = ["CharMapper", "Explained", "ExplainedSource", "NGrams", "ReuseConfig", "ReuseLink", "ReuseSource", "ReusedSpan", "explain", "find_reuse", "hits", "ngrams", "reuse_links", "rows_holding"]
+__all__ = ["CharMapper", "Coverage", "Explained", "ExplainedSource", "NGrams", "ReuseConfig", "ReuseLink", "ReuseSource", "ReusedSpan", "coverage", "explain", "find_reuse", "hits", "ngrams", "reuse_links", "rows_holding"]
 
 
 @dataclass(frozen=True)
@@ -236,48 +236,6 @@ def hits(grams: NGrams, table_doc: np.ndarray, config: ReuseConfig) -> tuple[np.
     return ngram_hits(grams.hashes, grams.pos, grams.first, rows, np.asarray(table_doc)[rows], grams.before[rows], config.max_repeats, config.max_doc_freq)
 
 
-@dataclass
-class _Runs:
-    row: np.ndarray
-    source: np.ndarray  # document
-    first: np.ndarray  # first word of the paragraph covered
-    stop: np.ndarray  # one past the last
-    source_first: np.ndarray  # words of the source document
-    source_stop: np.ndarray
-
-
-def _runs(row: np.ndarray, pos: np.ndarray, source: np.ndarray, source_word: np.ndarray, config: ReuseConfig) -> _Runs:
-    """Chain hits into runs (see the module's doc) and keep those long enough.
-
-    Hits are ordered by paragraph, source, offset (source word minus paragraph word) and
-    position: along one offset, a run is a stretch of hits no more than ``max_gap`` apart; an
-    insertion or deletion moves the offset by one, and the next offset's hits follow on in
-    this order, so a run goes on across it while the offset drifts by at most ``max_drift``."""
-    n = config.ngram
-    offset = source_word - pos
-    order = np.lexsort((pos, offset, source, row))
-    row, pos, source, offset = row[order], pos[order], source[order], offset[order]
-    fresh = np.ones(len(row), dtype=bool)
-    if len(row):
-        fresh[1:] = (
-            (row[1:] != row[:-1])
-            | (source[1:] != source[:-1])
-            | (offset[1:] - offset[:-1] > config.max_drift)
-            | (pos[1:] <= pos[:-1])
-            | (pos[1:] - pos[:-1] > config.max_gap)
-        )
-    run = np.cumsum(fresh) - 1
-    heads = np.flatnonzero(fresh)
-    first = pos[heads]
-    stop = np.maximum.reduceat(pos, heads) + n if len(heads) else np.empty(0, dtype=np.int64)
-    source_words = pos + offset
-    source_first = np.minimum.reduceat(source_words, heads) if len(heads) else np.empty(0, dtype=np.int64)
-    source_stop = np.maximum.reduceat(source_words, heads) + n if len(heads) else np.empty(0, dtype=np.int64)
-    hits = np.bincount(run, minlength=len(heads))
-    keep = (stop - first >= max(config.min_run_words, n)) & (hits >= 2)
-    return _Runs(row[heads][keep], source[heads][keep], first[keep], stop[keep], source_first[keep], source_stop[keep])
-
-
 @dataclass(frozen=True)
 class ExplainedSource:
     """A source chosen for a paragraph by :func:`explain`: its id, the words of the paragraph
@@ -304,104 +262,81 @@ class Explained:
     sources: tuple[ExplainedSource, ...]
 
 
-def explain(
+@dataclass(frozen=True)
+class Coverage:
+    """The reused paragraphs found by :func:`coverage`, as columns: paragraph ``k`` is row
+    ``rows[k]``, of ``words[k]`` words, ``covered[k]`` of them covered by its sources
+    ``source_start[k]:source_start[k + 1]`` (in the order chosen: the source's id, the words it
+    covers on its own and beyond the sources before it), whose runs are
+    ``run_start[j]:run_start[j + 1]`` for source ``j`` (paragraph words ``first:stop``, source
+    words ``source_first:source_stop``, sorted by first word)."""
+
+    rows: np.ndarray
+    words: np.ndarray
+    covered: np.ndarray
+    source_start: np.ndarray
+    source: np.ndarray
+    source_covered: np.ndarray
+    source_added: np.ndarray
+    run_start: np.ndarray
+    first: np.ndarray
+    stop: np.ndarray
+    source_first: np.ndarray
+    source_stop: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def explained(self) -> list[Explained]:
+        """The same, one :class:`Explained` per paragraph."""
+        sources = list(
+            map(
+                ExplainedSource,
+                self.source.tolist(),
+                self.source_covered.tolist(),
+                self.source_added.tolist(),
+                *(_grouped(column, self.run_start) for column in (self.first, self.stop, self.source_first, self.source_stop)),
+            )
+        )
+        return list(map(Explained, self.rows.tolist(), self.words.tolist(), self.covered.tolist(), _grouped(sources, self.source_start)))
+
+
+def _grouped(items: Any, starts: np.ndarray) -> list[Any]:
+    """``items`` cut into consecutive groups, group ``k`` being ``starts[k]:starts[k + 1]``;
+    a list's groups are tuples."""
+    bounds = starts.tolist()
+    if isinstance(items, list):
+        return [tuple(items[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    return [items[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def coverage(
     row: np.ndarray, pos: np.ndarray, source: np.ndarray, source_word: np.ndarray, words: np.ndarray, config: ReuseConfig
-) -> list[Explained]:
+) -> Coverage:
     """The reused paragraphs among those hit, from their hits: the n-gram of paragraph ``row[i]``
     at its word ``pos[i]`` was found in the earlier document ``source[i]`` (any int id) at its
     word ``source_word[i]``; ``words[r]`` is the number of words of paragraph ``r``. Ordered by
-    row. This is the one place coverage is worked out, for the report's reuse links and for the
-    filter's drops."""
-    runs = _runs(
-        np.asarray(row, dtype=np.int64), np.asarray(pos, dtype=np.int64), np.asarray(source, dtype=np.int64), np.asarray(source_word, dtype=np.int64), config
+    row. This is the one place coverage is worked out (compiled:
+    :func:`dedup._kernel.reuse.cover_rows`), for the report's reuse links and for the filter's
+    drops."""
+    from dedup._kernel.reuse import cover_rows
+
+    words = np.asarray(words, dtype=np.int64)
+    c = cover_rows(
+        row, pos, source, source_word, words, config.ngram, config.max_gap, config.max_drift, config.min_run_words,
+        config.max_sources, config.min_words, config.min_coverage, config.min_source_coverage,
     )
-    if not len(runs.row):
-        return []
-    # A text that the source holds twice gives two runs over the same words: the earlier one
-    # stands for both.
-    order = np.lexsort((runs.source_first, runs.stop, runs.first, runs.source, runs.row))
-    keep = np.ones(len(order), dtype=bool)
-    ordered = [getattr(runs, name)[order] for name in ("row", "source", "first", "stop")]
-    keep[1:] = np.any([column[1:] != column[:-1] for column in ordered], axis=0)
-    order = order[keep]
-    r_row, r_source, r_first, r_stop, r_sfirst, r_sstop = (
-        getattr(runs, name)[order] for name in ("row", "source", "first", "stop", "source_first", "source_stop")
+    return Coverage(
+        c.rows, words[c.rows], c.covered, c.source_start, c.source, c.source_covered, c.source_added, c.run_start,
+        c.first, c.stop, c.source_first, c.source_stop,
     )
-    pair_head = np.flatnonzero(np.concatenate([[True], (r_row[1:] != r_row[:-1]) | (r_source[1:] != r_source[:-1])]))
-    bounds = np.append(pair_head, len(r_row))
-    # Words each source covers of each paragraph, for all pairs at once: runs sorted by start
-    # within a pair, each pair shifted past the one before, so one running maximum serves all.
-    pair_of_run = np.repeat(np.arange(len(pair_head)), np.diff(bounds))
-    shift = pair_of_run * (int(r_stop.max()) + 1)
-    first, stop = r_first + shift, r_stop + shift
-    before = np.concatenate([[np.iinfo(np.int64).min], np.maximum.accumulate(stop)[:-1]])
-    covered = np.bincount(pair_of_run, weights=np.maximum(0, stop - np.maximum(first, before)), minlength=len(pair_head)).astype(np.int64)
-    pair_row = r_row[pair_head]
-    # The paragraphs whose best few sources together can reach min_coverage (an upper bound:
-    # sources may overlap), and only those go on, one at a time.
-    ranked = np.lexsort((r_source[pair_head], -covered, pair_row))
-    row_start = np.flatnonzero(np.concatenate([[True], pair_row[ranked][1:] != pair_row[ranked][:-1]]))
-    rank = np.arange(len(ranked)) - np.repeat(row_start, np.diff(np.append(row_start, len(ranked))))
-    best = np.where(rank < config.max_sources, covered[ranked], 0)
-    reach = np.add.reduceat(best, row_start)
-    totals = np.asarray(words, dtype=np.int64)[pair_row[ranked][row_start]]
-    floor = max(config.min_words, 1)
-    hopeful = np.flatnonzero((reach >= config.min_coverage * totals) & (totals >= floor) & (reach >= floor))
-    row_stop = np.append(row_start[1:], len(ranked))
-    firsts, stops = r_first.tolist(), r_stop.tolist()
-    bounds_list, covered_list, source_list, ranked_list = bounds.tolist(), covered.tolist(), r_source[pair_head].tolist(), ranked.tolist()
-    found: list[Explained] = []
-    for g in hopeful.tolist():
-        total = int(totals[g])
-        pool = ranked_list[row_start[g] : row_stop[g]]
-        # The first pick is the source that covers most on its own (ranked first).
-        k = pool.pop(0)
-        if covered_list[k] < config.min_source_coverage * total:
-            continue
-        chosen = [(k, covered_list[k])]
-        spans = list(zip(firsts[bounds_list[k] : bounds_list[k + 1]], stops[bounds_list[k] : bounds_list[k + 1]]))
-        have = covered_list[k]
-        while pool and len(chosen) < config.max_sources:
-            best_gain, best_k = -1, -1
-            for c in pool:
-                gain = _union_words(spans + list(zip(firsts[bounds_list[c] : bounds_list[c + 1]], stops[bounds_list[c] : bounds_list[c + 1]]))) - have
-                if gain > best_gain:
-                    best_gain, best_k = gain, c
-            if best_gain < config.min_source_coverage * total:
-                break
-            pool.remove(best_k)
-            chosen.append((best_k, best_gain))
-            spans += list(zip(firsts[bounds_list[best_k] : bounds_list[best_k + 1]], stops[bounds_list[best_k] : bounds_list[best_k + 1]]))
-            have += best_gain
-        if have < config.min_coverage * total or have < config.min_words:
-            continue
-        sources = tuple(
-            ExplainedSource(
-                source_list[k],
-                covered_list[k],
-                gain,
-                r_first[bounds_list[k] : bounds_list[k + 1]],
-                r_stop[bounds_list[k] : bounds_list[k + 1]],
-                r_sfirst[bounds_list[k] : bounds_list[k + 1]],
-                r_sstop[bounds_list[k] : bounds_list[k + 1]],
-            )
-            for k, gain in chosen
-        )
-        found.append(Explained(int(pair_row[ranked_list[row_start[g]]]), total, have, sources))
-    return found
 
 
-def _union_words(spans: list[tuple[int, int]]) -> int:
-    """Words covered by intervals ``[first, stop)``."""
-    total, reach = 0, None
-    for first, stop in sorted(spans):
-        if reach is None or first >= reach:
-            total += stop - first
-            reach = stop
-        elif stop > reach:
-            total += stop - reach
-            reach = stop
-    return total
+def explain(
+    row: np.ndarray, pos: np.ndarray, source: np.ndarray, source_word: np.ndarray, words: np.ndarray, config: ReuseConfig
+) -> list[Explained]:
+    """:func:`coverage`, one :class:`Explained` per reused paragraph, ordered by row."""
+    return coverage(row, pos, source, source_word, words, config).explained()
 
 
 def reuse_links(
@@ -412,8 +347,8 @@ def reuse_links(
     the documents' texts (for character offsets)."""
     rows = np.asarray(rows, dtype=np.int64)
     grams = ngrams(data, offsets, rows, table.doc, len(table), config.ngram)
-    found = explain(*hits(grams, table.doc, config), grams.counts, config)
-    if not found:
+    found = coverage(*hits(grams, table.doc, config), grams.counts, config)
+    if not len(found):
         return []
     return CharMapper(table, texts, grams.counts, grams.before).links(found)
 
@@ -439,63 +374,70 @@ class CharMapper:
         self.word_start = np.empty(0, dtype=np.int64)
         self.word_end = np.empty(0, dtype=np.int64)
 
-    def links(self, found: list[Explained]) -> list[ReuseLink]:
+    def links(self, found: Coverage) -> list[ReuseLink]:
         """The reuse links of ``found``, with their spans in characters."""
         table, texts = self.table, self.texts
-        # The source rows each run starts and ends in, all at once.
-        run_doc = np.concatenate([np.full(len(s.first), s.source, dtype=np.int64) for e in found for s in e.sources])
-        run_sfirst = np.concatenate([s.source_first for e in found for s in e.sources])
-        run_slast = np.concatenate([s.source_stop for e in found for s in e.sources]) - 1
-        row_a, word_a = self._doc_words(run_doc, run_sfirst)
-        row_b, word_b = self._doc_words(run_doc, run_slast)
-        self.prepare(np.concatenate([[e.row for e in found], row_a, row_b]).astype(np.int64))
-        s_start = self._char(row_a, word_a, 0).tolist()
-        s_end = self._char(row_b, word_b, 1).tolist()
-        number, line = table.number, table.line
-        numbers_a, numbers_b = number[row_a].tolist(), number[row_b].tolist()
-        lines_a, lines_b = line[row_a].tolist(), line[row_b].tolist()
-        links = []
-        k = 0
-        for e in found:
-            r = e.row
-            doc = int(table.doc[r])
-            text = texts[doc]
-            base, count = int(self.word_base[r]), int(self.counts[r])
-            link_sources = []
-            for s in e.sources:
-                source_text = texts[s.source]
-                spans = []
-                for first, stop in zip(s.first.tolist(), s.stop.tolist()):
-                    stop = min(stop, count)
-                    start, end = int(self.word_start[base + first]), int(self.word_end[base + stop - 1])
-                    numbers = (numbers_a[k], numbers_b[k])
-                    spans.append(ReusedSpan(start, end, s_start[k], s_end[k], numbers, stop - first, text[start:end], source_text[s_start[k] : s_end[k]]))
-                    k += 1
-                lo, hi = k - len(spans), k
-                link_sources.append(
-                    ReuseSource(
-                        doc=table.docs[s.source],
-                        coverage=s.covered / e.words,
-                        added=s.added / e.words,
-                        paragraphs=(min(numbers_a[lo:hi]), max(numbers_b[lo:hi])),
-                        lines=(min(lines_a[lo:hi]), max(lines_b[lo:hi])),
-                        spans=tuple(sorted(spans, key=lambda span: span.start)),
-                    )
-                )
-            links.append(
-                ReuseLink(
-                    doc=table.docs[doc],
-                    paragraph=int(table.number[r]),
-                    line=int(table.line[r]),
-                    start=int(table.start[r]),
-                    end=int(table.end[r]),
-                    words=e.words,
-                    coverage=e.covered / e.words,
-                    sources=tuple(link_sources),
-                    text=text[int(table.start[r]) : int(table.end[r])],
-                )
+        # Each run's source (its place in found's sources), its paragraph and its source document.
+        run_source = np.repeat(np.arange(len(found.source)), np.diff(found.run_start))
+        run_row = np.repeat(found.rows, np.diff(found.run_start[found.source_start]))
+        run_doc = found.source[run_source]
+        # The source rows each run starts and ends in, and the characters, all at once.
+        row_a, word_a = self._doc_words(run_doc, found.source_first)
+        row_b, word_b = self._doc_words(run_doc, found.source_stop - 1)
+        self.prepare(np.concatenate([found.rows, row_a, row_b]))
+        heads = found.run_start[:-1]
+        numbers_a, numbers_b = table.number[row_a], table.number[row_b]
+        paragraphs = zip(np.minimum.reduceat(numbers_a, heads).tolist(), np.maximum.reduceat(numbers_b, heads).tolist())
+        lines = zip(np.minimum.reduceat(table.line[row_a], heads).tolist(), np.maximum.reduceat(table.line[row_b], heads).tolist())
+        # Each source's spans in the order of their starts in the paragraph.
+        stop = np.minimum(found.stop, self.counts[run_row])
+        base = self.word_base[run_row]
+        start = self.word_start[base + found.first]
+        order = np.lexsort((start, run_source))
+        start, end = start[order].tolist(), self.word_end[base + stop - 1][order].tolist()
+        s_start, s_end = self._char(row_a, word_a, 0)[order].tolist(), self._char(row_b, word_b, 1)[order].tolist()
+        text_doc, source_doc = table.doc[run_row[order]].tolist(), run_doc[order].tolist()
+        spans = list(
+            map(
+                ReusedSpan,
+                start,
+                end,
+                s_start,
+                s_end,
+                zip(numbers_a[order].tolist(), numbers_b[order].tolist()),
+                (stop - found.first)[order].tolist(),
+                [texts[d][a:b] for d, a, b in zip(text_doc, start, end)],
+                [texts[d][a:b] for d, a, b in zip(source_doc, s_start, s_end)],
             )
-        return links
+        )
+        words = found.words.tolist()
+        source_words = np.repeat(found.words, np.diff(found.source_start)).tolist()
+        sources = list(
+            map(
+                ReuseSource,
+                [table.docs[d] for d in found.source.tolist()],
+                [covered / w for covered, w in zip(found.source_covered.tolist(), source_words)],
+                [added / w for added, w in zip(found.source_added.tolist(), source_words)],
+                paragraphs,
+                lines,
+                _grouped(spans, found.run_start),
+            )
+        )
+        docs, starts, ends = table.doc[found.rows].tolist(), table.start[found.rows].tolist(), table.end[found.rows].tolist()
+        return list(
+            map(
+                ReuseLink,
+                [table.docs[d] for d in docs],
+                table.number[found.rows].tolist(),
+                table.line[found.rows].tolist(),
+                starts,
+                ends,
+                words,
+                [covered / w for covered, w in zip(found.covered.tolist(), words)],
+                _grouped(sources, found.source_start),
+                [texts[d][a:b] for d, a, b in zip(docs, starts, ends)],
+            )
+        )
 
     def _doc_words(self, doc: np.ndarray, word: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The rows of documents ``doc`` holding their words ``word``, and the words' places

@@ -14,8 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup._kernel import _lib
-from dedup._kernel.reuse import ngram_hits, word_counts, word_ngrams
+from dedup._kernel.reuse import cover_rows, ngram_hits, word_counts, word_ngrams
 from dedup.normalization import normalize_batch
+from dedup.reuse import ReuseConfig, explain
 
 
 @contextmanager
@@ -89,6 +90,102 @@ def test_hits_of_many_rows_in_many_buckets_are_the_same_on_one_thread_and_severa
     assert results[0] == results[1] and len(results[0]) > 10_000
 
 
+# -- runs and sources ----------------------------------------------------------------------------
+
+
+def union(spans: list[tuple[int, int]]) -> int:
+    return len({w for first, stop in spans for w in range(first, stop)})
+
+
+def explain_by_rule(hits: list[tuple[int, int, int, int]], words: list[int], c: ReuseConfig) -> list[tuple[int, int, list[tuple[int, int, int, list[tuple[int, int, int, int]]]]]]:
+    """The rules of dedup.reuse, written plainly: (row, covered, [(source, covered, added,
+    runs)]) for each reused row."""
+    n, out = c.ngram, []
+    for row in sorted({h[0] for h in hits}):
+        runs: dict[int, set[tuple[int, int, int, int]]] = defaultdict(set)
+        for source in sorted({h[2] for h in hits if h[0] == row}):
+            # Hits by offset, then position: a run goes on while the offset drifts a little and
+            # the next hit is a little further on.
+            items = sorted((word - pos, pos) for r, pos, s, word in hits if (r, s) == (row, source))
+            chains = [[items[0]]]
+            for prev, cur in zip(items, items[1:]):
+                if cur[0] - prev[0] <= c.max_drift and prev[1] < cur[1] <= prev[1] + c.max_gap:
+                    chains[-1].append(cur)
+                else:
+                    chains.append([cur])
+            for chain in chains:
+                first, stop, at = chain[0][1], chain[-1][1] + n, [o + p for o, p in chain]
+                if len(chain) >= 2 and stop - first >= max(c.min_run_words, n):
+                    runs[source].add((first, stop, min(at), max(at) + n))
+        # Of runs over the same words, the one that starts first in the source.
+        best: dict[int, list[tuple[int, int, int, int]]] = {}
+        for source, found in runs.items():
+            kept: dict[tuple[int, ...], tuple[int, int, int, int]] = {}
+            for run in sorted(found):
+                kept.setdefault(run[:2], run)
+            best[source] = sorted(kept.values())
+        if not best:
+            continue
+        total = words[row]
+        covered = {s: union([r[:2] for r in rs]) for s, rs in best.items()}
+        ranked = sorted(best, key=lambda s: (-covered[s], s))
+        reach = sum(covered[s] for s in ranked[: c.max_sources])
+        if reach < c.min_coverage * total or total < max(c.min_words, 1) or reach < max(c.min_words, 1):
+            continue
+        if covered[ranked[0]] < c.min_source_coverage * total:
+            continue
+        chosen, spans, have = [(ranked[0], covered[ranked[0]])], [r[:2] for r in best[ranked[0]]], covered[ranked[0]]
+        pool = ranked[1:]
+        while pool and len(chosen) < c.max_sources:
+            gains = [union(spans + [r[:2] for r in best[s]]) - have for s in pool]
+            k = gains.index(max(gains))
+            if gains[k] < c.min_source_coverage * total:
+                break
+            chosen.append((pool[k], gains[k]))
+            spans += [r[:2] for r in best[pool.pop(k)]]
+            have += gains[k]
+        if have < c.min_coverage * total or have < c.min_words:
+            continue
+        out.append((row, have, [(s, covered[s], added, best[s]) for s, added in chosen]))
+    return out
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(1, 300), st.integers(1, 6), st.integers(0, 10), st.integers(1, 3))
+@settings(max_examples=150, deadline=None)
+def test_coverage_follows_the_rules(seed: int, count: int, n: int, min_run_words: int, max_sources: int) -> None:
+    rng = np.random.default_rng(seed)
+    row = rng.integers(0, 5, count)
+    pos = rng.integers(0, 40, count)
+    source = rng.integers(0, 4, count)
+    source_word = pos + rng.integers(0, 3, count) * 30 + rng.integers(-2, 3, count)
+    words = rng.integers(20, 60, 5)
+    config = ReuseConfig(ngram=n, min_words=int(rng.integers(0, 10)), min_coverage=0.3, min_source_coverage=0.05, min_run_words=min_run_words, max_sources=max_sources, max_gap=int(rng.integers(1, 9)), max_drift=int(rng.integers(0, 4)))
+    hits = sorted(set(zip(row.tolist(), pos.tolist(), source.tolist(), source_word.tolist())))
+    expected = explain_by_rule(hits, words.tolist(), config)
+    for count_threads in (1, 2):
+        with threads(count_threads):
+            hit_row, hit_pos, hit_source, hit_word = (np.array(column, dtype=np.int64) for column in zip(*hits))
+            found = explain(hit_row, hit_pos, hit_source, hit_word, words, config)
+        got = [(e.row, e.covered, [(s.source, s.covered, s.added, list(zip(s.first.tolist(), s.stop.tolist(), s.source_first.tolist(), s.source_stop.tolist()))) for s in e.sources]) for e in found]
+        assert got == expected
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(1, 400))
+@settings(max_examples=50, deadline=None)
+def test_coverage_does_not_depend_on_the_order_of_the_hits(seed: int, count: int) -> None:
+    rng = np.random.default_rng(seed)
+    row = rng.integers(0, 6, count)
+    pos = rng.integers(0, 60, count)
+    source = rng.integers(0, 4, count)
+    source_word = pos + rng.integers(0, 4, count) * 50 + rng.integers(-2, 3, count)
+    words = np.full(6, 64)
+    config = ReuseConfig(min_words=1, min_coverage=0.2, min_source_coverage=0.05)
+    expected = [(e.row, e.covered, [(s.source, s.added, s.first.tolist(), s.source_first.tolist()) for s in e.sources]) for e in explain(row, pos, source, source_word, words, config)]
+    order = rng.permutation(count)
+    found = explain(row[order], pos[order], source[order], source_word[order], words, config)
+    assert [(e.row, e.covered, [(s.source, s.added, s.first.tolist(), s.source_first.tolist()) for s in e.sources]) for e in found] == expected
+
+
 # -- arguments ---------------------------------------------------------------------------------
 
 
@@ -100,6 +197,10 @@ def test_hits_of_many_rows_in_many_buckets_are_the_same_on_one_thread_and_severa
         pytest.param(lambda: ngram_hits(np.zeros(3, np.uint64), np.zeros(2, np.int32), np.array([0, 3]), np.arange(1), np.zeros(1), np.zeros(1), 1, 1), id="fewer-starts-than-hashes"),
         pytest.param(lambda: ngram_hits(np.zeros(3, np.uint64), np.zeros(3, np.int32), np.array([0, 3]), np.arange(1), np.zeros(2), np.zeros(1), 1, 1), id="row-doc-of-other-rows"),
         pytest.param(lambda: ngram_hits(np.zeros(3, np.uint64), np.zeros(3, np.int32), np.array([0, 3]), np.arange(1), np.zeros(1), np.zeros(1), 0, 1), id="max-repeats-0"),
+        pytest.param(lambda: cover_rows(np.array([0, 2]), np.zeros(2), np.zeros(2), np.zeros(2), np.array([5, 5]), 5, 8, 3, 8, 3, 8, 0.5, 0.1), id="cover-row-out-of-range"),
+        pytest.param(lambda: cover_rows(np.array([0, 1]), np.zeros(1), np.zeros(2), np.zeros(2), np.array([5, 5]), 5, 8, 3, 8, 3, 8, 0.5, 0.1), id="cover-fewer-positions"),
+        pytest.param(lambda: cover_rows(np.array([0]), np.zeros(1), np.zeros(1), np.zeros(1), np.array([5]), 0, 8, 3, 8, 3, 8, 0.5, 0.1), id="cover-n-0"),
+        pytest.param(lambda: cover_rows(np.array([0]), np.zeros(1), np.zeros(1), np.zeros(1), np.array([5]), 5, 8, 3, 8, 0, 8, 0.5, 0.1), id="cover-max-sources-0"),
     ],
 )
 def test_arguments_that_would_reach_past_an_array_are_refused(call) -> None:

@@ -1,5 +1,5 @@
-/* Reuse matching (dedup/reuse.py): word n-grams of normalized paragraphs, and the n-grams found
- * in earlier documents (hits).
+/* Reuse matching (dedup/reuse.py): word n-grams of normalized paragraphs, the n-grams found in
+ * earlier documents (hits), and hits chained into runs and the sources that cover a paragraph.
  *
  * Normalized text has one space between words and none at either end, so a paragraph of w
  * words has w - n + 1 n-grams of n words (none when w < n). Each word is hashed (hash64 of its
@@ -237,4 +237,239 @@ void dedup_bucket_hits(const uint64_t *entries, const int64_t *bounds, const int
             }
         }
     }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Coverage: hits chained into runs, and the sources that cover a paragraph (see the doc of
+ * dedup/reuse.py for the rules). */
+
+/* Items sorted by their keys, in order, stably. */
+typedef struct {
+    int64_t key[4];
+    int64_t value;
+} item;
+
+static inline int item_before(const item *a, const item *b) {
+    for (int i = 0; i < 4; i++)
+        if (a->key[i] != b->key[i]) return a->key[i] < b->key[i];
+    return 0;
+}
+
+/* Sorts items[0..n) stably, with tmp[0..n) as scratch. */
+static void sort_items(item *items, item *tmp, int64_t n) {
+    if (n <= 16) {
+        for (int64_t i = 1; i < n; i++) {
+            item x = items[i];
+            int64_t j = i;
+            while (j > 0 && item_before(&x, &items[j - 1])) {
+                items[j] = items[j - 1];
+                j--;
+            }
+            items[j] = x;
+        }
+        return;
+    }
+    int64_t half = n / 2;
+    sort_items(items, tmp, half);
+    sort_items(items + half, tmp, n - half);
+    if (!item_before(&items[half], &items[half - 1])) return; /* already in order */
+    memcpy(tmp, items, (size_t)half * sizeof(item));
+    int64_t i = 0, j = half, o = 0;
+    while (i < half && j < n) items[o++] = item_before(&items[j], &tmp[i]) ? items[j++] : tmp[i++];
+    while (i < half) items[o++] = tmp[i++];
+}
+
+/* Words covered by the runs [first, stop) of spans[0..n), sorted by first. */
+static int64_t union_words(const item *spans, int64_t n) {
+    int64_t total = 0, reach = INT64_MIN;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t first = spans[i].key[0] > reach ? spans[i].key[0] : reach;
+        if (spans[i].key[1] > first) total += spans[i].key[1] - first;
+        if (spans[i].key[1] > reach) reach = spans[i].key[1];
+    }
+    return total;
+}
+
+/* Merges the runs a[0..na) and b[0..nb), each sorted by (first, stop), into out. */
+static int64_t merge_spans(const item *a, int64_t na, const item *b, int64_t nb, item *out) {
+    int64_t i = 0, j = 0, o = 0;
+    while (i < na && j < nb) out[o++] = item_before(&b[j], &a[i]) ? b[j++] : a[i++];
+    while (i < na) out[o++] = a[i++];
+    while (j < nb) out[o++] = b[j++];
+    return o;
+}
+
+/* order[row_start[r]:row_start[r + 1]] = the hits of row r, in input order (row_start has
+ * nrows + 1 entries, zeroed by the caller; every row[i] lies in [0, nrows)). */
+void dedup_hits_by_row(const int64_t *row, int64_t n, int64_t nrows, int64_t *row_start,
+                       int64_t *order) {
+    for (int64_t i = 0; i < n; i++) row_start[row[i] + 1]++;
+    for (int64_t r = 0; r < nrows; r++) row_start[r + 1] += row_start[r];
+    for (int64_t i = 0; i < n; i++) order[row_start[row[i]]++] = i;
+    for (int64_t r = nrows; r > 0; r--) row_start[r] = row_start[r - 1];
+    row_start[0] = 0;
+}
+
+/* For chunks of rows r, the sources that cover row r from its hits (the hits
+ * order[row_start[r]:row_start[r + 1]], of at most `largest`; hit i: the n-gram at word pos[i]
+ * of the row is at word source_word[i] of document source[i]); words[r] is the row's number of
+ * words. A row covered enough gets found[r] = its number of sources and covered[r] = the words
+ * they cover; its sources go from index row_start[r] on in the source arrays, in the order
+ * chosen (the document, the words it covers on its own and beyond those before it, its number
+ * of runs), and their runs (sorted by first word) from the same index on in the run arrays
+ * (there are at most half as many runs as hits). Other rows get found[r] = 0. Sets *failed
+ * when scratch memory runs out. */
+void dedup_cover_rows(const int64_t *pos, const int64_t *source, const int64_t *source_word,
+                      const int64_t *order, const int64_t *row_start, int64_t nrows,
+                      const int64_t *words, int64_t n, int64_t max_gap, int64_t max_drift,
+                      int64_t min_run_words, int64_t max_sources, int64_t min_words,
+                      double min_coverage, double min_source_coverage, int64_t largest,
+                      int64_t *found, int64_t *covered, int64_t *source_id, int64_t *source_covered,
+                      int64_t *source_added, int64_t *source_runs, int64_t *run_first,
+                      int64_t *run_stop, int64_t *run_source_first, int64_t *run_source_stop,
+                      int64_t *failed, int64_t *cursor) {
+    int64_t chunks = (nrows + CHUNK - 1) / CHUNK;
+    int64_t shortest = min_run_words > n ? min_run_words : n;
+    int64_t floor = min_words > 1 ? min_words : 1;
+    /* Scratch, each as long as a row's hits: the hits, then the runs over them; tmp, for
+     * sorting, then the runs as spans (first, stop); the sources (groups); the spans of the
+     * sources picked, and a merge of them with another's. */
+    item *hits = NULL, *tmp = NULL, *chosen = NULL, *merged = NULL, *groups = NULL;
+    int64_t size = largest + 1;
+    for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
+        if (!hits) {
+            hits = malloc((size_t)size * sizeof(item));
+            tmp = malloc((size_t)size * sizeof(item));
+            chosen = malloc((size_t)size * sizeof(item));
+            merged = malloc((size_t)size * sizeof(item));
+            groups = malloc((size_t)size * sizeof(item));
+            if (!hits || !tmp || !chosen || !merged || !groups) {
+                __atomic_store_n(failed, 1, __ATOMIC_RELAXED);
+                break;
+            }
+        }
+        int64_t last = (c + 1) * CHUNK < nrows ? (c + 1) * CHUNK : nrows;
+        for (int64_t r = c * CHUNK; r < last; r++) {
+            int64_t a = row_start[r], h = row_start[r + 1] - a, total = words[r];
+            found[r] = 0;
+            covered[r] = 0;
+            if (h < 2) continue;
+            /* Hits by source, offset (source word minus paragraph word) and position. */
+            for (int64_t i = 0; i < h; i++) {
+                int64_t k = order[a + i];
+                item *x = &hits[i];
+                x->key[0] = source[k];
+                x->key[1] = source_word[k] - pos[k];
+                x->key[2] = pos[k];
+                x->key[3] = 0;
+                x->value = 0;
+            }
+            sort_items(hits, tmp, h);
+            /* Runs, written over the hits they start from (a run ends before the next
+             * begins): key (source, first, stop, source first), value source stop. */
+            int64_t runs = 0;
+            for (int64_t i = 0; i < h;) {
+                int64_t j = i + 1;
+                while (j < h && hits[j].key[0] == hits[j - 1].key[0] &&
+                       hits[j].key[1] - hits[j - 1].key[1] <= max_drift &&
+                       hits[j].key[2] > hits[j - 1].key[2] &&
+                       hits[j].key[2] - hits[j - 1].key[2] <= max_gap)
+                    j++;
+                int64_t first = hits[i].key[2], stop = hits[j - 1].key[2] + n;
+                int64_t lo = INT64_MAX, hi = INT64_MIN;
+                for (int64_t t = i; t < j; t++) {
+                    int64_t word = hits[t].key[2] + hits[t].key[1];
+                    if (word < lo) lo = word;
+                    if (word > hi) hi = word;
+                }
+                if (stop - first >= shortest && j - i >= 2) {
+                    item *run = &hits[runs++];
+                    run->key[0] = hits[i].key[0];
+                    run->key[1] = first;
+                    run->key[2] = stop;
+                    run->key[3] = lo;
+                    run->value = hi + n;
+                }
+                i = j;
+            }
+            if (!runs) continue;
+            /* A text that the source holds twice gives two runs over the same words: the one
+             * that starts earlier in the source stands for both. */
+            sort_items(hits, tmp, runs);
+            int64_t distinct = 1;
+            for (int64_t i = 1; i < runs; i++)
+                if (hits[i].key[0] != hits[distinct - 1].key[0] || hits[i].key[1] != hits[distinct - 1].key[1] ||
+                    hits[i].key[2] != hits[distinct - 1].key[2])
+                    hits[distinct++] = hits[i];
+            runs = distinct;
+            /* Each source's runs as spans (first, stop) in tmp, and the words they cover; a
+             * source is key (-words covered, document, end of its runs, words added once
+             * picked), value its first run. */
+            int64_t sources = 0;
+            for (int64_t i = 0; i < runs;) {
+                int64_t j = i;
+                while (j < runs && hits[j].key[0] == hits[i].key[0]) {
+                    tmp[j] = (item){{hits[j].key[1], hits[j].key[2], 0, 0}, 0};
+                    j++;
+                }
+                groups[sources++] = (item){{-union_words(tmp + i, j - i), hits[i].key[0], j, 0}, i};
+                i = j;
+            }
+            /* Ranked: most covering first, then by document (a stable sort keeps source
+             * order). Only rows whose best few sources can reach the coverage go on. */
+            sort_items(groups, merged, sources);
+            int64_t reach = 0;
+            for (int64_t g = 0; g < sources && g < max_sources; g++) reach -= groups[g].key[0];
+            if (!((double)reach >= min_coverage * (double)total && total >= floor && reach >= floor)) continue;
+            if ((double)(-groups[0].key[0]) < min_source_coverage * (double)total) continue;
+            /* Greedy: the first pick covers most on its own; then the source that adds most
+             * to those picked, while it adds enough. The picks move to the front of groups, in
+             * the order picked (key[3]: the words each added), the others stay ranked. */
+            int64_t have = -groups[0].key[0], npicked = 1;
+            int64_t nchosen = groups[0].key[2] - groups[0].value;
+            memcpy(chosen, tmp + groups[0].value, (size_t)nchosen * sizeof(item));
+            groups[0].key[3] = have;
+            while (npicked < max_sources && npicked < sources) {
+                int64_t best = -1, best_gain = -1;
+                for (int64_t g = npicked; g < sources; g++) {
+                    int64_t count = merge_spans(chosen, nchosen, tmp + groups[g].value, groups[g].key[2] - groups[g].value, merged);
+                    int64_t gain = union_words(merged, count) - have;
+                    if (gain > best_gain) {
+                        best_gain = gain;
+                        best = g;
+                    }
+                }
+                if ((double)best_gain < min_source_coverage * (double)total) break;
+                item pick = groups[best];
+                memmove(groups + npicked + 1, groups + npicked, (size_t)(best - npicked) * sizeof(item));
+                nchosen = merge_spans(chosen, nchosen, tmp + pick.value, pick.key[2] - pick.value, merged);
+                memcpy(chosen, merged, (size_t)nchosen * sizeof(item));
+                have += best_gain;
+                pick.key[3] = best_gain;
+                groups[npicked++] = pick;
+            }
+            if ((double)have < min_coverage * (double)total || have < min_words) continue;
+            found[r] = npicked;
+            covered[r] = have;
+            int64_t w = a;
+            for (int64_t g = 0; g < npicked; g++) {
+                int64_t start = groups[g].value, stop = groups[g].key[2];
+                source_id[a + g] = groups[g].key[1];
+                source_covered[a + g] = -groups[g].key[0];
+                source_added[a + g] = groups[g].key[3];
+                source_runs[a + g] = stop - start;
+                for (int64_t i = start; i < stop; i++, w++) {
+                    run_first[w] = hits[i].key[1];
+                    run_stop[w] = hits[i].key[2];
+                    run_source_first[w] = hits[i].key[3];
+                    run_source_stop[w] = hits[i].value;
+                }
+            }
+        }
+    }
+    free(hits);
+    free(tmp);
+    free(chosen);
+    free(merged);
+    free(groups);
 }

@@ -142,6 +142,18 @@ void dedup_bucket_hits(const uint64_t *entries, const int64_t *bounds, const int
                        const int64_t *at, int64_t buckets, const int64_t *rows,
                        const int64_t *row_before, int64_t *row, int64_t *pos, int64_t *source,
                        int64_t *source_word, int64_t *cursor);
+/* Hits chained into runs, and the sources that cover each paragraph. */
+void dedup_hits_by_row(const int64_t *row, int64_t n, int64_t nrows, int64_t *row_start,
+                       int64_t *order);
+void dedup_cover_rows(const int64_t *pos, const int64_t *source, const int64_t *source_word,
+                      const int64_t *order, const int64_t *row_start, int64_t nrows,
+                      const int64_t *words, int64_t n, int64_t max_gap, int64_t max_drift,
+                      int64_t min_run_words, int64_t max_sources, int64_t min_words,
+                      double min_coverage, double min_source_coverage, int64_t largest,
+                      int64_t *found, int64_t *covered, int64_t *source_id, int64_t *source_covered,
+                      int64_t *source_added, int64_t *source_runs, int64_t *run_first,
+                      int64_t *run_stop, int64_t *run_source_first, int64_t *run_source_stop,
+                      int64_t *failed, int64_t *cursor);
 /* The build: a hash of the sources this library was compiled from (_stamp.py), which the loader
  * compares with the sources beside it. */
 const char *dedup_build_stamp(void);

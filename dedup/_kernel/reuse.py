@@ -1,13 +1,15 @@
-"""Reuse matching: word n-grams of normalized paragraphs, and the n-grams found in earlier
-documents."""
+"""Reuse matching: word n-grams of normalized paragraphs, the n-grams found in earlier documents,
+and the sources that cover each paragraph."""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
 from dedup._kernel._lib import check_indices, check_offsets, chunks, i64, lib, on_all_cores, ptr, u8, u64, whole
 
-__all__ = ["word_counts", "word_ngrams", "ngram_hits", "MAX_NGRAM"]
+__all__ = ["word_counts", "word_ngrams", "ngram_hits", "Cover", "cover_rows", "MAX_NGRAM"]
 
 MAX_NGRAM: int = lib.MAX_NGRAM
 BUCKET_CHUNK: int = lib.BUCKET_CHUNK
@@ -136,3 +138,93 @@ def ngram_hits(
             ptr(row), ptr(pos), ptr(source), ptr(source_word), chunks=per_bucket,
         )
     return row, pos, source, source_word
+
+
+class Cover(NamedTuple):
+    """What :func:`cover_rows` found, as columns: row ``rows[k]`` is covered, ``covered[k]`` of
+    its words, by the sources ``source_start[k]:source_start[k + 1]``, in the order chosen (the
+    source's document, the words it covers on its own and beyond the sources before it); source
+    ``j``'s runs are ``run_start[j]:run_start[j + 1]`` (words ``first:stop`` of the row,
+    ``source_first:source_stop`` of the source), sorted by first word."""
+
+    rows: np.ndarray
+    covered: np.ndarray
+    source_start: np.ndarray
+    source: np.ndarray
+    source_covered: np.ndarray
+    source_added: np.ndarray
+    run_start: np.ndarray
+    first: np.ndarray
+    stop: np.ndarray
+    source_first: np.ndarray
+    source_stop: np.ndarray
+
+
+def cover_rows(
+    row: np.ndarray,
+    pos: np.ndarray,
+    source: np.ndarray,
+    source_word: np.ndarray,
+    words: np.ndarray,
+    n: int,
+    max_gap: int,
+    max_drift: int,
+    min_run_words: int,
+    max_sources: int,
+    min_words: int,
+    min_coverage: float,
+    min_source_coverage: float,
+) -> Cover:
+    """The rows (paragraphs) covered by their sources, from their hits (hit ``i``: the n-gram of
+    ``n`` words at word ``pos[i]`` of row ``row[i]`` is at word ``source_word[i]`` of document
+    ``source[i]``; row ``r`` has ``words[r]`` words), by the rules of :mod:`dedup.reuse`, which
+    names the settings. Rows in order; the order of the hits does not matter.
+
+    >>> hit = np.arange(12)  # words 0-15 of row 1 are words 100-115 of document 7
+    >>> c = cover_rows(np.ones(12), hit, np.full(12, 7), 100 + hit, np.array([0, 20]), 5, 8, 3, 8, 3, 8, 0.5, 0.1)
+    >>> c.rows.tolist(), c.covered.tolist(), c.source.tolist(), c.first.tolist(), c.stop.tolist(), c.source_first.tolist()
+    ([1], [16], [7], [0], [16], [100])
+    """
+    row, pos, source, source_word, words = i64(row), i64(pos), i64(source), i64(source_word), i64(words)
+    nhits, nrows = len(row), len(words)
+    if not len(pos) == len(source) == len(source_word) == nhits:
+        raise ValueError("row, pos, source and source_word must have the same length")
+    check_indices(row, nrows, "row")
+    n = whole(n, "n", 1, MAX_NGRAM)
+    settings = [whole(value, name) for value, name in ((max_gap, "max_gap"), (max_drift, "max_drift"), (min_run_words, "min_run_words"))]
+    max_sources, min_words = whole(max_sources, "max_sources", 1), whole(min_words, "min_words")
+    row_start = np.zeros(nrows + 1, dtype=np.int64)
+    order = np.empty(nhits, dtype=np.int64)
+    lib.dedup_hits_by_row(ptr(row), nhits, nrows, ptr(row_start), ptr(order))
+    largest = int(np.diff(row_start).max()) if nrows else 0
+    # Row r's sources, and their runs after them, go from row_start[r] on in their arrays.
+    found, covered = np.empty(nrows, dtype=np.int64), np.empty(nrows, dtype=np.int64)
+    columns = [np.empty(nhits, dtype=np.int64) for _ in range(8)]
+    failed = np.zeros(1, dtype=np.int64)
+    on_all_cores(
+        lib.dedup_cover_rows, ptr(pos), ptr(source), ptr(source_word), ptr(order), ptr(row_start), nrows, ptr(words), n,
+        *settings, max_sources, min_words, float(min_coverage), float(min_source_coverage), largest,
+        ptr(found), ptr(covered), *(ptr(column) for column in columns), ptr(failed), chunks=chunks(nrows),
+    )
+    if failed[0]:
+        raise MemoryError("no memory for chaining the hits into runs")
+    source_id, source_covered, source_added, source_runs, *runs = columns
+    rows = np.flatnonzero(found)
+    source_start = _starts(found[rows])
+    at = _ranges(row_start[rows], source_start)
+    run_start = _starts(source_runs[at])
+    run_at = _ranges(row_start[rows], run_start[source_start])
+    return Cover(rows, covered[rows], source_start, source_id[at], source_covered[at], source_added[at], run_start, *(r[run_at] for r in runs))
+
+
+def _starts(sizes: np.ndarray) -> np.ndarray:
+    """Where each of consecutive groups of ``sizes`` starts, and their end."""
+    starts = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=starts[1:])
+    return starts
+
+
+def _ranges(firsts: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The indices ``firsts[k]``, ``firsts[k] + 1``, ..., as many as group ``k`` of ``starts``
+    (:func:`_starts`) holds, for every group in turn."""
+    return np.repeat(firsts - starts[:-1], np.diff(starts)) + np.arange(starts[-1])
