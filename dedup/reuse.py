@@ -452,59 +452,23 @@ class CharMapper:
 
     def prepare(self, rows: np.ndarray) -> None:
         """Work out the character span of each word of ``rows``, all at once, on the documents'
-        UTF-8: each token between whitespace is normalized on its own (by the compiled
-        normalizer) and gives its words its span. Where that does not give the paragraph's
-        number of words (normalization joined across tokens, rarely), its words are spread
-        evenly over it."""
+        UTF-8: each token between whitespace gives its words its span, a token of ASCII letters
+        and digits being one word, and any other normalized on its own (by the compiled
+        normalizer) to count them. Where that does not give the paragraph's number of words
+        (normalization joined across tokens, rarely), its words are spread evenly over it
+        (compiled: :mod:`dedup._kernel.reuse`). Other Unicode spaces than ASCII whitespace
+        (no-break, em) stay inside a token, which normalization then splits into words that
+        share its span."""
+        from dedup._kernel.reuse import token_spans, word_spans
         from dedup.normalization import normalize_utf8_spans
 
         wanted = np.unique(rows)
         table = self.table
-        src = table.src
-        lo, hi = table.byte_start[wanted], table.byte_end[wanted]
-        sizes = hi - lo
-        at = np.repeat(lo - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()), dtype=np.int64)
-        row_of = np.repeat(np.arange(len(wanted)), sizes)
-        solid = ~np.isin(src[at], _WHITESPACE)
-        first = np.ones(len(at), dtype=bool)
-        first[1:] = row_of[1:] != row_of[:-1]
-        last = np.ones(len(at), dtype=bool)
-        last[:-1] = row_of[1:] != row_of[:-1]
-        begins = np.flatnonzero(solid & (first | ~np.concatenate([[False], solid[:-1]])))
-        ends = np.flatnonzero(solid & (last | ~np.concatenate([solid[1:], [False]])))
-        token_row = row_of[begins]
-        batch = normalize_utf8_spans(src, at[begins], at[ends] + 1)
-        spaces = np.concatenate([[0], np.cumsum(batch.data == 32, dtype=np.int64)])
-        per_token = np.where(np.diff(batch.offsets) > 0, spaces[batch.offsets[1:]] - spaces[batch.offsets[:-1]] + 1, 0)
-        # Byte offsets to character offsets: count the bytes that start a character, from the
-        # paragraph's start (whose character offset is known).
-        leads = np.concatenate([[0], np.cumsum((src[at] & 0xC0) != 0x80, dtype=np.int64)])
-        row_first = np.concatenate([[0], np.cumsum(sizes)])[:-1]
-        base = table.start[wanted] - leads[row_first]
-        char_start = np.repeat(base[token_row] + leads[begins], per_token)
-        char_end = np.repeat(base[token_row] + leads[ends + 1], per_token)
-        got = np.bincount(np.repeat(token_row, per_token), minlength=len(wanted))
-        counts = self.counts[wanted]
-        # Each row's words in the arrays, counts[r] of them from word_base[r].
-        word_base = np.concatenate([[0], np.cumsum(counts)])
-        starts = np.empty(int(word_base[-1]), dtype=np.int64)
-        ends_ = np.empty(int(word_base[-1]), dtype=np.int64)
-        ok = got == counts
-        take = np.repeat(ok, got)
-        into = np.repeat(ok, counts)
-        starts[into], ends_[into] = char_start[take], char_end[take]
-        for k in np.flatnonzero(~ok).tolist():
-            r, count = int(wanted[k]), int(counts[k])
-            start, end = int(table.start[r]), int(table.end[r])
-            width = (end - start) / max(count, 1)
-            w = np.arange(count)
-            starts[word_base[k] : word_base[k + 1]] = start + (w * width).astype(np.int64)
-            ends_[word_base[k] : word_base[k + 1]] = start + ((w + 1) * width).astype(np.int64)
-        self.word_base[wanted] = word_base[:-1] + len(self.word_start)
+        token_first, token_start, token_end = token_spans(table.src, table.byte_start, table.byte_end, wanted)
+        batch = normalize_utf8_spans(table.src, token_start, token_end)
+        first, starts, ends = word_spans(
+            table.src, table.byte_start, table.byte_end, table.start, table.end, wanted, self.counts[wanted], token_first, batch.data, batch.offsets
+        )
+        self.word_base[wanted] = first[:-1] + len(self.word_start)
         self.word_start = np.concatenate([self.word_start, starts])
-        self.word_end = np.concatenate([self.word_end, ends_])
-
-
-# The bytes that separate tokens. Other Unicode spaces (no-break, em) stay inside a token, which
-# normalization then splits into words that share its span.
-_WHITESPACE = np.array([9, 10, 11, 12, 13, 32], dtype=np.uint8)
+        self.word_end = np.concatenate([self.word_end, ends])

@@ -4,6 +4,7 @@ make the C read or write out of bounds."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,9 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup._kernel import _lib
-from dedup._kernel.reuse import cover_rows, ngram_hits, word_counts, word_ngrams
-from dedup.normalization import normalize_batch
-from dedup.reuse import ReuseConfig, explain
+from dedup._kernel.reuse import cover_rows, ngram_hits, token_spans, word_counts, word_ngrams, word_spans
+from dedup.normalization import normalize, normalize_batch, normalize_utf8_spans
+from dedup.paragraphs import ParagraphTable
+from dedup.reuse import CharMapper, ReuseConfig, explain
 
 
 @contextmanager
@@ -186,6 +188,49 @@ def test_coverage_does_not_depend_on_the_order_of_the_hits(seed: int, count: int
     assert [(e.row, e.covered, [(s.source, s.added, s.first.tolist(), s.source_first.tolist()) for s in e.sources]) for e in found] == expected
 
 
+# -- words back to characters --------------------------------------------------------------------
+
+ASCII_SPACE = re.compile(r"[^\t\n\v\f\r ]+")
+
+
+def word_spans_by_rule(text: str, start: int, end: int, words: int) -> list[tuple[int, int]]:
+    """Each token between ASCII whitespace gives the words it normalizes to its span; when the
+    tokens do not give the paragraph's words, they are spread evenly over it."""
+    spans = []
+    for token in ASCII_SPACE.finditer(text, start, end):
+        normalized = normalize(token.group())
+        spans += [token.span()] * (normalized.count(" ") + 1 if normalized else 0)
+    if len(spans) == words:
+        return spans
+    width = (end - start) / max(words, 1)
+    return [(start + int(w * width), start + int((w + 1) * width)) for w in range(words)]
+
+
+text = st.text(alphabet=st.sampled_from(list("ab CD 09\n\n\t.,’'é\u0301\u00ad-—\u00a0ﬁß") + ["\ud800"]) | st.characters(), max_size=300)
+
+
+@given(st.lists(text, min_size=1, max_size=4))
+@settings(max_examples=200, deadline=None)
+def test_each_word_has_the_characters_of_its_token(documents: list[str]) -> None:
+    table = ParagraphTable([f"d{k}" for k in range(len(documents))], documents)
+    batch = normalize_utf8_spans(table.src, table.byte_start, table.byte_end)
+    rows = np.arange(len(table))
+    counts = word_counts(batch.data, batch.offsets, rows)
+    mapper = CharMapper(table, documents, counts, np.zeros(len(table), dtype=np.int64))
+    mapper.prepare(rows)
+    for r in rows.tolist():
+        base, words = int(mapper.word_base[r]), int(counts[r])
+        got = list(zip(mapper.word_start[base : base + words].tolist(), mapper.word_end[base : base + words].tolist()))
+        text = documents[int(table.doc[r])]
+        assert got == word_spans_by_rule(text, int(table.start[r]), int(table.end[r]), words)
+
+
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=1))
+def test_a_token_of_ascii_letters_and_digits_is_one_word_of_itself(token: str) -> None:
+    # Why word_spans counts such a token as one word without normalizing it.
+    assert normalize(token) == token.lower()
+
+
 # -- arguments ---------------------------------------------------------------------------------
 
 
@@ -201,8 +246,20 @@ def test_coverage_does_not_depend_on_the_order_of_the_hits(seed: int, count: int
         pytest.param(lambda: cover_rows(np.array([0, 1]), np.zeros(1), np.zeros(2), np.zeros(2), np.array([5, 5]), 5, 8, 3, 8, 3, 8, 0.5, 0.1), id="cover-fewer-positions"),
         pytest.param(lambda: cover_rows(np.array([0]), np.zeros(1), np.zeros(1), np.zeros(1), np.array([5]), 0, 8, 3, 8, 3, 8, 0.5, 0.1), id="cover-n-0"),
         pytest.param(lambda: cover_rows(np.array([0]), np.zeros(1), np.zeros(1), np.zeros(1), np.array([5]), 5, 8, 3, 8, 0, 8, 0.5, 0.1), id="cover-max-sources-0"),
+        pytest.param(lambda: token_spans(np.zeros(4, np.uint8), np.array([0]), np.array([5]), np.array([0])), id="tokens-past-src"),
+        pytest.param(lambda: token_spans(np.zeros(4, np.uint8), np.array([0]), np.array([4]), np.array([1])), id="tokens-row-out-of-range"),
+        pytest.param(lambda: token_spans(np.zeros(4, np.uint8), np.array([3]), np.array([1]), np.array([0])), id="tokens-end-before-start"),
     ],
 )
 def test_arguments_that_would_reach_past_an_array_are_refused(call) -> None:
     with pytest.raises((ValueError, IndexError)):
         call()
+
+
+def test_word_spans_refuses_tokens_counted_for_other_rows() -> None:
+    src = np.frombuffer(b"a, b. c!", dtype=np.uint8)  # three tokens that are not plain
+    norm, offsets = np.frombuffer(b"abc", dtype=np.uint8), np.array([0, 1, 2, 3])
+    args = (src, np.array([0]), np.array([len(src)]), np.array([0]), np.array([8]), np.array([0]), np.array([3]))
+    assert word_spans(*args, np.array([0, 3]), norm, offsets)[1].tolist() == [0, 3, 6]
+    with pytest.raises(ValueError, match="token_first"):
+        word_spans(*args, np.array([0, 2]), norm, offsets[:3])

@@ -1,5 +1,6 @@
 /* Reuse matching (dedup/reuse.py): word n-grams of normalized paragraphs, the n-grams found in
- * earlier documents (hits), and hits chained into runs and the sources that cover a paragraph.
+ * earlier documents (hits), hits chained into runs and the sources that cover a paragraph, and
+ * word numbers mapped back to characters.
  *
  * Normalized text has one space between words and none at either end, so a paragraph of w
  * words has w - n + 1 n-grams of n words (none when w < n). Each word is hashed (hash64 of its
@@ -472,4 +473,140 @@ void dedup_cover_rows(const int64_t *pos, const int64_t *source, const int64_t *
     free(chosen);
     free(merged);
     free(groups);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Word numbers back to characters: each token of a paragraph (a run of bytes between ASCII
+ * whitespace) gives its words its span. A token of ASCII letters and digits only is one word
+ * (it is its own normalization, up to case); any other token is normalized on its own, by the
+ * normalizer, to count its words. */
+
+enum { SPACE_BYTE = 0, PLAIN_BYTE = 1, OTHER_BYTE = 2 };
+
+/* The class of each byte, for loops that look at every byte of a paragraph. */
+static const uint8_t BYTE_CLASS[256] = {
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 2, 2, /* 9-13: \t \n \v \f \r */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 32: space */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, /* 0-9 */
+    2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* A-Z */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2,
+    2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* a-z */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+};
+
+/* The next token of src[p:end] from p on: its bytes [*start, returned end), and whether it is
+ * plain (ASCII letters and digits only); *start == end when there is none. */
+static inline int64_t next_token(const uint8_t *src, int64_t p, int64_t end, int64_t *start, int *plain) {
+    while (p < end && BYTE_CLASS[src[p]] == SPACE_BYTE) p++;
+    *start = p;
+    int all = PLAIN_BYTE;
+    uint8_t cls;
+    while (p < end && (cls = BYTE_CLASS[src[p]]) != SPACE_BYTE) {
+        all |= cls;
+        p++;
+    }
+    *plain = all == PLAIN_BYTE;
+    return p;
+}
+
+/* tokens[k] = the tokens of src[byte_start[rows[k]]:byte_end[rows[k]]] that are not plain
+ * (those the normalizer must count the words of), for chunks of rows. */
+void dedup_token_counts(const uint8_t *src, const int64_t *byte_start, const int64_t *byte_end,
+                        const int64_t *rows, int64_t m, int64_t *tokens, int64_t *cursor) {
+    int64_t chunks = (m + CHUNK - 1) / CHUNK;
+    for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
+        int64_t hi = (c + 1) * CHUNK < m ? (c + 1) * CHUNK : m;
+        for (int64_t k = c * CHUNK; k < hi; k++) {
+            /* Without a branch per byte: a token is counted at its end (or the row's), when
+             * it holds a byte that is not plain. */
+            int64_t count = 0;
+            unsigned other = 0;
+            for (int64_t p = byte_start[rows[k]]; p < byte_end[rows[k]]; p++) {
+                unsigned cls = BYTE_CLASS[src[p]], space = cls == SPACE_BYTE;
+                count += space & other;
+                other = (other & !space) | (cls == OTHER_BYTE);
+            }
+            tokens[k] = count + other;
+        }
+    }
+}
+
+/* The tokens of rows[k] that are not plain, as byte spans [token_start[j], token_end[j]) of
+ * src, from token_first[k] on (prefix sums of dedup_token_counts), for chunks of rows. */
+void dedup_token_spans(const uint8_t *src, const int64_t *byte_start, const int64_t *byte_end,
+                       const int64_t *rows, int64_t m, const int64_t *token_first,
+                       int64_t *token_start, int64_t *token_end, int64_t *cursor) {
+    int64_t chunks = (m + CHUNK - 1) / CHUNK;
+    for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
+        int64_t hi = (c + 1) * CHUNK < m ? (c + 1) * CHUNK : m;
+        for (int64_t k = c * CHUNK; k < hi; k++) {
+            int64_t j = token_first[k], p = byte_start[rows[k]], end = byte_end[rows[k]], start;
+            int plain;
+            while ((p = next_token(src, p, end, &start, &plain)) > start) {
+                if (plain) continue;
+                token_start[j] = start;
+                token_end[j++] = p;
+            }
+        }
+    }
+}
+
+/* The character span [word_start[w], word_end[w]) of each word of rows[k], from word_first[k]
+ * on (words[k] of them), for chunks of rows. A plain token is one word; the others of the row
+ * (token_first[k] on, those of dedup_token_spans) normalize to
+ * norm[norm_offsets[j]:norm_offsets[j + 1]], which has as many words. Each token's words take
+ * its span; characters are counted from the row's first byte, which is character
+ * char_start[row]. Where the tokens do not give the row's number of words (normalization
+ * joined across tokens, rarely), its words are spread evenly over the row's characters
+ * char_start[row]:char_end[row]. Sets *failed when a row has more tokens that are not plain than
+ * token_first gives it (tokens of other rows). */
+void dedup_word_spans(const uint8_t *src, const int64_t *byte_start, const int64_t *byte_end,
+                      const int64_t *char_start, const int64_t *char_end, const int64_t *rows,
+                      int64_t m, const int64_t *words, const int64_t *token_first,
+                      const uint8_t *norm, const int64_t *norm_offsets, const int64_t *word_first,
+                      int64_t *word_start, int64_t *word_end, int64_t *failed, int64_t *cursor) {
+    int64_t chunks = (m + CHUNK - 1) / CHUNK;
+    for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
+        int64_t hi = (c + 1) * CHUNK < m ? (c + 1) * CHUNK : m;
+        for (int64_t k = c * CHUNK; k < hi; k++) {
+            int64_t r = rows[k], w = word_first[k], stop = word_first[k] + words[k];
+            int64_t j = token_first[k], p = byte_start[r], end = byte_end[r], chars = char_start[r];
+            int64_t got = 0, start;
+            int plain;
+            for (int64_t at = p; (p = next_token(src, at, end, &start, &plain)) > start; at = p) {
+                for (int64_t q = at; q < start; q++) chars += (src[q] & 0xC0) != 0x80;
+                int64_t first_char = chars;
+                for (int64_t q = start; q < p; q++) chars += (src[q] & 0xC0) != 0x80;
+                int64_t count = 1;
+                if (!plain) {
+                    if (j == token_first[k + 1]) {
+                        __atomic_store_n(failed, 1, __ATOMIC_RELAXED);
+                        break;
+                    }
+                    int64_t a = norm_offsets[j], b = norm_offsets[j + 1];
+                    count = a < b;
+                    for (int64_t q = a; q < b; q++) count += norm[q] == ' ';
+                    j++;
+                }
+                got += count;
+                for (int64_t i = 0; i < count && w < stop; i++, w++) {
+                    word_start[w] = first_char;
+                    word_end[w] = chars;
+                }
+            }
+            if (got != words[k]) {
+                int64_t count = words[k];
+                double width = (double)(char_end[r] - char_start[r]) / (double)(count > 1 ? count : 1);
+                for (int64_t i = 0, w = word_first[k]; i < count; i++, w++) {
+                    word_start[w] = char_start[r] + (int64_t)((double)i * width);
+                    word_end[w] = char_start[r] + (int64_t)((double)(i + 1) * width);
+                }
+            }
+        }
+    }
 }

@@ -154,6 +154,18 @@ void dedup_cover_rows(const int64_t *pos, const int64_t *source, const int64_t *
                       int64_t *source_added, int64_t *source_runs, int64_t *run_first,
                       int64_t *run_stop, int64_t *run_source_first, int64_t *run_source_stop,
                       int64_t *failed, int64_t *cursor);
+/* Word numbers back to characters: tokens between ASCII whitespace, and their words' spans. */
+void dedup_token_counts(const uint8_t *src, const int64_t *byte_start, const int64_t *byte_end,
+                        const int64_t *rows, int64_t m, int64_t *tokens, int64_t *cursor);
+void dedup_token_spans(const uint8_t *src, const int64_t *byte_start, const int64_t *byte_end,
+                       const int64_t *rows, int64_t m, const int64_t *token_first,
+                       int64_t *token_start, int64_t *token_end, int64_t *cursor);
+void dedup_word_spans(const uint8_t *src, const int64_t *byte_start, const int64_t *byte_end,
+                      const int64_t *char_start, const int64_t *char_end, const int64_t *rows,
+                      int64_t m, const int64_t *words, const int64_t *token_first,
+                      const uint8_t *norm, const int64_t *norm_offsets, const int64_t *word_first,
+                      int64_t *word_start, int64_t *word_end, int64_t *failed, int64_t *cursor);
+
 /* The build: a hash of the sources this library was compiled from (_stamp.py), which the loader
  * compares with the sources beside it. */
 const char *dedup_build_stamp(void);

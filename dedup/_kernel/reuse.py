@@ -1,5 +1,5 @@
 """Reuse matching: word n-grams of normalized paragraphs, the n-grams found in earlier documents,
-and the sources that cover each paragraph."""
+the sources that cover each paragraph, and word numbers back to characters."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 
 from dedup._kernel._lib import check_indices, check_offsets, chunks, i64, lib, on_all_cores, ptr, u8, u64, whole
 
-__all__ = ["word_counts", "word_ngrams", "ngram_hits", "Cover", "cover_rows", "MAX_NGRAM"]
+__all__ = ["word_counts", "word_ngrams", "ngram_hits", "Cover", "cover_rows", "token_spans", "word_spans", "MAX_NGRAM"]
 
 MAX_NGRAM: int = lib.MAX_NGRAM
 BUCKET_CHUNK: int = lib.BUCKET_CHUNK
@@ -228,3 +228,86 @@ def _ranges(firsts: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """The indices ``firsts[k]``, ``firsts[k] + 1``, ..., as many as group ``k`` of ``starts``
     (:func:`_starts`) holds, for every group in turn."""
     return np.repeat(firsts - starts[:-1], np.diff(starts)) + np.arange(starts[-1])
+
+
+def token_spans(src: np.ndarray, byte_start: np.ndarray, byte_end: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The tokens (runs of bytes between ASCII whitespace) of the paragraphs
+    ``src[byte_start[r]:byte_end[r]]`` for ``r`` in ``rows`` that are not plain (ASCII letters
+    and digits only: one word each, as normalized): ``(first, start, end)``, those of ``rows[k]``
+    being ``first[k]:first[k + 1]``, each the bytes ``src[start[j]:end[j]]``.
+
+    >>> src = np.frombuffer(b"One  two,\\nthree four's", dtype=np.uint8)
+    >>> first, start, end = token_spans(src, np.array([0, 10]), np.array([9, 22]), np.array([0, 1]))
+    >>> first.tolist(), start.tolist(), end.tolist()
+    ([0, 1, 2], [5, 16], [9, 22])
+    """
+    src, byte_start, byte_end, rows = u8(src), i64(byte_start), i64(byte_end), i64(rows)
+    _check_spans(src, byte_start, byte_end, rows)
+    m = len(rows)
+    counts = np.empty(m, dtype=np.int64)
+    on_all_cores(lib.dedup_token_counts, ptr(src), ptr(byte_start), ptr(byte_end), ptr(rows), m, ptr(counts), chunks=chunks(m))
+    first = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(counts, out=first[1:])
+    start, end = np.empty(int(first[-1]), dtype=np.int64), np.empty(int(first[-1]), dtype=np.int64)
+    on_all_cores(lib.dedup_token_spans, ptr(src), ptr(byte_start), ptr(byte_end), ptr(rows), m, ptr(first), ptr(start), ptr(end), chunks=chunks(m))
+    return first, start, end
+
+
+def word_spans(
+    src: np.ndarray,
+    byte_start: np.ndarray,
+    byte_end: np.ndarray,
+    char_start: np.ndarray,
+    char_end: np.ndarray,
+    rows: np.ndarray,
+    words: np.ndarray,
+    token_first: np.ndarray,
+    norm: np.ndarray,
+    norm_offsets: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The character span of each word of the paragraphs ``rows`` (``words[k]`` words for
+    ``rows[k]``, whose bytes ``src[byte_start[r]:byte_end[r]]`` are characters
+    ``char_start[r]:char_end[r]``): ``(first, start, end)``, the words of ``rows[k]`` being
+    ``first[k]:first[k + 1]``, each the characters ``start[w]:end[w]``. Each token gives its
+    words its span: a plain one is a word, and the others (``token_first`` from
+    :func:`token_spans`) have as many words as their normalized text (token ``j``'s is
+    ``norm[norm_offsets[j]:norm_offsets[j + 1]]``). A paragraph whose tokens do not give its
+    number of words has them spread evenly over its characters.
+
+    >>> src = np.frombuffer("Déjà-vu  again".encode(), dtype=np.uint8)
+    >>> norm, offsets = np.frombuffer(b"deja vu", dtype=np.uint8), np.array([0, 7])
+    >>> first, start, end = word_spans(src, np.array([0]), np.array([len(src)]), np.array([0]), np.array([14]),
+    ...                                np.array([0]), np.array([3]), np.array([0, 1]), norm, offsets)
+    >>> first.tolist(), start.tolist(), end.tolist()
+    ([0, 3], [0, 0, 9], [7, 7, 14])
+    """
+    src, byte_start, byte_end, char_start, char_end = u8(src), i64(byte_start), i64(byte_end), i64(char_start), i64(char_end)
+    rows, words, token_first, norm, norm_offsets = i64(rows), i64(words), i64(token_first), u8(norm), i64(norm_offsets)
+    _check_spans(src, byte_start, byte_end, rows)
+    m = len(rows)
+    if len(char_start) != len(byte_start) or len(char_end) != len(byte_start) or len(words) != m or (m and words.min() < 0):
+        raise ValueError("char_start and char_end must hold one entry per paragraph, words one count per row")
+    if len(token_first) != m + 1:
+        raise ValueError("token_first must hold one more entry than rows")
+    check_offsets(norm_offsets, len(norm), "norm_offsets")
+    check_offsets(token_first, len(norm_offsets) - 1, "token_first")
+    first = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(words, out=first[1:])
+    start, end = np.empty(int(first[-1]), dtype=np.int64), np.empty(int(first[-1]), dtype=np.int64)
+    failed = np.zeros(1, dtype=np.int64)
+    on_all_cores(
+        lib.dedup_word_spans, ptr(src), ptr(byte_start), ptr(byte_end), ptr(char_start), ptr(char_end), ptr(rows), m, ptr(words),
+        ptr(token_first), ptr(norm), ptr(norm_offsets), ptr(first), ptr(start), ptr(end), ptr(failed), chunks=chunks(m),
+    )
+    if failed[0]:
+        raise ValueError("token_first must count the tokens of token_spans for rows")
+    return first, start, end
+
+
+def _check_spans(src: np.ndarray, byte_start: np.ndarray, byte_end: np.ndarray, rows: np.ndarray) -> None:
+    if len(byte_start) != len(byte_end):
+        raise ValueError("byte_start and byte_end must have the same length")
+    check_indices(rows, len(byte_start), "rows")
+    lo, hi = byte_start[rows], byte_end[rows]
+    if len(rows) and (lo.min() < 0 or hi.max() > len(src) or np.any(hi < lo)):
+        raise ValueError("the paragraphs' bytes must lie within src")
