@@ -25,6 +25,25 @@ void dedup_word_counts(const uint8_t *data, const int64_t *offsets, const int64_
 static const uint64_t MIX[4] = {0x9E3779B97F4A7C15ull, 0xC2B2AE3D27D4EB4Full, 0x165667B19E3779F9ull,
                                 0x27D4EB2F165667C5ull};
 
+/* The hashes of the n-grams of words[0..count), each n hashes of words in a row, to hashes
+ * (and their first words, from `word` on, to starts). The n-grams' hashes do not depend on
+ * each other, so the processor works on several at once. */
+static void ngram_hashes(const uint64_t *words, int64_t count, int64_t n, int64_t word,
+                         uint64_t *hashes, int32_t *starts) {
+    for (int64_t j = 0; j + n <= count; j++) {
+        uint64_t h = 0;
+        for (int64_t i = 0; i < n; i++) {
+            h = (h ^ words[j + i]) * MIX[i & 3];
+            h ^= h >> 29;
+        }
+        hashes[j] = h;
+        starts[j] = (int32_t)(word + j);
+    }
+}
+
+/* Words hashed at a time, before their n-grams are. */
+#define WORD_BLOCK 256
+
 /* The n-grams of paragraphs rows[0..m): those of rows[k] go to hashes/starts from
  * first[k] on (first: prefix sums of max(0, words - n + 1)), starts[j] being the n-gram's
  * first word in its paragraph. For chunks of rows. */
@@ -32,28 +51,28 @@ void dedup_word_ngrams(const uint8_t *data, const int64_t *offsets, const int64_
                        int64_t m, int64_t n, const int64_t *first, uint64_t *hashes,
                        int32_t *starts, int64_t *cursor) {
     int64_t chunks = (m + CHUNK - 1) / CHUNK;
-    uint64_t ring[MAX_NGRAM];
+    /* The hashes of the words not yet in an n-gram's hash: those of words held_first on. */
+    uint64_t held[WORD_BLOCK + MAX_NGRAM];
     for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
         int64_t hi = (c + 1) * CHUNK < m ? (c + 1) * CHUNK : m;
         for (int64_t k = c * CHUNK; k < hi; k++) {
-            int64_t a = offsets[rows[k]], b = offsets[rows[k] + 1], out = first[k], word = 0;
-            int64_t p = a;
-            while (p < b) {
+            int64_t a = offsets[rows[k]], b = offsets[rows[k] + 1], out = first[k];
+            int64_t held_first = 0, count = 0;
+            for (int64_t p = a; p < b;) {
                 int64_t e = p;
                 while (e < b && data[e] != ' ') e++;
-                ring[word % n] = hash64(data, p, e);
-                if (word >= n - 1) {
-                    uint64_t h = 0;
-                    for (int64_t i = word - n + 1; i <= word; i++) {
-                        h = (h ^ ring[i % n]) * MIX[(i - (word - n + 1)) % 4];
-                        h ^= h >> 29;
-                    }
-                    hashes[out] = h;
-                    starts[out] = (int32_t)(word - n + 1);
-                    out++;
-                }
-                word++;
+                held[count++] = hash64(data, p, e);
                 p = e + 1;
+                if (count == WORD_BLOCK + MAX_NGRAM || p >= b) {
+                    /* The n-grams of the words held, and the last n - 1 words kept for the
+                     * n-grams that go on past them. */
+                    ngram_hashes(held, count, n, held_first, hashes + out, starts + out);
+                    int64_t done = count >= n ? count - n + 1 : 0;
+                    out += done;
+                    held_first += done;
+                    memmove(held, held + done, (size_t)(count - done) * sizeof(uint64_t));
+                    count -= done;
+                }
             }
         }
     }
