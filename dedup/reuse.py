@@ -193,8 +193,8 @@ class NGrams:
     """Every word n-gram of the matched paragraphs, in order: those of ``rows[k]`` are
     ``first[k]:first[k + 1]``, each with its hash and its first word's place in the paragraph;
     and the words of each row of the table (0 for rows not matched), and the words of its
-    document before it. The row and the place in the document of an n-gram are worked out for
-    the few that are hits only (:meth:`row_of`, :meth:`doc_pos_of`), not held for all."""
+    document before it. The row and the place in the document of an n-gram are not held for
+    all: :meth:`row_of` and :meth:`doc_pos_of` work them out for a few."""
 
     rows: np.ndarray
     first: np.ndarray
