@@ -59,12 +59,17 @@ def hits_by_rule(hashes: list[int], row_doc: list[int], row_before: list[int], m
     st.integers(1, 4),
     st.integers(1, 6),
     st.integers(0, 64),
+    st.booleans(),
 )
 @settings(max_examples=200, deadline=None)
-def test_hits_follow_the_rule(grams: list[tuple[int, bool]], max_repeats: int, max_doc_freq: int, spread: int) -> None:
+def test_hits_follow_the_rule(grams: list[tuple[int, bool]], max_repeats: int, max_doc_freq: int, spread: int, same_low_bits: bool) -> None:
     # A few hashes, many repeats; a new document where the flag says so. The hashes' top bits
-    # are spread out too, so that they fall into different buckets.
-    hashes = [(h * 0x9E3779B97F4A7C15 + spread) % 2**64 for h, _ in grams]
+    # are spread out, so that they fall into different buckets, or else they differ only in
+    # their middle bits (one bucket, the same low 32 bits).
+    if same_low_bits:
+        hashes = [(h << 40) | 0xABCDEF01 for h, _ in grams]
+    else:
+        hashes = [(h * 0x9E3779B97F4A7C15 + spread) % 2**64 for h, _ in grams]
     row_doc = np.cumsum([new for _, new in grams]).tolist()
     row_before = [7 * k for k in range(len(grams))]
     expected = hits_by_rule(hashes, row_doc, row_before, max_repeats, max_doc_freq)

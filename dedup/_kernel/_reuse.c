@@ -151,17 +151,20 @@ void dedup_bucket_groups(uint64_t *entries, const int64_t *bounds, int64_t bucke
     int64_t chunks = (buckets + BUCKET_CHUNK - 1) / BUCKET_CHUNK;
     int64_t size = 16;
     while (size < 2 * largest) size *= 2;
-    /* The hash table: a slot holds a hash and its first entry + 1 (0: empty). An entry's
+    /* The hash table: a slot holds the low 32 bits of a hash (the bucket's entries share their
+     * top bits) and its first entry + 1 (0: empty), in 8 bytes, so that the table of a bucket
+     * stays in the cache; a match of those bits is checked against the whole hash. An entry's
      * next[i] chains the occurrences of its hash (-1 ends a chain); tail[head] is a chain's
      * last, and -1 for an entry that heads no chain of two or more. */
-    entry *slot = NULL, *out = NULL;
-    int64_t *next = NULL, *tail = NULL;
+    uint64_t *slot = NULL;
+    entry *out = NULL;
+    int32_t *next = NULL, *tail = NULL;
     for (int64_t c = next_chunk(cursor); c < chunks; c = next_chunk(cursor)) {
         if (!slot) {
-            slot = malloc((size_t)size * sizeof(entry));
+            slot = malloc((size_t)size * sizeof(uint64_t));
             out = malloc((size_t)(largest + 1) * sizeof(entry));
-            next = malloc((size_t)(largest + 1) * sizeof(int64_t));
-            tail = malloc((size_t)(largest + 1) * sizeof(int64_t));
+            next = malloc((size_t)(largest + 1) * sizeof(int32_t));
+            tail = malloc((size_t)(largest + 1) * sizeof(int32_t));
             if (!slot || !out || !next || !tail) {
                 __atomic_store_n(failed, 1, __ATOMIC_RELAXED);
                 break;
@@ -170,38 +173,42 @@ void dedup_bucket_groups(uint64_t *entries, const int64_t *bounds, int64_t bucke
         int64_t last = (c + 1) * BUCKET_CHUNK < buckets ? (c + 1) * BUCKET_CHUNK : buckets;
         for (int64_t b = c * BUCKET_CHUNK; b < last; b++) {
             entry *in = (entry *)entries + bounds[b];
-            int64_t count = bounds[b + 1] - bounds[b];
+            int32_t count = (int32_t)(bounds[b + 1] - bounds[b]);
             uint64_t mask = 15;
-            while ((int64_t)mask + 1 < 2 * count) mask = mask * 2 + 1;
-            memset(slot, 0, (size_t)(mask + 1) * sizeof(entry));
-            int64_t repeated = 0;
-            for (int64_t i = 0; i < count; i++) {
-                uint64_t h = in[i].key, s = h & mask;
-                while (slot[s].value && slot[s].key != h) s = (s + 1) & mask;
+            while ((int64_t)mask + 1 < 2 * (int64_t)count) mask = mask * 2 + 1;
+            memset(slot, 0, (size_t)(mask + 1) * sizeof(uint64_t));
+            int repeated = 0;
+            for (int32_t i = 0; i < count; i++) {
+                uint64_t h = in[i].key, low = h & 0xFFFFFFFFull, s = (h >> 7) & mask;
                 next[i] = -1;
                 tail[i] = -1;
-                if (!slot[s].value) {
-                    slot[s].key = h;
-                    slot[s].value = (uint64_t)i + 1;
-                } else {
-                    int64_t head = (int64_t)slot[s].value - 1;
-                    next[tail[head] < 0 ? head : tail[head]] = i;
-                    tail[head] = i;
-                    repeated = 1;
+                for (;; s = (s + 1) & mask) {
+                    uint64_t at = slot[s];
+                    if (!at) {
+                        slot[s] = low << 32 | (uint64_t)(i + 1);
+                        break;
+                    }
+                    int32_t head = (int32_t)(at & 0xFFFFFFFFull) - 1;
+                    if (at >> 32 == low && in[head].key == h) {
+                        next[tail[head] < 0 ? head : tail[head]] = i;
+                        tail[head] = i;
+                        repeated = 1;
+                        break;
+                    }
                 }
             }
             int64_t made = 0, done = 0;
-            for (int64_t i = 0; repeated && i < count; i++) {
+            for (int32_t i = 0; repeated && i < count; i++) {
                 if (tail[i] < 0) continue; /* alone, or not the first of its hash */
                 int64_t docs = 0, doc = 0;
-                for (int64_t e = i; e >= 0; e = next[e]) {
+                for (int32_t e = i; e >= 0; e = next[e]) {
                     int64_t d = row_doc[in[e].value >> 32];
                     if (e == i || d != doc) docs++;
                     doc = d;
                 }
                 if (docs < 2 || docs > max_doc_freq) continue;
                 int64_t group = done, run = done, rank = 0;
-                for (int64_t e = i; e >= 0; e = next[e]) {
+                for (int32_t e = i; e >= 0; e = next[e]) {
                     int64_t d = row_doc[in[e].value >> 32];
                     if (e == i || d != doc) {
                         run = done;

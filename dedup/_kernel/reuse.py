@@ -98,8 +98,8 @@ def ngram_hits(
     check_offsets(first, n, "first")
     if first[0] != 0 or first[-1] != n:
         raise ValueError("first must run from 0 to the number of n-grams")
-    if m >= 2**31:
-        raise ValueError("2**31 paragraphs or more at once")
+    if m >= 2**31 or n >= 2**31:
+        raise ValueError("2**31 paragraphs or n-grams or more at once")
     if n and starts.min() < 0:
         raise ValueError("starts must not be negative")
     empty = np.empty(0, dtype=np.int64)
