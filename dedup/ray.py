@@ -874,11 +874,14 @@ def filter_dataset(
     are added to the index: first seen wins, as with ``dedup filter``, because the decisions
     are :class:`dedup.filter.Filter`'s, taken under the index's lock.
 
-    ``concurrency`` actors each hold the index open and decide ``batch_rows`` rows at a time;
-    with one actor (the default) the rows are decided in the dataset's order, exactly as
-    ``dedup filter`` decides the same documents. With several, which of two copies in
-    different batches is first is decided by the order in which their batches take the
-    index's lock. Each row needs an id (``id_field``, a string or an integer).
+    ``concurrency`` actors each hold the index open and decide ``batch_rows`` rows at a time,
+    in the order the rows reach the step; with one actor (the default) that is the dataset's
+    order, exactly as ``dedup filter`` decides the same documents, when nothing before the step
+    reorders rows: a parallel step before it may hand rows on in the order they finish unless
+    Ray Data is told to keep them in order (``DataContext.get_current().execution_options.
+    preserve_order = True``). With several actors, which of two copies in different batches is
+    first is decided by the order in which their batches take the index's lock. Each row needs
+    an id (``id_field``, a string or an integer).
 
     A batch is committed when Ray asks the step for the rows that follow its kept rows, so
     a step that fails is not retried (a retry would find its own paragraphs in the index): the
@@ -921,4 +924,9 @@ def filter_dataset(
             fn_constructor_kwargs={"index": index, "params": params, "filter_options": options},
             concurrency=concurrency,
             max_restarts=0,
+            # Ray Data lets an actor run a later batch while an earlier one's input is still on
+            # its way; first seen must be the dataset's order, so each actor takes its batches
+            # in the order they were given to it. (Seen under load: a derived document's batch
+            # ran first, and its source was dropped as the copy.)
+            allow_out_of_order_execution=False,
         )

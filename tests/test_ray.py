@@ -43,6 +43,7 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[int]:
     """A local Ray of ``param`` CPUs (so as many workers run at once), on loopback only."""
     os.environ.pop("RAY_ADDRESS", None)
     ray.init(num_cpus=request.param, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False, configure_logging=False)
+    dray._data_context()  # made as dedup makes it (Ray warns of its own settings when it does)
     try:
         yield request.param
     finally:
