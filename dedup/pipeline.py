@@ -416,7 +416,7 @@ def find_duplicates(
     )
     reuse: list[ReuseLink] = []
     if config.reuse:
-        with timer.stage("reuse"):
+        with timer.stage("reuse"), collector_paused():
             reuse = reuse_links(table, batch.data, batch.offsets, rows, texts, ReuseConfig())
     long_ones = [table.paragraph(int(i)) for i in np.flatnonzero(too_long)]
     return Result(clusters, stats, config, list(skipped or []), timer.seconds, long_ones, grouped.also, grouped.pairs, reuse)
