@@ -4,17 +4,7 @@ paragraphs read back (:class:`Fetched`), and its errors. It imports no backend: 
 (:mod:`dedup.index.sqlite`, :mod:`dedup.index.redis`) import it, and :func:`dedup.index.open_index`
 picks one.
 
-The index stores, for each kept paragraph, its document id, paragraph number, ingest time, LSH
-band keys and exact shingle set (sorted unique 64-bit shingle hashes), so that a candidate from
-the index is verified exactly like a candidate within a report; and, where the backend keeps
-them, its word n-gram *postings* (:class:`Postings`: 64-bit n-gram hash -> pid and word number
-in its document), which ``dedup filter --containment`` looks up to find reuse across paragraph
-boundaries (:mod:`dedup.reuse`). An n-gram with more than ``posting_cap`` postings is a stock
-phrase: a lookup returns nothing for it. It also stores its
-:class:`IndexParams`; reopening it with other parameters is refused, because band keys and
-shingle hashes computed under other settings would silently never match.
-
-Nothing is pickled: every stored value is an integer, a string or a little-endian array.
+What an index stores, and why, is told in :mod:`dedup.index`.
 """
 
 from __future__ import annotations
