@@ -598,9 +598,11 @@ def test_two_workers_taking_turns_as_fast_as_they_can_both_get_turns(url: str) -
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
-    runs = [len(list(group)) for _, group in itertools.groupby(turns)]
     assert turns.count(0) > 20 and turns.count(1) > 20, (turns.count(0), turns.count(1))
-    assert max(runs) <= 3, f"one worker ran {max(runs)} batches in a row while the other waited"
+    # Nearly every batch goes to the other worker, who was waiting. (Not every one: a waiter
+    # that a loaded machine leaves silent for STALE_MS is taken for dead and leaves the queue.)
+    switches = sum(a != b for a, b in itertools.pairwise(turns)) / (len(turns) - 1)
+    assert switches >= 0.8, f"only {switches:.0%} of the batches went to the worker that was waiting"
 
 
 def test_a_long_wait_for_the_lock_says_for_whom(url: str, index: RedisIndex) -> None:
