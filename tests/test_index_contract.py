@@ -138,6 +138,12 @@ def test_postings_are_found_with_their_word_numbers(index: Index) -> None:
     assert found == {(0, pids[1], 21), (2, pids[0], 10)}
 
 
+def test_an_ngram_asked_for_from_several_places_is_answered_at_each(index: Index) -> None:
+    (pid,) = add(index, records("a", [1]))
+    asked = np.array([gram_of(1, 0), 5, gram_of(1, 0), gram_of(1, 0)], dtype=np.uint64)
+    assert pairs(index.query_postings(asked)) == {(0, pid, 10), (2, pid, 10), (3, pid, 10)}
+
+
 def test_an_ngram_held_by_more_paragraphs_than_the_cap_is_a_stock_phrase(backend: str, location: str) -> None:
     if backend == "sqlite":
         opened: Index = SQLiteIndex.open(location, PARAMS, posting_cap=3)

@@ -1001,3 +1001,20 @@ def test_an_index_made_before_postings_names_the_paragraphs_without_them(path: P
         status = index.postings_status()
         assert status is not None and "2 stored paragraphs have no n-gram postings" in status
         assert index.keeps_postings
+
+
+def test_a_stock_phrase_repeated_through_a_batch_is_stored_to_the_cap_and_never_gathered(path: Path) -> None:
+    """A line repeated through a long changelog: one 5-gram in 5,000 paragraphs of one batch,
+    then asked for from 20,000 places. Stored once more than the cap (enough to mark it), and
+    a lookup answers nothing for it without reading its entries, however often it is asked."""
+    with SQLiteIndex.open(path, PARAMS, posting_cap=3) as index:
+        n = 5_000
+        hashes, offsets = np.arange(n, dtype=np.uint64), np.arange(n + 1)
+        stock = Postings(np.arange(n + 1) * 2, np.tile(np.array([777, 0], dtype=np.uint64), n), np.zeros(2 * n, dtype=np.int64))
+        stock.hashes[1::2] = np.arange(1, n + 1, dtype=np.uint64) * 1000  # and one n-gram of its own each
+        with index.batch():
+            index.add(Records(["log"] * n, np.arange(1, n + 1), keys_of(*range(n)), hashes, offsets, 0.0, postings=stock))
+        assert index.stats()["postings"] == n + 4
+        asked = np.concatenate([np.full(20_000, 777, dtype=np.uint64), np.array([1000, 2000], dtype=np.uint64)])
+        q, pids, words = index.query_postings(asked)
+        assert q.tolist() == [20_000, 20_001] and pids.tolist() == [1, 2]

@@ -648,30 +648,51 @@ class SQLiteIndex(Index):
         if len(keys) == 0:
             return empty, empty, empty
         queries, order = hash_sort(keys)
-        found = [(*segment.hits(queries), segment.pids) for segment in self._segments.values()]
+        # One lookup per distinct n-gram, however often the batch holds it.
+        first = np.ones(len(queries), dtype=bool)
+        first[1:] = queries[1:] != queries[:-1]
+        distinct = queries[first]
+        group = np.cumsum(first) - 1
+        found = [(*segment.hits(distinct), segment.pids) for segment in self._segments.values()]
         if self._runs:
-            maybe = np.flatnonzero(probe_filter(self._tail_filter(), queries))
-            found += [(*found_in(run.keys, queries, maybe), run.pids) for run in self._runs]
+            maybe = np.flatnonzero(probe_filter(self._tail_filter(), distinct))
+            found += [(*found_in(run.keys, distinct, maybe), run.pids) for run in self._runs]
         found = [f for f in found if len(f[0])]
         if not found:
             return empty, empty, empty
-        q_parts, v_parts = [], []
+        # Entries per n-gram over every source, counted before any is read: more than the cap,
+        # and it is a stock phrase, whose entries are never gathered (a line repeated through
+        # a changelog can have hundreds of thousands).
+        held = np.zeros(len(distinct), dtype=np.int64)
+        for at, lo, hi, _ in found:
+            held[at] += hi - lo
+        stock = held > self.posting_cap
+        if self._in_batch and stock.any():
+            self._stock = np.union1d(self._stock, distinct[stock])
+        u_parts, v_parts = [], []
         for at, lo, hi, values in found:
+            ok = ~stock[at]
+            at, lo, hi = at[ok], lo[ok], hi[ok]
             take = hi - lo
+            if not len(take) or not take.sum():
+                continue
             ends = np.cumsum(take)
             entries = np.repeat(lo - (ends - take), take) + np.arange(ends[-1], dtype=np.int64)
-            q_parts.append(np.repeat(at, take))
+            u_parts.append(np.repeat(at, take))
             v_parts.append(values[entries])
-        at = np.concatenate(q_parts)
+        if not u_parts:
+            return empty, empty, empty
+        u = np.concatenate(u_parts)
         v = np.concatenate(v_parts)
         flagged = v >= POSTING_FLAG
-        at, v = at[flagged], v[flagged]
-        # Postings per n-gram, over every source: more than the cap, and it is a stock phrase.
-        stock = np.bincount(at, minlength=len(queries)) > self.posting_cap
-        if self._in_batch and stock.any():
-            self._stock = np.union1d(self._stock, queries[stock])
-        ok = ~stock[at]
-        q, v = order[at[ok]], v[ok]
+        u, v = u[flagged], v[flagged]
+        # Each n-gram's postings, for every place the batch holds it.
+        occurrences = np.bincount(group, minlength=len(distinct))
+        starts = np.cumsum(occurrences) - occurrences
+        times = occurrences[u]
+        within = np.arange(int(times.sum()), dtype=np.int64) - np.repeat(np.cumsum(times) - times, times)
+        q = order[np.repeat(starts[u], times) + within]
+        v = np.repeat(v, times)
         pids = pids_of(v).astype(np.int64)
         words = (v & np.uint64(MAX_POSTING_WORD)).astype(np.int64)
         # Removed paragraphs stay in segments and runs until a merge drops them.
@@ -837,12 +858,20 @@ class SQLiteIndex(Index):
 
     def _kept_postings(self, grams: Postings | None) -> Postings | None:
         """The postings to store: not beyond :data:`MAX_POSTING_WORD`, nor of n-grams this
-        batch found to be stock phrases."""
+        batch found to be stock phrases, nor more than ``posting_cap + 1`` of one n-gram."""
         if grams is None:
             return None
         keep = grams.words <= MAX_POSTING_WORD
         if len(self._stock):
             keep &= ~np.isin(grams.hashes, self._stock)
+        # One more than the cap marks a stock phrase for good: no need to store the rest.
+        at = np.flatnonzero(keep)
+        by_hash = at[np.argsort(grams.hashes[at], kind="stable")]
+        sorted_hashes = grams.hashes[by_hash]
+        new_group = np.ones(len(by_hash), dtype=bool)
+        new_group[1:] = sorted_hashes[1:] != sorted_hashes[:-1]
+        group_start = np.maximum.accumulate(np.where(new_group, np.arange(len(by_hash)), 0))
+        keep[by_hash[np.arange(len(by_hash)) - group_start > self.posting_cap]] = False
         if keep.all():
             return grams
         counts = np.bincount(grams.owners()[keep], minlength=len(grams))
