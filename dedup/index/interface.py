@@ -350,9 +350,8 @@ class Index(abc.ABC):
         return keys
 
     def _records(self, records: Records) -> Records:
-        """``records``, checked against this index's number of bands."""
-        if records.band_keys.shape[0] != self.params.bands:
-            raise ValueError(f"band_keys must have shape ({self.params.bands}, n), not {records.band_keys.shape}")
+        """``records``, checked against this index's number of bands (as a query's keys are)."""
+        self._band_keys(records.band_keys)
         return records
 
     def close(self) -> None:  # noqa: B027 - optional for backends
